@@ -1,0 +1,165 @@
+/**
+ * miredo.conf (reference section 3.2): the client's and relay's settings. Which directives
+ * are read depends on RelayType, exactly as in Miredo 1.2.6 (checked against Debian's
+ * miredo-checkconf): the client reads ServerAddress and ServerAddress2, the relays read
+ * Prefix and InterfaceMTU, every mode reads RelayType, InterfaceName, BindAddress, BindPort
+ * and SyslogFacility. Anything else is reported as superfluous (a warning).
+ */
+import { z } from 'zod';
+import type { ConfigOrigins, ConfigResult } from './diagnostic.js';
+import { isHostName, parseDottedQuad } from './ipv4-text.js';
+import { SettingReader } from './setting-reader.js';
+import type { Setting } from './setting-reader.js';
+import { DEFAULT_SYSLOG_FACILITY, SyslogFacilitySchema } from './syslog-facility.js';
+import {
+  DEFAULT_TEREDO_PREFIX,
+  IFNAMSIZ,
+  IPV6_MIN_MTU,
+  RelayTypeSchema,
+  interfaceNameValue,
+  ipv4OrHostNameValue,
+  mtuValue,
+  portValue,
+  relayTypeValue,
+  syslogFacilityValue,
+  teredoPrefixValue,
+} from './values.js';
+
+const hostSchema = z.string().refine((text) => parseDottedQuad(text) !== null || isHostName(text), {
+  message: 'not an IPv4 address or host name',
+});
+
+/** A parsed miredo.conf, as it may cross a process boundary. */
+export const MiredoConfigSchema = z
+  .object({
+    relayType: RelayTypeSchema,
+    /** Set exactly in client mode (from the file or the command line); null in relay modes. */
+    serverAddress: hostSchema.nullable(),
+    /** Read and kept, but Miredo 1.2.6 never uses it (reference section 3.2). */
+    serverAddress2: hostSchema.nullable(),
+    /** null: let the kernel choose (`tun%d`). */
+    interfaceName: z
+      .string()
+      .min(1)
+      .max(IFNAMSIZ - 1)
+      .nullable(),
+    bindAddress: hostSchema,
+    bindPort: z.number().int().min(0).max(0xffff),
+    /** First 32 bits of the Teredo prefix; relay modes only, the default elsewhere. */
+    prefix: z
+      .number()
+      .int()
+      .min(0)
+      .max(0xffffffff)
+      .refine((prefix) => prefix >>> 24 !== 0xff, { message: 'multicast prefix' }),
+    /** Tunnel MTU of the relay modes; the client takes its MTU from the server instead. */
+    interfaceMtu: z.number().int().min(IPV6_MIN_MTU).max(0xffff),
+    syslogFacility: SyslogFacilitySchema,
+  })
+  .refine((config) => (config.relayType === 'client') === (config.serverAddress !== null), {
+    message: 'serverAddress must be set in client mode and only there',
+    path: ['serverAddress'],
+  })
+  .readonly();
+
+export type MiredoConfig = z.infer<typeof MiredoConfigSchema>;
+
+export const MIREDO_DEFAULTS = {
+  relayType: 'client',
+  bindAddress: '0.0.0.0',
+  bindPort: 0,
+  prefix: DEFAULT_TEREDO_PREFIX,
+  interfaceMtu: IPV6_MIN_MTU,
+  syslogFacility: DEFAULT_SYSLOG_FACILITY,
+} as const;
+
+export interface MiredoConfOptions {
+  /** The Teredo server given on the command line: replaces ServerAddress(2) in client mode. */
+  readonly serverOverride?: string;
+}
+
+const RELAY_ONLY = 'only used in relay modes (RelayType cone or restricted); ignored';
+const CLIENT_ONLY = 'only used in client mode; ignored';
+const OVERRIDDEN = 'superseded by the server given on the command line; ignored';
+
+export function parseMiredoConf(
+  text: string,
+  file: string,
+  opts: MiredoConfOptions = {},
+): ConfigResult<MiredoConfig> {
+  const reader = new SettingReader(file, text);
+  const origins: { -readonly [K in keyof MiredoConfig]?: number } = {};
+  const valueOf = <K extends keyof MiredoConfig, T extends MiredoConfig[K]>(
+    field: K,
+    setting: Setting<T>,
+  ): T | undefined => {
+    if (setting.kind !== 'set') return undefined;
+    origins[field] = setting.entry.line;
+    return setting.value;
+  };
+
+  const relaySetting = reader.read('RelayType', relayTypeValue);
+  // Like Miredo: without a valid mode, which directives apply is unknown, so stop here.
+  if (relaySetting.kind === 'invalid') return reader.fail();
+  const relayType = valueOf('relayType', relaySetting) ?? MIREDO_DEFAULTS.relayType;
+  if (relaySetting.kind === 'set' && relayType === 'restricted') {
+    reader.advise(
+      relaySetting.entry,
+      'the "restricted" relay type is deprecated and STRONGLY DISCOURAGED; use "cone" (or "relay")',
+    );
+  }
+
+  let serverAddress: string | null = null;
+  let serverAddress2: string | null = null;
+  let prefix: number = MIREDO_DEFAULTS.prefix;
+  let interfaceMtu: number = MIREDO_DEFAULTS.interfaceMtu;
+  const notRead = new Map<string, string>();
+
+  if (relayType === 'client') {
+    notRead.set('prefix', RELAY_ONLY).set('interfacemtu', RELAY_ONLY);
+    if (opts.serverOverride !== undefined) {
+      notRead.set('serveraddress', OVERRIDDEN).set('serveraddress2', OVERRIDDEN);
+      serverAddress = reader.readArgument('server', opts.serverOverride, ipv4OrHostNameValue) ?? null;
+    } else {
+      const primary = reader.read('ServerAddress', ipv4OrHostNameValue);
+      if (primary.kind === 'absent') {
+        reader.report(
+          0,
+          'ServerAddress',
+          'error',
+          'required in client mode (or give the server on the command line)',
+        );
+      }
+      serverAddress = valueOf('serverAddress', primary) ?? null;
+      serverAddress2 = valueOf('serverAddress2', reader.read('ServerAddress2', ipv4OrHostNameValue)) ?? null;
+    }
+  } else {
+    notRead.set('serveraddress', CLIENT_ONLY).set('serveraddress2', CLIENT_ONLY);
+    prefix = valueOf('prefix', reader.read('Prefix', teredoPrefixValue)) ?? prefix;
+    interfaceMtu = valueOf('interfaceMtu', reader.read('InterfaceMTU', mtuValue)) ?? interfaceMtu;
+  }
+
+  const bindAddress = valueOf('bindAddress', reader.read('BindAddress', ipv4OrHostNameValue));
+  const bindPort = valueOf('bindPort', reader.read('BindPort', portValue));
+  const interfaceName = valueOf('interfaceName', reader.read('InterfaceName', interfaceNameValue));
+  // Miredo logs a bad facility and keeps the default: a warning, not an error.
+  const syslogFacility = valueOf(
+    'syslogFacility',
+    reader.read('SyslogFacility', syslogFacilityValue, 'warning'),
+  );
+
+  return reader.finish(notRead, () => ({
+    config: MiredoConfigSchema.parse({
+      relayType,
+      serverAddress,
+      serverAddress2,
+      interfaceName: interfaceName ?? null,
+      bindAddress: bindAddress ?? MIREDO_DEFAULTS.bindAddress,
+      bindPort: bindPort ?? MIREDO_DEFAULTS.bindPort,
+      prefix,
+      interfaceMtu,
+      syslogFacility: syslogFacility ?? MIREDO_DEFAULTS.syslogFacility,
+    }),
+    origins: origins satisfies ConfigOrigins<MiredoConfig>,
+  }));
+}

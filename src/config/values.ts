@@ -1,0 +1,125 @@
+/**
+ * Value types shared by miredo.conf and miredo-server.conf, as zod schemas from the raw value
+ * token to the typed setting. A failed parse carries one issue whose message is written to be
+ * shown after `file:line: Directive: `.
+ */
+import { z } from 'zod';
+import { asciiLowerCase } from './tokenize.js';
+import { isHostName, parseDottedQuad } from './ipv4-text.js';
+import { parseIPv6 } from './ipv6-text.js';
+import { parseInt16 } from './strtoul.js';
+import { SYSLOG_FACILITIES, SyslogFacilitySchema } from './syslog-facility.js';
+
+export const IPV6_MIN_MTU = 1280;
+/** Linux IFNAMSIZ: names are at most 15 bytes plus the terminating NUL. */
+export const IFNAMSIZ = 16;
+/** 2001:0000::/32 as a uint32. */
+export const DEFAULT_TEREDO_PREFIX = 0x20010000;
+
+type Failed = { readonly ok: false; readonly message: string };
+type Parsed<T> = { readonly ok: true; readonly value: T } | Failed;
+
+function valueSchema<T>(parse: (text: string) => Parsed<T>) {
+  return z.string().transform((text, ctx): T => {
+    const parsed = parse(text);
+    if (parsed.ok) return parsed.value;
+    ctx.addIssue({ code: 'custom', message: parsed.message });
+    return z.NEVER;
+  });
+}
+
+const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
+const fail = (message: string): Failed => ({ ok: false, message });
+
+export const RELAY_TYPES = ['client', 'cone', 'restricted'] as const;
+export const RelayTypeSchema = z.enum(RELAY_TYPES);
+export type RelayType = z.infer<typeof RelayTypeSchema>;
+
+const RELAY_TYPE_NAMES: Readonly<Record<string, RelayType>> = {
+  client: 'client',
+  autoclient: 'client',
+  relay: 'cone',
+  cone: 'cone',
+  restricted: 'restricted',
+};
+
+/** RelayType: client (alias autoclient), cone (alias relay) or restricted. */
+export const relayTypeValue = valueSchema((text) => {
+  const type = RELAY_TYPE_NAMES[asciiLowerCase(text)];
+  return type !== undefined
+    ? ok(type)
+    : fail(`"${text}" is not a relay type (expected client, autoclient, relay, cone or restricted)`);
+});
+
+/** An IPv4 address or a host name, kept as written: resolution is a separate step. */
+export const ipv4OrHostNameValue = valueSchema((text) =>
+  parseDottedQuad(text) !== null || isHostName(text)
+    ? ok(text)
+    : fail(`"${text}" is not an IPv4 address or host name`),
+);
+
+/** A dotted-quad IPv4 address and nothing else (no name resolution). */
+export const ipv4LiteralValue = valueSchema((text) =>
+  parseDottedQuad(text) !== null ? ok(text) : fail(`"${text}" is not a dotted-quad IPv4 address`),
+);
+
+/** Miredo's int16 (strtoul base 0: decimal, 0x hex, 0 octal), used as a UDP port. */
+export const portValue = valueSchema((text) => {
+  const parsed = parseInt16(text);
+  if (parsed.ok) return ok(parsed.value);
+  return fail(
+    parsed.reason === 'range'
+      ? `"${text}" is not a port number (maximum 65535)`
+      : `"${text}" is not a port number`,
+  );
+});
+
+/**
+ * An int16 MTU that a tunnel can use: Miredo's checkconf accepts values below 1280, but the
+ * tunnel (relay) or the server's Router Advertisement then fails at run time, so they are
+ * refused here.
+ */
+export const mtuValue = valueSchema((text) => {
+  const parsed = parseInt16(text);
+  if (!parsed.ok) return fail(`"${text}" is not an MTU (expected an integer from ${IPV6_MIN_MTU} to 65535)`);
+  if (parsed.value < IPV6_MIN_MTU)
+    return fail(`${parsed.value} is below the IPv6 minimum MTU of ${IPV6_MIN_MTU}`);
+  return ok(parsed.value);
+});
+
+/**
+ * A Teredo prefix: an IPv6 address whose first 32 bits are used, outside ff00::/8. Miredo
+ * 1.2.6 tests the wrong byte here (it accepts ff00:: and refuses 2001:ff::); this checks the
+ * first byte, as intended.
+ */
+export const teredoPrefixValue = valueSchema((text) => {
+  if (text.includes('%')) return fail(`"${text}" has a zone index, which a prefix cannot have`);
+  const bytes = parseIPv6(text);
+  if (bytes === null) return fail(`"${text}" is not an IPv6 address`);
+  const [b0 = 0, b1 = 0, b2 = 0, b3 = 0] = bytes;
+  if (b0 === 0xff) return fail(`"${text}" is a multicast address (ff00::/8), not a Teredo prefix`);
+  return ok(((b0 << 24) | (b1 << 16) | (b2 << 8) | b3) >>> 0);
+});
+
+/** A Linux interface name as the kernel accepts it (dev_valid_name); `%d` lets it pick a number. */
+export const interfaceNameValue = valueSchema((text) => {
+  if (Buffer.byteLength(text, 'utf8') >= IFNAMSIZ) {
+    return fail(`"${text}" is too long for an interface name (at most ${IFNAMSIZ - 1} characters)`);
+  }
+  if (text === '.' || text === '..' || /[/:]/.test(text)) {
+    return fail(`"${text}" is not a valid interface name (no "/" or ":", not "." or "..")`);
+  }
+  return ok(text);
+});
+
+export const syslogFacilityValue = valueSchema((text) => {
+  const facility = SyslogFacilitySchema.safeParse(asciiLowerCase(text));
+  return facility.success
+    ? ok(facility.data)
+    : fail(`"${text}" is not a syslog facility (expected one of ${SYSLOG_FACILITIES.join(', ')})`);
+});
+
+/** The message of the first issue of a failed value parse. */
+export function issueMessage(error: z.ZodError): string {
+  return error.issues[0]?.message ?? 'invalid value';
+}

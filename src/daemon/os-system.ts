@@ -1,0 +1,20 @@
+/** The real kernel calls (src/os/, the native addon) behind the bootstrap's OsApi. */
+import { closeFd } from '../os/fd.js';
+import { openRaw6 } from '../os/raw.js';
+import { addAddress6, addRoute6, delAddress6, delRoute6, openTun, setLinkUp, setMtu } from '../os/tun.js';
+import { localPort, openUdp4 } from '../os/udp.js';
+import type { OsApi } from './os-api.js';
+
+export const SYSTEM_OS: OsApi = {
+  openTun,
+  setMtu,
+  setLinkUp,
+  addAddress6,
+  delAddress6,
+  addRoute6,
+  delRoute6,
+  openUdp4,
+  localPort,
+  openRaw6,
+  closeFd,
+};

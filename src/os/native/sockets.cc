@@ -1,0 +1,128 @@
+// The sockets Node cannot open itself: Teredo UDP/IPv4 sockets (SO_REUSEPORT, DF off,
+// IP_PKTINFO) and the server's raw IPv6 socket; plus localPort and closeFd.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "errors.h"
+#include "register.h"
+
+namespace miredo {
+namespace {
+
+bool SetIntOption(int fd, int level, int name, int value) {
+  return setsockopt(fd, level, name, &value, sizeof value) == 0;
+}
+
+// openUdp4(bindAddress: string, port: number, reusePort: boolean, receiveBufferBytes: number)
+// Non-blocking, close-on-exec, DF never set (IP_PMTUDISC_DONT, as RFC 4380 asks), IP_PKTINFO
+// on. receiveBufferBytes 0 keeps the default; otherwise SO_RCVBUFFORCE, or SO_RCVBUF (capped
+// by net.core.rmem_max) without CAP_NET_ADMIN.
+Napi::Value OpenUdp4(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string address;
+  int64_t port, receiveBuffer;
+  if (!ArgString(info, 0, "bindAddress", &address) || !ArgInteger(info, 1, "port", 0, 65535, &port)) {
+    return env.Null();
+  }
+  if (info.Length() < 3 || !info[2].IsBoolean()) {
+    Napi::TypeError::New(env, "reusePort must be a boolean").ThrowAsJavaScriptException();
+    return env.Null();
+  }
+  bool reusePort = info[2].As<Napi::Boolean>().Value();
+  if (!ArgInteger(info, 3, "receiveBufferBytes", 0, INT32_MAX / 2, &receiveBuffer)) return env.Null();
+
+  struct sockaddr_in sin;
+  std::memset(&sin, 0, sizeof sin);
+  sin.sin_family = AF_INET;
+  sin.sin_port = htons(static_cast<uint16_t>(port));
+  if (inet_pton(AF_INET, address.c_str(), &sin.sin_addr) != 1) {
+    ThrowErrno(env, EINVAL, "inet_pton", address, "not an IPv4 address");
+    return env.Null();
+  }
+
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+  if (fd < 0) {
+    ThrowErrno(env, errno, "socket", "AF_INET SOCK_DGRAM");
+    return env.Null();
+  }
+  const char* failed = nullptr;
+  if (reusePort && !SetIntOption(fd, SOL_SOCKET, SO_REUSEPORT, 1)) {
+    failed = "setsockopt(SO_REUSEPORT)";
+  } else if (!SetIntOption(fd, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DONT)) {
+    failed = "setsockopt(IP_MTU_DISCOVER)";
+  } else if (!SetIntOption(fd, IPPROTO_IP, IP_PKTINFO, 1)) {
+    failed = "setsockopt(IP_PKTINFO)";
+  } else if (receiveBuffer > 0 && !SetIntOption(fd, SOL_SOCKET, SO_RCVBUFFORCE, static_cast<int>(receiveBuffer)) &&
+             !SetIntOption(fd, SOL_SOCKET, SO_RCVBUF, static_cast<int>(receiveBuffer))) {
+    failed = "setsockopt(SO_RCVBUF)";
+  } else if (bind(fd, reinterpret_cast<struct sockaddr*>(&sin), sizeof sin) != 0) {
+    failed = "bind";
+  }
+  if (failed != nullptr) {
+    int err = errno;
+    close(fd);
+    ThrowErrno(env, err, failed, address + ":" + std::to_string(port));
+    return env.Null();
+  }
+  return Napi::Number::New(env, fd);
+}
+
+// localPort(fd): the bound UDP port (useful after binding port 0).
+Napi::Value LocalPort(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  if (!ArgFd(info, 0, &fd)) return env.Null();
+  struct sockaddr_storage address;
+  socklen_t length = sizeof address;
+  if (getsockname(fd, reinterpret_cast<struct sockaddr*>(&address), &length) != 0) {
+    ThrowErrno(env, errno, "getsockname", "fd " + std::to_string(fd));
+    return env.Null();
+  }
+  uint16_t port;
+  if (address.ss_family == AF_INET) {
+    port = ntohs(reinterpret_cast<struct sockaddr_in*>(&address)->sin_port);
+  } else if (address.ss_family == AF_INET6) {
+    port = ntohs(reinterpret_cast<struct sockaddr_in6*>(&address)->sin6_port);
+  } else {
+    ThrowErrno(env, EAFNOSUPPORT, "getsockname", "fd " + std::to_string(fd), "not an IP socket");
+    return env.Null();
+  }
+  return Napi::Number::New(env, port);
+}
+
+// openRaw6(): socket(AF_INET6, SOCK_RAW, IPPROTO_RAW), non-blocking, close-on-exec.
+Napi::Value OpenRaw6(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = socket(AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_RAW);
+  if (fd < 0) {
+    ThrowErrno(env, errno, "socket", "AF_INET6 SOCK_RAW IPPROTO_RAW");
+    return env.Null();
+  }
+  return Napi::Number::New(env, fd);
+}
+
+// closeFd(fd). EINTR still means closed on Linux, so it is not an error.
+Napi::Value CloseFd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  if (!ArgFd(info, 0, &fd)) return env.Undefined();
+  if (close(fd) != 0 && errno != EINTR) ThrowErrno(env, errno, "close", "fd " + std::to_string(fd));
+  return env.Undefined();
+}
+
+}  // namespace
+
+void RegisterSockets(Napi::Env env, Napi::Object exports) {
+  exports.Set("openUdp4", Napi::Function::New(env, OpenUdp4, "openUdp4"));
+  exports.Set("localPort", Napi::Function::New(env, LocalPort, "localPort"));
+  exports.Set("openRaw6", Napi::Function::New(env, OpenRaw6, "openRaw6"));
+  exports.Set("closeFd", Napi::Function::New(env, CloseFd, "closeFd"));
+}
+
+}  // namespace miredo

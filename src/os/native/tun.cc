@@ -1,0 +1,253 @@
+// TUN device creation and the interface ioctls Miredo's libtun6 uses: MTU, flags, IPv6
+// addresses (in6_ifreq) and routes (in6_rtmsg), all through an AF_INET6 datagram socket.
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <net/route.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "errors.h"
+#include "register.h"
+
+namespace miredo {
+namespace {
+
+constexpr int kMaxQueues = 256;  // the kernel's MAX_TAP_QUEUES
+constexpr int64_t kMinIpv6Mtu = 1280;
+constexpr int64_t kMaxMtu = 65535;
+
+// <linux/ipv6.h>'s struct in6_ifreq, which glibc does not declare.
+struct In6Ifreq {
+  struct in6_addr addr;
+  uint32_t prefixlen;
+  int ifindex;
+};
+static_assert(sizeof(In6Ifreq) == 24, "in6_ifreq layout");
+
+void CloseAll(const std::vector<int>& fds) {
+  for (int fd : fds) close(fd);
+}
+
+bool ArgIfname(const Napi::CallbackInfo& info, size_t index, std::string* name) {
+  if (!ArgString(info, index, "interface name", name)) return false;
+  if (name->empty() || name->size() >= IFNAMSIZ || name->find('\0') != std::string::npos) {
+    ThrowErrno(info.Env(), EINVAL, "ioctl", *name, "interface name must have 1 to 15 characters");
+    return false;
+  }
+  return true;
+}
+
+void FillIfreqName(struct ifreq* ifr, const std::string& name) {
+  std::memset(ifr, 0, sizeof *ifr);
+  std::memcpy(ifr->ifr_name, name.data(), name.size());
+}
+
+// Runs one ioctl on a fresh AF_INET6 control socket; returns 0 or errno.
+int ControlIoctl(unsigned long request, void* argument) {
+  int sock = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (sock < 0) return errno;
+  int result = ioctl(sock, request, argument);
+  int err = result < 0 ? errno : 0;
+  close(sock);
+  return err;
+}
+
+// openTun(name: string | null, queues: number): { name, ifindex, fds }
+// One queue: a plain IFF_TUN device (a second opener gets EBUSY, as with Miredo). More: the
+// first queue is created with IFF_TUN_EXCL, so an existing interface of that name is EBUSY
+// instead of silently gaining queues.
+Napi::Value OpenTun(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name;
+  if (info.Length() > 0 && !info[0].IsNull() && !info[0].IsUndefined()) {
+    if (!ArgIfname(info, 0, &name)) return env.Null();
+  }
+  int64_t queues;
+  if (!ArgInteger(info, 1, "queues", 1, kMaxQueues, &queues)) return env.Null();
+  bool multi = queues > 1;
+
+  std::vector<int> fds;
+  for (int64_t q = 0; q < queues; q++) {
+    int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+      int err = errno;
+      CloseAll(fds);
+      ThrowErrno(env, err, "open", "/dev/net/tun");
+      return env.Null();
+    }
+    fds.push_back(fd);
+    struct ifreq ifr;
+    FillIfreqName(&ifr, name);
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+    if (multi) ifr.ifr_flags |= IFF_MULTI_QUEUE | (q == 0 ? IFF_TUN_EXCL : 0);
+    if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+      int err = errno;
+      CloseAll(fds);
+      ThrowErrno(env, err, "ioctl(TUNSETIFF)", name.empty() ? "tun%d" : name);
+      return env.Null();
+    }
+    name.assign(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ));
+  }
+
+  unsigned ifindex = if_nametoindex(name.c_str());
+  if (ifindex == 0) {
+    int err = errno;
+    CloseAll(fds);
+    ThrowErrno(env, err, "if_nametoindex", name);
+    return env.Null();
+  }
+
+  Napi::Array fdArray = Napi::Array::New(env, fds.size());
+  for (size_t i = 0; i < fds.size(); i++) fdArray.Set(static_cast<uint32_t>(i), Napi::Number::New(env, fds[i]));
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("name", Napi::String::New(env, name));
+  result.Set("ifindex", Napi::Number::New(env, ifindex));
+  result.Set("fds", fdArray);
+  return result;
+}
+
+// ifNameToIndex(name): number
+Napi::Value IfNameToIndex(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name;
+  if (!ArgIfname(info, 0, &name)) return env.Null();
+  unsigned ifindex = if_nametoindex(name.c_str());
+  if (ifindex == 0) {
+    ThrowErrno(env, errno, "if_nametoindex", name);
+    return env.Null();
+  }
+  return Napi::Number::New(env, ifindex);
+}
+
+// getMtu(ifname): number
+Napi::Value GetMtu(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name;
+  if (!ArgIfname(info, 0, &name)) return env.Null();
+  struct ifreq ifr;
+  FillIfreqName(&ifr, name);
+  if (int err = ControlIoctl(SIOCGIFMTU, &ifr)) {
+    ThrowErrno(env, err, "ioctl(SIOCGIFMTU)", name);
+    return env.Null();
+  }
+  return Napi::Number::New(env, ifr.ifr_mtu);
+}
+
+// setMtu(ifname, mtu): refuses anything outside 1280..65535, like tun6_setMTU.
+Napi::Value SetMtu(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name;
+  if (!ArgIfname(info, 0, &name)) return env.Undefined();
+  int64_t mtu;
+  if (!ArgInteger(info, 1, "mtu", INT32_MIN, INT32_MAX, &mtu)) return env.Undefined();
+  if (mtu < kMinIpv6Mtu || mtu > kMaxMtu) {
+    ThrowErrno(env, EINVAL, "ioctl(SIOCSIFMTU)", name,
+               "MTU " + std::to_string(mtu) + " is outside the IPv6 range 1280..65535");
+    return env.Undefined();
+  }
+  struct ifreq ifr;
+  FillIfreqName(&ifr, name);
+  ifr.ifr_mtu = static_cast<int>(mtu);
+  if (int err = ControlIoctl(SIOCSIFMTU, &ifr)) ThrowErrno(env, err, "ioctl(SIOCSIFMTU)", name);
+  return env.Undefined();
+}
+
+// setLinkUp(ifname, up): point-to-point semantics as tun6_setState: NOARP on, MULTICAST and
+// BROADCAST off, UP|RUNNING on or off.
+Napi::Value SetLinkUp(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name;
+  if (!ArgIfname(info, 0, &name)) return env.Undefined();
+  if (info.Length() < 2 || !info[1].IsBoolean()) {
+    Napi::TypeError::New(env, "up must be a boolean").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  bool up = info[1].As<Napi::Boolean>().Value();
+  struct ifreq ifr;
+  FillIfreqName(&ifr, name);
+  if (int err = ControlIoctl(SIOCGIFFLAGS, &ifr)) {
+    ThrowErrno(env, err, "ioctl(SIOCGIFFLAGS)", name);
+    return env.Undefined();
+  }
+  int flags = (ifr.ifr_flags | IFF_NOARP) & ~(IFF_MULTICAST | IFF_BROADCAST);
+  flags = up ? flags | IFF_UP | IFF_RUNNING : flags & ~(IFF_UP | IFF_RUNNING);
+  ifr.ifr_flags = static_cast<short>(flags);
+  if (int err = ControlIoctl(SIOCSIFFLAGS, &ifr)) ThrowErrno(env, err, "ioctl(SIOCSIFFLAGS)", name);
+  return env.Undefined();
+}
+
+// (ifindex, address: Uint8Array(16), prefixLen) for SIOCSIFADDR / SIOCDIFADDR.
+Napi::Value ChangeAddress(const Napi::CallbackInfo& info, unsigned long request, const char* syscall) {
+  Napi::Env env = info.Env();
+  int64_t ifindex, prefixLen;
+  In6Ifreq req;
+  std::memset(&req, 0, sizeof req);
+  if (!ArgInteger(info, 0, "ifindex", 1, INT32_MAX, &ifindex) ||
+      !ArgIpv6(info, 1, "address", req.addr.s6_addr) || !ArgInteger(info, 2, "prefixLen", 0, 128, &prefixLen)) {
+    return env.Undefined();
+  }
+  req.ifindex = static_cast<int>(ifindex);
+  req.prefixlen = static_cast<uint32_t>(prefixLen);
+  if (int err = ControlIoctl(request, &req)) ThrowErrno(env, err, syscall, "ifindex " + std::to_string(ifindex));
+  return env.Undefined();
+}
+
+Napi::Value AddAddress6(const Napi::CallbackInfo& info) {
+  return ChangeAddress(info, SIOCSIFADDR, "ioctl(SIOCSIFADDR)");
+}
+
+Napi::Value DelAddress6(const Napi::CallbackInfo& info) {
+  return ChangeAddress(info, SIOCDIFADDR, "ioctl(SIOCDIFADDR)");
+}
+
+// (ifindex, dst: Uint8Array(16), prefixLen, metric) for SIOCADDRT / SIOCDELRT: a route through
+// the interface without gateway; the metric is absolute (Miredo passes 1024 + relative).
+Napi::Value ChangeRoute(const Napi::CallbackInfo& info, unsigned long request, const char* syscall) {
+  Napi::Env env = info.Env();
+  int64_t ifindex, prefixLen, metric;
+  struct in6_rtmsg rt;
+  std::memset(&rt, 0, sizeof rt);
+  if (!ArgInteger(info, 0, "ifindex", 1, INT32_MAX, &ifindex) ||
+      !ArgIpv6(info, 1, "dst", rt.rtmsg_dst.s6_addr) || !ArgInteger(info, 2, "prefixLen", 0, 128, &prefixLen) ||
+      !ArgInteger(info, 3, "metric", 0, UINT32_MAX, &metric)) {
+    return env.Undefined();
+  }
+  rt.rtmsg_ifindex = static_cast<int>(ifindex);
+  rt.rtmsg_dst_len = static_cast<uint16_t>(prefixLen);
+  rt.rtmsg_metric = static_cast<uint32_t>(metric);
+  rt.rtmsg_flags = RTF_UP | (prefixLen == 128 ? RTF_HOST : 0);
+  if (int err = ControlIoctl(request, &rt)) ThrowErrno(env, err, syscall, "ifindex " + std::to_string(ifindex));
+  return env.Undefined();
+}
+
+Napi::Value AddRoute6(const Napi::CallbackInfo& info) {
+  return ChangeRoute(info, SIOCADDRT, "ioctl(SIOCADDRT)");
+}
+
+Napi::Value DelRoute6(const Napi::CallbackInfo& info) {
+  return ChangeRoute(info, SIOCDELRT, "ioctl(SIOCDELRT)");
+}
+
+}  // namespace
+
+void RegisterTun(Napi::Env env, Napi::Object exports) {
+  exports.Set("openTun", Napi::Function::New(env, OpenTun, "openTun"));
+  exports.Set("ifNameToIndex", Napi::Function::New(env, IfNameToIndex, "ifNameToIndex"));
+  exports.Set("getMtu", Napi::Function::New(env, GetMtu, "getMtu"));
+  exports.Set("setMtu", Napi::Function::New(env, SetMtu, "setMtu"));
+  exports.Set("setLinkUp", Napi::Function::New(env, SetLinkUp, "setLinkUp"));
+  exports.Set("addAddress6", Napi::Function::New(env, AddAddress6, "addAddress6"));
+  exports.Set("delAddress6", Napi::Function::New(env, DelAddress6, "delAddress6"));
+  exports.Set("addRoute6", Napi::Function::New(env, AddRoute6, "addRoute6"));
+  exports.Set("delRoute6", Napi::Function::New(env, DelRoute6, "delRoute6"));
+}
+
+}  // namespace miredo

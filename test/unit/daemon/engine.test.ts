@@ -1,0 +1,139 @@
+/**
+ * The engine's sequence with the real worker pool and data-plane task but recorded privilege
+ * calls (so it runs unprivileged): workers ready BEFORE the drop, checks after it, `ready`
+ * only when both passed; summary, stop, and refusal of junk.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import type { CheckOperations, DropOperations } from '../../../src/daemon/drop-privileges.js';
+import { createEngine } from '../../../src/daemon/engine.js';
+import type { EngineToBootstrap, InitMessage } from '../../../src/daemon/ipc.js';
+import { captureLog } from './fakes.js';
+
+const DATAPLANE = fileURLToPath(new URL('../../../src/daemon/dataplane.js', import.meta.url));
+
+const init: InitMessage = {
+  type: 'init',
+  config: {
+    role: 'relay',
+    relayType: 'cone',
+    prefix: 0x20010000,
+    interfaceMtu: 1280,
+    bindAddress: '0.0.0.0',
+    bindPort: 3545,
+  },
+  fds: { tun: [100, 101], udp: [102, 103], raw: null },
+  interface: { name: 'teredo', index: 9 },
+  uid: 65534,
+  gid: 65534,
+  chrootDir: '/run/miredo-ts/empty',
+  poolSize: 2,
+  logLevel: 'debug',
+};
+
+function harness(checkOverride: Partial<CheckOperations> = {}) {
+  const calls: string[] = [];
+  const sent: EngineToBootstrap[] = [];
+  const captured = captureLog();
+  let exit: (code: number) => void = () => undefined;
+  const exited = new Promise<number>((resolve) => {
+    exit = resolve;
+  });
+  const drop: DropOperations = {
+    chroot: (dir) => calls.push(`chroot ${dir}`),
+    chdir: (dir) => calls.push(`chdir ${dir}`),
+    setGroupsEmpty: () => calls.push('setgroups'),
+    setgid: (gid) => calls.push(`setgid ${gid}`),
+    setuid: (uid) => calls.push(`setuid ${uid}`),
+    setNoNewPrivs: () => calls.push('no_new_privs'),
+  };
+  const check: CheckOperations = {
+    getuid: () => 65534,
+    geteuid: () => 65534,
+    getgid: () => 65534,
+    getegid: () => 65534,
+    getgroups: () => [],
+    regainRoot: () => false,
+    openTunDevice: () => false,
+    ...checkOverride,
+  };
+  const engine = createEngine({
+    log: captured.log,
+    dataplanePath: DATAPLANE,
+    send: (message) => {
+      calls.push(`send ${message.type}`);
+      sent.push(message);
+    },
+    exit: (code) => exit(code),
+    drop,
+    check,
+    closeInherited: (keep) => {
+      calls.push(`closeInherited ${[...keep].sort((a, b) => a - b).join(',')}`);
+      return [];
+    },
+  });
+  return { engine, calls, sent, records: captured.records, exited };
+}
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+test('workers first, then the drop in order, then the checks, then ready; stop exits 0', async () => {
+  const { engine, calls, sent, records, exited } = harness();
+  engine.handle(init);
+  await until(() => sent.some((m) => m.type === 'ready'), 'ready');
+  assert.deepEqual(calls, [
+    'closeInherited 3,100,101,102,103',
+    'no_new_privs',
+    'chroot /run/miredo-ts/empty',
+    'chdir /',
+    'setgroups',
+    'setgid 65534',
+    'setuid 65534',
+    'no_new_privs',
+    'send ready',
+  ]);
+  assert.deepEqual(sent[0], { type: 'ready', pid: process.pid, workers: 2 });
+
+  engine.handle({ type: 'summary', id: 5 });
+  const report = sent.find((m) => m.type === 'summary-report');
+  assert.ok(report && report.type === 'summary-report');
+  assert.equal(report.id, 5);
+  assert.equal(report.summary.workers, 2);
+  assert.equal(report.summary.role, 'relay');
+
+  engine.handle(init);
+  assert.ok(records.some((r) => r['msg'] === 'Ignoring a second init message'));
+  engine.handle({ type: 'exec', command: '/bin/sh' });
+  assert.ok(records.some((r) => /^Invalid message from the bootstrap/.test(String(r['msg']))));
+
+  engine.handle({ type: 'stop' });
+  assert.equal(await exited, 0);
+  assert.ok(records.some((r) => r['msg'] === 'Terminated with no error.'));
+});
+
+test('a failed check is an alert and exit 1, never ready', async () => {
+  const { engine, sent, records, exited } = harness({ openTunDevice: () => true });
+  engine.handle(init);
+  assert.equal(await exited, 1);
+  assert.ok(!sent.some((m) => m.type === 'ready'));
+  const alert = records.find((r) => r['level'] === 70);
+  assert.match(
+    String(alert?.['msg']),
+    /^Miredo setup failure: privileges not dropped: \/dev\/net\/tun can still be opened/,
+  );
+});
+
+test('losing the bootstrap stops the engine with status 1', async () => {
+  const { engine, sent, exited } = harness();
+  engine.handle(init);
+  await until(() => sent.some((m) => m.type === 'ready'), 'ready');
+  engine.disconnected();
+  assert.equal(await exited, 1);
+});

@@ -1,0 +1,88 @@
+/** Test doubles shared by the daemon unit tests. */
+import { createLogger } from '../../../src/log/logger.js';
+import type { Logger } from '../../../src/log/logger.js';
+import { formatIPv6 } from '../../../src/daemon/ipv6.js';
+import type { OpenedTun, OsApi } from '../../../src/daemon/os-api.js';
+
+export interface CapturedLog {
+  readonly log: Logger;
+  readonly records: Array<Record<string, unknown>>;
+}
+
+export function captureLog(): CapturedLog {
+  const records: Array<Record<string, unknown>> = [];
+  const log = createLogger({
+    name: 'test',
+    level: 'debug',
+    sink: { write: (line: string) => records.push(JSON.parse(line) as Record<string, unknown>) },
+  });
+  return { log, records };
+}
+
+/** A kernel that records calls and keeps a tiny model of one interface. */
+export class FakeOs implements OsApi {
+  readonly calls: string[] = [];
+  readonly addresses = new Set<string>();
+  readonly routes = new Set<string>();
+  readonly closed: number[] = [];
+  mtu = 1500;
+  up = false;
+  nextFd = 10;
+  failOn: string | null = null;
+
+  private record(call: string): void {
+    this.calls.push(call);
+    if (this.failOn !== null && call.startsWith(this.failOn)) {
+      const error: NodeJS.ErrnoException = new Error(`${call} failed`);
+      error.code = 'EPERM';
+      error.errno = -1;
+      throw error;
+    }
+  }
+
+  openTun(name: string | null, queues: number): OpenedTun {
+    this.record(`openTun ${name ?? '-'} ${queues}`);
+    const fds = Array.from({ length: queues }, () => this.nextFd++);
+    return { name: name ?? 'tun0', ifindex: 7, fds };
+  }
+  setMtu(ifname: string, mtu: number): void {
+    this.record(`setMtu ${ifname} ${mtu}`);
+    this.mtu = mtu;
+  }
+  setLinkUp(ifname: string, up: boolean): void {
+    this.record(`setLinkUp ${ifname} ${up}`);
+    this.up = up;
+  }
+  addAddress6(ifindex: number, address: Uint8Array, prefixLen: number): void {
+    this.record(`addAddress6 ${ifindex} ${formatIPv6(address)}/${prefixLen}`);
+    this.addresses.add(`${formatIPv6(address)}/${prefixLen}`);
+  }
+  delAddress6(ifindex: number, address: Uint8Array, prefixLen: number): void {
+    this.record(`delAddress6 ${ifindex} ${formatIPv6(address)}/${prefixLen}`);
+    this.addresses.delete(`${formatIPv6(address)}/${prefixLen}`);
+  }
+  addRoute6(ifindex: number, dst: Uint8Array, prefixLen: number, metric: number): void {
+    this.record(`addRoute6 ${ifindex} ${formatIPv6(dst)}/${prefixLen} ${metric}`);
+    this.routes.add(`${formatIPv6(dst)}/${prefixLen} ${metric}`);
+  }
+  delRoute6(ifindex: number, dst: Uint8Array, prefixLen: number, metric: number): void {
+    this.record(`delRoute6 ${ifindex} ${formatIPv6(dst)}/${prefixLen} ${metric}`);
+    this.routes.delete(`${formatIPv6(dst)}/${prefixLen} ${metric}`);
+  }
+  openUdp4(bindAddress: string, port: number, options: { readonly reusePort: boolean }): number {
+    this.record(`openUdp4 ${bindAddress}:${port}${options.reusePort ? ' reuseport' : ''}`);
+    return this.nextFd++;
+  }
+  localPort(fd: number): number {
+    this.calls.push(`localPort ${fd}`);
+    return 40000;
+  }
+  openRaw6(): number {
+    this.record('openRaw6');
+    return this.nextFd++;
+  }
+  closeFd(fd: number): void {
+    this.calls.push(`closeFd ${fd}`);
+    this.closed.push(fd);
+  }
+}
