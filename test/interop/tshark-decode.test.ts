@@ -1,13 +1,22 @@
 /**
- * Packets built from reference section 4.4, written to a pcap and decoded by tshark: an
- * independent decoder must see the Teredo headers, IPv6 fields and ICMPv6 contents we meant to
- * build, with every checksum correct.
+ * Packets built by the protocol core (src/teredo), checked byte for byte against local builders
+ * that follow reference section 4.4, then written to a pcap and decoded by tshark: an independent
+ * decoder must see the Teredo headers, IPv6 fields and ICMPv6 contents we meant to build, with
+ * every checksum correct.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  buildBubble,
+  buildDestinationUnreachable,
+  buildEcho,
+  buildRouterAdvertisement,
+  buildRouterSolicitation,
+} from '../../src/teredo/icmpv6.js';
+import { writeOriginIndication } from '../../src/teredo/wire.js';
 import { createSecurityContext, nonce, pingHash, bubbleInterfaceId } from '../../src/teredo/security.js';
 import { hex, ipv4Bytes, ipv4Number, ipv6Bytes } from '../support/inet.js';
 import { internetChecksum, writePcap } from '../support/pcap.js';
@@ -147,7 +156,7 @@ const server = { IPv4: SERVER_IPV4, Port: TEREDO_PORT } as const;
 const ECHO = echoRequest(CLIENT, NATIVE_HOST, PING_AUTH);
 const RA_MTU = 1400;
 
-const RECORDS = {
+const EXPECTED = {
   rs: {
     ...fromClient,
     dstIPv4: server.IPv4,
@@ -203,8 +212,71 @@ const RECORDS = {
   },
 } satisfies Record<string, UdpRecord>;
 
-type PacketName = keyof typeof RECORDS;
-const ORDER = Object.keys(RECORDS) as PacketName[];
+type PacketName = keyof typeof EXPECTED;
+const ORDER = Object.keys(EXPECTED) as PacketName[];
+
+// ---- The same packets from the protocol core's builders: these are what tshark judges ------
+function built(write: (out: Uint8Array) => number): Uint8Array {
+  const out = new Uint8Array(2048);
+  return out.slice(0, write(out));
+}
+
+function coreBubble(src: string, dst: string, origin?: { ipv4: string; port: number }): Uint8Array {
+  return built((out) => {
+    const at = origin === undefined ? 0 : writeOriginIndication(out, 0, origin.port, ipv4Number(origin.ipv4));
+    return at + buildBubble(out, at, { source: ipv6Bytes(src), destination: ipv6Bytes(dst) });
+  });
+}
+
+const CORE_ECHO = built((out) =>
+  buildEcho(out, 0, {
+    kind: 'request',
+    source: ipv6Bytes(CLIENT),
+    destination: ipv6Bytes(NATIVE_HOST),
+    hopLimit: 128,
+    identifier: (PING_AUTH[0]! << 8) | PING_AUTH[1]!,
+    sequence: (PING_AUTH[2]! << 8) | PING_AUTH[3]!,
+    data: PING_AUTH.subarray(4),
+  }),
+);
+
+const CORE_PAYLOADS: Record<PacketName, Uint8Array> = {
+  rs: built((out) => buildRouterSolicitation(out, 0, { nonce: RS_NONCE })),
+  coneRs: built((out) => buildRouterSolicitation(out, 0, { nonce: RS_NONCE, cone: true })),
+  ra: built((out) =>
+    buildRouterAdvertisement(out, 0, {
+      nonce: RS_NONCE,
+      originPort: CLIENT_MAPPED_PORT,
+      originIPv4: ipv4Number(CLIENT_MAPPED_IPV4),
+      destination: ipv6Bytes(RESTRICTED_LL),
+      serverIPv4: ipv4Number(SERVER_IPV4),
+      mtu: RA_MTU,
+    }),
+  ),
+  directBubble: coreBubble(CLIENT, PEER),
+  relayIndirectBubble: coreBubble(RELAY_BUBBLE_SOURCE, CLIENT),
+  forwardedBubble: coreBubble(RELAY_BUBBLE_SOURCE, CLIENT, { ipv4: RELAY_IPV4, port: RELAY_PORT }),
+  echoRequest: CORE_ECHO,
+  unreachable: built((out) => {
+    const result = buildDestinationUnreachable(out, 0, {
+      code: 3,
+      source: ipv6Bytes('2001:db8::ffff'),
+      offending: CORE_ECHO,
+    });
+    assert.equal(result.kind, 'built');
+    return result.kind === 'built' ? result.length : 0;
+  }),
+};
+
+const RECORDS: Record<PacketName, UdpRecord> = Object.fromEntries(
+  ORDER.map((name) => [name, { ...EXPECTED[name], payload: CORE_PAYLOADS[name] }]),
+) as Record<PacketName, UdpRecord>;
+
+it('the protocol core builds exactly the bytes laid out in reference section 4.4', () => {
+  for (const name of ORDER) {
+    assert.equal(hex(CORE_PAYLOADS[name]), hex(EXPECTED[name].payload), name);
+  }
+});
 
 describe('tshark decodes the Teredo packets of reference section 4.4', { skip: tsharkSkip() }, () => {
   let directory = '';
