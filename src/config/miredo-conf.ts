@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import type { ConfigOrigins, ConfigResult } from './diagnostic.js';
-import { isHostName, parseDottedQuad } from './ipv4-text.js';
+import { isIPv4OrHostName } from './host-name.js';
 import { SettingReader } from './setting-reader.js';
 import type { Setting } from './setting-reader.js';
 import { DEFAULT_SYSLOG_FACILITY, SyslogFacilitySchema } from './syslog-facility.js';
@@ -25,9 +25,7 @@ import {
   teredoPrefixValue,
 } from './values.js';
 
-const hostSchema = z.string().refine((text) => parseDottedQuad(text) !== null || isHostName(text), {
-  message: 'not an IPv4 address or host name',
-});
+const hostSchema = z.string().refine(isIPv4OrHostName, { message: 'not an IPv4 address or host name' });
 
 /** A parsed miredo.conf, as it may cross a process boundary. */
 export const MiredoConfigSchema = z

@@ -5,8 +5,8 @@
  * where the sockets are opened, as in Miredo.
  */
 import { z } from 'zod';
+import { formatIPv4, parseIPv4 } from '../teredo/ipv4.js';
 import type { ConfigOrigins, ConfigResult } from './diagnostic.js';
-import { formatDottedQuad, parseDottedQuad } from './ipv4-text.js';
 import { SettingReader } from './setting-reader.js';
 import type { Setting } from './setting-reader.js';
 import { DEFAULT_SYSLOG_FACILITY, SyslogFacilitySchema } from './syslog-facility.js';
@@ -96,7 +96,7 @@ export function parseServerConf(
     }
   }
   if (primary !== undefined && secondary === undefined) {
-    const next = (parseDottedQuad(primary) ?? 0) + 1;
+    const next = (parseIPv4(primary) ?? 0) + 1;
     if (next > 0xffffffff) {
       reader.report(
         origins.serverBindAddress ?? 0,
@@ -105,7 +105,7 @@ export function parseServerConf(
         `${primary} has no successor for the default ServerBindAddress2; set ServerBindAddress2`,
       );
     } else {
-      secondary = formatDottedQuad(next);
+      secondary = formatIPv4(next);
     }
   }
 

@@ -4,9 +4,10 @@
  * shown after `file:line: Directive: `.
  */
 import { z } from 'zod';
+import { parseIPv4 } from '../teredo/ipv4.js';
+import { parseIPv6 } from '../teredo/ipv6-text.js';
 import { asciiLowerCase } from './tokenize.js';
-import { isHostName, parseDottedQuad } from './ipv4-text.js';
-import { parseIPv6 } from './ipv6-text.js';
+import { isIPv4OrHostName } from './host-name.js';
 import { parseInt16 } from './strtoul.js';
 import { SYSLOG_FACILITIES, SyslogFacilitySchema } from './syslog-facility.js';
 
@@ -53,14 +54,13 @@ export const relayTypeValue = valueSchema((text) => {
 
 /** An IPv4 address or a host name, kept as written: resolution is a separate step. */
 export const ipv4OrHostNameValue = valueSchema((text) =>
-  parseDottedQuad(text) !== null || isHostName(text)
-    ? ok(text)
+  isIPv4OrHostName(text) ? ok(text)
     : fail(`"${text}" is not an IPv4 address or host name`),
 );
 
 /** A dotted-quad IPv4 address and nothing else (no name resolution). */
 export const ipv4LiteralValue = valueSchema((text) =>
-  parseDottedQuad(text) !== null ? ok(text) : fail(`"${text}" is not a dotted-quad IPv4 address`),
+  parseIPv4(text) !== null ? ok(text) : fail(`"${text}" is not a dotted-quad IPv4 address`),
 );
 
 /** Miredo's int16 (strtoul base 0: decimal, 0x hex, 0 octal), used as a UDP port. */

@@ -1,6 +1,8 @@
 /**
- * IPv6 address text: strict RFC 4291 section 2.2 input, RFC 5952 output. No zone suffixes,
- * no surrounding brackets.
+ * IPv6 address text: strict RFC 4291 section 2.2 input, RFC 5952 output. Input is read with the
+ * rules of glibc's inet_pton (what Miredo's numeric getaddrinfo applies): up to eight groups of
+ * 1-4 hex digits, one `::` standing for at least one zero group, an optional trailing dotted
+ * quad. No zone suffixes (`%eth0`), no surrounding brackets.
  */
 import { formatIPv4, parseIPv4 } from './ipv4.js';
 
