@@ -6,16 +6,17 @@
  * and SyslogFacility. Anything else is reported as superfluous (a warning).
  */
 import { z } from 'zod';
-import type { ConfigOrigins, ConfigResult } from './diagnostic.js';
+import type { ConfigResult } from './diagnostic.js';
 import { isIPv4OrHostName } from './host-name.js';
+import { trackOrigins } from './origins.js';
 import { SettingReader } from './setting-reader.js';
-import type { Setting } from './setting-reader.js';
 import { DEFAULT_SYSLOG_FACILITY, SyslogFacilitySchema } from './syslog-facility.js';
 import {
   DEFAULT_TEREDO_PREFIX,
   IFNAMSIZ,
   IPV6_MIN_MTU,
   RelayTypeSchema,
+  TeredoPrefixSchema,
   interfaceNameValue,
   ipv4OrHostNameValue,
   mtuValue,
@@ -44,12 +45,7 @@ export const MiredoConfigSchema = z
     bindAddress: hostSchema,
     bindPort: z.number().int().min(0).max(0xffff),
     /** First 32 bits of the Teredo prefix; relay modes only, the default elsewhere. */
-    prefix: z
-      .number()
-      .int()
-      .min(0)
-      .max(0xffffffff)
-      .refine((prefix) => prefix >>> 24 !== 0xff, { message: 'multicast prefix' }),
+    prefix: TeredoPrefixSchema,
     /** Tunnel MTU of the relay modes; the client takes its MTU from the server instead. */
     interfaceMtu: z.number().int().min(IPV6_MIN_MTU).max(0xffff),
     syslogFacility: SyslogFacilitySchema,
@@ -86,15 +82,7 @@ export function parseMiredoConf(
   opts: MiredoConfOptions = {},
 ): ConfigResult<MiredoConfig> {
   const reader = new SettingReader(file, text);
-  const origins: { -readonly [K in keyof MiredoConfig]?: number } = {};
-  const valueOf = <K extends keyof MiredoConfig, T extends MiredoConfig[K]>(
-    field: K,
-    setting: Setting<T>,
-  ): T | undefined => {
-    if (setting.kind !== 'set') return undefined;
-    origins[field] = setting.entry.line;
-    return setting.value;
-  };
+  const { origins, valueOf } = trackOrigins<MiredoConfig>();
 
   const relaySetting = reader.read('RelayType', relayTypeValue);
   // Like Miredo: without a valid mode, which directives apply is unknown, so stop here.
@@ -158,6 +146,6 @@ export function parseMiredoConf(
       interfaceMtu,
       syslogFacility: syslogFacility ?? MIREDO_DEFAULTS.syslogFacility,
     }),
-    origins: origins satisfies ConfigOrigins<MiredoConfig>,
+    origins,
   }));
 }

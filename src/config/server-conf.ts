@@ -6,13 +6,14 @@
  */
 import { z } from 'zod';
 import { formatIPv4, parseIPv4 } from '../teredo/ipv4.js';
-import type { ConfigOrigins, ConfigResult } from './diagnostic.js';
+import type { ConfigResult } from './diagnostic.js';
+import { trackOrigins } from './origins.js';
 import { SettingReader } from './setting-reader.js';
-import type { Setting } from './setting-reader.js';
 import { DEFAULT_SYSLOG_FACILITY, SyslogFacilitySchema } from './syslog-facility.js';
 import {
   DEFAULT_TEREDO_PREFIX,
   IPV6_MIN_MTU,
+  TeredoPrefixSchema,
   ipv4LiteralValue,
   mtuValue,
   syslogFacilityValue,
@@ -25,12 +26,7 @@ export const ServerConfigSchema = z
     serverBindAddress: z.ipv4(),
     /** Defaults to serverBindAddress + 1, which Windows clients assume. */
     serverBindAddress2: z.ipv4(),
-    prefix: z
-      .number()
-      .int()
-      .min(0)
-      .max(0xffffffff)
-      .refine((prefix) => prefix >>> 24 !== 0xff, { message: 'multicast prefix' }),
+    prefix: TeredoPrefixSchema,
     /** Advertised in the Router Advertisement's MTU option. */
     interfaceMtu: z.number().int().min(IPV6_MIN_MTU).max(0xffff),
     syslogFacility: SyslogFacilitySchema,
@@ -62,15 +58,7 @@ export function parseServerConf(
   opts: ServerConfOptions = {},
 ): ConfigResult<ServerConfig> {
   const reader = new SettingReader(file, text);
-  const origins: { -readonly [K in keyof ServerConfig]?: number } = {};
-  const valueOf = <K extends keyof ServerConfig, T extends ServerConfig[K]>(
-    field: K,
-    setting: Setting<T>,
-  ): T | undefined => {
-    if (setting.kind !== 'set') return undefined;
-    origins[field] = setting.entry.line;
-    return setting.value;
-  };
+  const { origins, valueOf } = trackOrigins<ServerConfig>();
   const notRead = new Map<string, string>();
 
   let primary: string | undefined;
@@ -124,6 +112,6 @@ export function parseServerConf(
       interfaceMtu: interfaceMtu ?? SERVER_DEFAULTS.interfaceMtu,
       syslogFacility: syslogFacility ?? SERVER_DEFAULTS.syslogFacility,
     }),
-    origins: origins satisfies ConfigOrigins<ServerConfig>,
+    origins,
   }));
 }

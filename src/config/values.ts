@@ -36,6 +36,14 @@ export const RELAY_TYPES = ['client', 'cone', 'restricted'] as const;
 export const RelayTypeSchema = z.enum(RELAY_TYPES);
 export type RelayType = z.infer<typeof RelayTypeSchema>;
 
+/** The first 32 bits of a Teredo prefix, as a uint32 outside ff00::/8. */
+export const TeredoPrefixSchema = z
+  .number()
+  .int()
+  .min(0)
+  .max(0xffffffff)
+  .refine((prefix) => prefix >>> 24 !== 0xff, { message: 'multicast prefix' });
+
 const RELAY_TYPE_NAMES: Readonly<Record<string, RelayType>> = {
   client: 'client',
   autoclient: 'client',
@@ -54,8 +62,7 @@ export const relayTypeValue = valueSchema((text) => {
 
 /** An IPv4 address or a host name, kept as written: resolution is a separate step. */
 export const ipv4OrHostNameValue = valueSchema((text) =>
-  isIPv4OrHostName(text) ? ok(text)
-    : fail(`"${text}" is not an IPv4 address or host name`),
+  isIPv4OrHostName(text) ? ok(text) : fail(`"${text}" is not an IPv4 address or host name`),
 );
 
 /** A dotted-quad IPv4 address and nothing else (no name resolution). */

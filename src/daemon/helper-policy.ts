@@ -10,8 +10,9 @@
  *     that a Teredo route never outranks the host's ordinary routes (Miredo uses 1024 and 1029);
  *   - link up/down.
  */
+import { formatIPv6, parseIPv6 } from '../teredo/ipv6-text.js';
 import type { HelperRequest } from './ipc.js';
-import { formatIPv6, parseIPv6, prefixToBytes } from './ipv6.js';
+import { parseIPv6Value, prefixToBytes } from './ipv6.js';
 
 export const MIN_MTU = 1280;
 export const MAX_MTU = 65535;
@@ -78,7 +79,7 @@ function judgeAddress(
   prefixLen: number,
   context: HelperPolicyContext,
 ): PolicyDecision | Uint8Array {
-  const address = parseIPv6(value);
+  const address = parseIPv6Value(value);
   if (address === null) return refuse(`"${value}" is not an IPv6 address`);
   const text = formatIPv6(address);
   if (address[0] === 0xff) return refuse(`address ${text} is multicast`);
@@ -101,7 +102,7 @@ function judgeRoute(
   metric: number,
   context: HelperPolicyContext,
 ): PolicyDecision | Uint8Array {
-  const dst = parseIPv6(value);
+  const dst = parseIPv6Value(value);
   if (dst === null) return refuse(`"${value}" is not an IPv6 address`);
   const isDefault = prefixLen === 0 && dst.every((byte) => byte === 0);
   const isPrefixRoute = prefixLen === 32 && sameBytes(dst, prefixToBytes(context.prefix));

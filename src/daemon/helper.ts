@@ -5,10 +5,10 @@
  * baseline (the relay's static tunnel, or a bare client interface).
  */
 import type { Logger } from '../log/logger.js';
+import { formatIPv6 } from '../teredo/ipv6-text.js';
 import { decideHelperRequest } from './helper-policy.js';
 import type { HelperAction } from './helper-policy.js';
 import type { HelperRequest, ReplyResult } from './ipc.js';
-import { formatIPv6 } from './ipv6.js';
 import type { TunControl, TunnelInterface } from './tun-control.js';
 
 export interface AddressEntry {

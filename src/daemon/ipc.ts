@@ -185,24 +185,21 @@ export const linkRequestSchema = z
   .object({ type: z.literal('link'), id: requestId, ifindex, up: z.boolean() })
   .strict();
 
-export const helperRequestSchema = z.discriminatedUnion('type', [
+const helperRequestSchemas = [
   setAddressRequestSchema,
   delAddressRequestSchema,
   setMtuRequestSchema,
   setRouteRequestSchema,
   delRouteRequestSchema,
   linkRequestSchema,
-]);
+] as const;
+
+export const helperRequestSchema = z.discriminatedUnion('type', helperRequestSchemas);
 
 export const engineToBootstrapSchema = z.discriminatedUnion('type', [
   readyMessageSchema,
   summaryReportSchema,
-  setAddressRequestSchema,
-  delAddressRequestSchema,
-  setMtuRequestSchema,
-  setRouteRequestSchema,
-  delRouteRequestSchema,
-  linkRequestSchema,
+  ...helperRequestSchemas,
 ]);
 
 export type EngineSummary = z.infer<typeof engineSummarySchema>;

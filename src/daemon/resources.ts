@@ -6,10 +6,11 @@
  *   server - UDP sockets on ServerBindAddress:3544 and ServerBindAddress2:3544, raw IPv6 socket.
  */
 import type { Logger } from '../log/logger.js';
+import { parseIPv6 } from '../teredo/ipv6-text.js';
 import { errnoText } from './errno-text.js';
 import { BARE_BASELINE } from './helper.js';
 import type { AddressEntry, RouteEntry, TunnelBaseline } from './helper.js';
-import { parseIPv6, prefixToBytes } from './ipv6.js';
+import { prefixToBytes } from './ipv6.js';
 import type { OsApi } from './os-api.js';
 import type { DaemonSettings } from './settings.js';
 import type { TunnelInterface } from './tun-control.js';

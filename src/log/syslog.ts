@@ -1,38 +1,9 @@
 import { createRequire } from 'node:module';
+import type { SyslogFacility } from '../config/syslog-facility.js';
 import { syslogPriorityName } from './levels.js';
 import type { SyslogPriorityName } from './levels.js';
 import type { LogSink } from './logger.js';
 import { parseLogLine, syslogText } from './record.js';
-
-/** The facilities SyslogFacility accepts (Miredo's list). */
-export const SYSLOG_FACILITIES = [
-  'auth',
-  'authpriv',
-  'cron',
-  'daemon',
-  'ftp',
-  'kern',
-  'local0',
-  'local1',
-  'local2',
-  'local3',
-  'local4',
-  'local5',
-  'local6',
-  'local7',
-  'lpr',
-  'mail',
-  'news',
-  'syslog',
-  'user',
-  'uucp',
-] as const;
-
-export type SyslogFacility = (typeof SYSLOG_FACILITIES)[number];
-
-export function isSyslogFacility(name: string): name is SyslogFacility {
-  return (SYSLOG_FACILITIES as readonly string[]).includes(name);
-}
 
 /** The part of node-posix used here (the package ships no types). */
 interface PosixSyslog {

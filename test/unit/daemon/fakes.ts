@@ -1,7 +1,7 @@
 /** Test doubles shared by the daemon unit tests. */
 import { createLogger } from '../../../src/log/logger.js';
 import type { Logger } from '../../../src/log/logger.js';
-import { formatIPv6 } from '../../../src/daemon/ipv6.js';
+import { formatIPv6 } from '../../../src/teredo/ipv6-text.js';
 import type { OpenedTun, OsApi } from '../../../src/daemon/os-api.js';
 
 export interface CapturedLog {

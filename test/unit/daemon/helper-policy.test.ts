@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { decideHelperRequest, MIN_ROUTE_METRIC } from '../../../src/daemon/helper-policy.js';
 import type { HelperPolicyContext, PolicyDecision } from '../../../src/daemon/helper-policy.js';
 import type { HelperRequest } from '../../../src/daemon/ipc.js';
-import { formatIPv6 } from '../../../src/daemon/ipv6.js';
+import { formatIPv6 } from '../../../src/teredo/ipv6-text.js';
 
 const context: HelperPolicyContext = { ifindex: 7, prefix: 0x20010000 };
 const TEREDO = '2001:0:c633:6401:8000:f227:3ccc:9bfe';

@@ -77,6 +77,7 @@ test('isGlobalUnicastIPv4 treats signed and unsigned forms alike', () => {
 
 test('parseIPv4 accepts strict dotted quads only', () => {
   assert.equal(parseIPv4('198.51.100.1'), 0xc6336401);
+  assert.equal(parseIPv4('192.0.2.1'), 0xc0000201);
   assert.equal(parseIPv4('0.0.0.0'), 0);
   assert.equal(parseIPv4('255.255.255.255'), 0xffffffff);
   for (const bad of [
@@ -94,6 +95,12 @@ test('parseIPv4 accepts strict dotted quads only', () => {
     '0x1.2.3.4',
     '1.2.3.4.',
     '1000.1.1.1',
+    // Forms inet_aton reads but a configuration literal must not: they go to the resolver.
+    '192.0.2.010',
+    '127.1',
+    '0x7f000001',
+    '1.2.3.',
+    '1.2.3.-4',
   ]) {
     assert.equal(parseIPv4(bad), null, JSON.stringify(bad));
   }

@@ -1,21 +1,30 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { isIPv6 } from 'node:net';
 import fc from 'fast-check';
 import { formatIPv6, parseIPv6, parseIPv6Into } from '../../../src/teredo/ipv6-text.js';
 import { bytesOf, hexOf } from './fixtures.js';
 
+// With the glibc inet_pton cases Miredo's numeric getaddrinfo was checked against.
 test('parseIPv6 reads every RFC 4291 text form', () => {
   const cases: ReadonlyArray<readonly [string, string]> = [
     ['::', '00000000000000000000000000000000'],
     ['::1', '00000000000000000000000000000001'],
     ['1::', '00010000000000000000000000000000'],
+    ['2001::', '20010000000000000000000000000000'],
+    ['FFFF::', 'ffff0000000000000000000000000000'],
     ['2001:db8::1', '20010db8000000000000000000000001'],
+    ['2001:0db8::1', '20010db8000000000000000000000001'],
     ['2001:0DB8:0000:0000:0000:0000:0000:0001', '20010db8000000000000000000000001'],
     ['fe80::ffff:ffff:ffff', 'fe800000000000000000ffffffffffff'],
+    ['::0:0:0:0:0:0:0', '00000000000000000000000000000000'],
     ['1:2:3:4:5:6:7::', '00010002000300040005000600070000'],
     ['::2:3:4:5:6:7:8', '00000002000300040005000600070008'],
+    ['1:2:3:4:5:6:7:8', '00010002000300040005000600070008'],
     ['::ffff:192.0.2.1', '00000000000000000000ffffc0000201'],
+    ['::ffff:1.2.3.4', '00000000000000000000ffff01020304'],
     ['1:2:3:4:5:6:192.0.2.1', '000100020003000400050006c0000201'],
+    ['1:2:3:4:5:6:1.2.3.4', '00010002000300040005000601020304'],
     ['2001:0:c000:201:8000:cfc6:3fff:fd74', '20010000c00002018000cfc63ffffd74'],
   ];
   for (const [text, hex] of cases) {
@@ -30,26 +39,66 @@ test('parseIPv6 refuses malformed text', () => {
     '',
     ':',
     ':::',
+    '1:',
+    '1.2.3.4',
     '1:2:3:4:5:6:7',
     '1:2:3:4:5:6:7:8:9',
     '1::2::3',
     ':1::',
     '1::2:',
+    '02001::',
     '12345::',
     'g::',
     '::1%eth0',
+    'fe80::%1',
     '[::1]',
+    '[2001::]',
+    '2001::/32',
     ' ::1',
     '1:2:3:4:5:6:7:8::',
+    '0::0:0:0:0:0:0:0',
     '::1.2.3.4:5',
     '1.2.3.4::',
+    '::1.2.3',
     '::256.1.1.1',
     '::01.2.3.4',
+    '::1.2.3.04',
     '1:2:3:4:5:6:7:1.2.3.4',
     '0000:0000:0000:0000:0000:0000:0000:0000:0',
   ]) {
     assert.equal(parseIPv6(bad), null, JSON.stringify(bad));
   }
+});
+
+test('property: parseIPv6 agrees with node:net on random addresses in compressed and full forms', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 0xffff })), { minLength: 8, maxLength: 8 }),
+      (groups) => {
+        const full = groups.map((g) => g.toString(16)).join(':');
+        const expected = groups.map((g) => g.toString(16).padStart(4, '0')).join('');
+        assert.equal(hexOf(parseIPv6(full) ?? new Uint8Array()), expected);
+        const zeroRun = groups.findIndex((g, i) => g === 0 && groups[i + 1] === 0);
+        if (zeroRun >= 0) {
+          let end = zeroRun;
+          while (groups[end] === 0) end++;
+          const head = groups.slice(0, zeroRun).map((g) => g.toString(16));
+          const tail = groups.slice(end).map((g) => g.toString(16));
+          const compressed = `${head.join(':')}::${tail.join(':')}`;
+          assert.ok(isIPv6(compressed));
+          assert.equal(hexOf(parseIPv6(compressed) ?? new Uint8Array()), expected, compressed);
+        }
+      },
+    ),
+  );
+});
+
+test('property: parseIPv6 accepts nothing node:net rejects', () => {
+  fc.assert(
+    fc.property(fc.stringMatching(/^[0-9a-fA-F:.]{0,45}$/), (text) => {
+      if (parseIPv6(text) !== null) assert.ok(isIPv6(text), text);
+    }),
+  );
 });
 
 test('parseIPv6Into writes at an offset and leaves the buffer alone on failure', () => {
