@@ -17,6 +17,8 @@ import { parseIPv6Value, prefixToBytes } from './ipv6.js';
 export const MIN_MTU = 1280;
 export const MAX_MTU = 65535;
 export const MIN_ROUTE_METRIC = 1024;
+/** Miredo's hook installs the Teredo default route at 1029, behind routes learnt from RAs (1024). */
+export const MIN_DEFAULT_ROUTE_METRIC = 1029;
 
 /** fe80::ffff:ffff:ffff (no cone bit) and fe80::8000:5445:5245:444f ("TEREDO", cone bit). */
 export const TEREDO_LINK_LOCALS: readonly string[] = ['fe80::ffff:ffff:ffff', 'fe80::8000:5445:5245:444f'];
@@ -111,7 +113,8 @@ function judgeRoute(
       `route ${formatIPv6(dst)}/${prefixLen} is neither the Teredo prefix route ${prefixText(context.prefix)} nor the default route ::/0`,
     );
   }
-  if (metric < MIN_ROUTE_METRIC) return refuse(`route metric ${metric} is below ${MIN_ROUTE_METRIC}`);
+  const minimum = isDefault ? MIN_DEFAULT_ROUTE_METRIC : MIN_ROUTE_METRIC;
+  if (metric < minimum) return refuse(`route metric ${metric} is below ${minimum}`);
   return dst;
 }
 

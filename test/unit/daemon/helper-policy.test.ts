@@ -1,7 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { decideHelperRequest, MIN_ROUTE_METRIC } from '../../../src/daemon/helper-policy.js';
+import {
+  decideHelperRequest,
+  MIN_DEFAULT_ROUTE_METRIC,
+  MIN_ROUTE_METRIC,
+} from '../../../src/daemon/helper-policy.js';
 import type { HelperPolicyContext, PolicyDecision } from '../../../src/daemon/helper-policy.js';
 import type { HelperRequest } from '../../../src/daemon/ipc.js';
 import { formatIPv6 } from '../../../src/teredo/ipv6-text.js';
@@ -172,7 +176,10 @@ test('any other route is refused', () => {
 });
 
 test('routes may not outrank the host routes', () => {
-  refused(decideHelperRequest(route('set-route', '::', 0, 1), context), /metric 1 is below 1024/);
+  refused(decideHelperRequest(route('set-route', '::', 0, 1), context), /metric 1 is below 1029/);
+  // The default route stays behind native default routes learnt from RAs (metric 1024).
+  refused(decideHelperRequest(route('set-route', '::', 0, 1024), context), /metric 1024 is below 1029/);
+  accepted(decideHelperRequest(route('set-route', '::', 0, MIN_DEFAULT_ROUTE_METRIC), context));
   refused(decideHelperRequest(route('set-route', '2001::', 32, MIN_ROUTE_METRIC - 1), context), /below/);
   accepted(decideHelperRequest(route('set-route', '2001::', 32, MIN_ROUTE_METRIC), context));
 });
