@@ -9,26 +9,13 @@ import { fileURLToPath } from 'node:url';
 import type { CheckOperations, DropOperations } from '../../../src/daemon/drop-privileges.js';
 import { createEngine } from '../../../src/daemon/engine.js';
 import type { EngineToBootstrap, InitMessage } from '../../../src/daemon/ipc.js';
-import { captureLog } from './fakes.js';
+import { captureLog, RELAY_INIT } from './fakes.js';
 
 const DATAPLANE = fileURLToPath(new URL('../../../src/daemon/dataplane.js', import.meta.url));
 
 const init: InitMessage = {
-  type: 'init',
-  config: {
-    role: 'relay',
-    relayType: 'cone',
-    prefix: 0x20010000,
-    interfaceMtu: 1280,
-    bindAddress: '0.0.0.0',
-    bindPort: 3545,
-  },
+  ...RELAY_INIT,
   fds: { tun: [100, 101], udp: [102, 103], raw: null },
-  interface: { name: 'teredo', index: 9 },
-  uid: 65534,
-  gid: 65534,
-  chrootDir: '/run/miredo-ts/empty',
-  poolSize: 2,
   logLevel: 'debug',
 };
 

@@ -3,6 +3,8 @@ import { createLogger } from '../../../src/log/logger.js';
 import type { Logger } from '../../../src/log/logger.js';
 import { formatIPv6 } from '../../../src/teredo/ipv6-text.js';
 import type { OpenedTun, OsApi } from '../../../src/daemon/os-api.js';
+import type { InitMessage } from '../../../src/daemon/ipc.js';
+import type { DaemonSettings } from '../../../src/daemon/settings.js';
 
 export interface CapturedLog {
   readonly log: Logger;
@@ -86,3 +88,32 @@ export class FakeOs implements OsApi {
     this.closed.push(fd);
   }
 }
+
+/** A valid relay-mode init message; tests override what they examine. */
+export const RELAY_INIT: InitMessage = {
+  type: 'init',
+  config: {
+    role: 'relay',
+    relayType: 'cone',
+    prefix: 0x20010000,
+    interfaceMtu: 1280,
+    bindAddress: '0.0.0.0',
+    bindPort: 3545,
+  },
+  fds: { tun: [4, 5], udp: [6, 7], raw: null },
+  interface: { name: 'teredo', index: 9 },
+  uid: 65534,
+  gid: 65534,
+  chrootDir: '/run/miredo-ts/empty',
+  poolSize: 2,
+  logLevel: 'info',
+};
+
+export const SERVER_SETTINGS: Extract<DaemonSettings, { role: 'server' }> = {
+  role: 'server',
+  syslogFacility: 'daemon',
+  serverBindAddress: '192.0.2.1',
+  serverBindAddress2: '192.0.2.2',
+  prefix: 0x20010000,
+  interfaceMtu: 1280,
+};

@@ -10,25 +10,9 @@ import {
   requestIdOf,
 } from '../../../src/daemon/ipc.js';
 import type { InitMessage } from '../../../src/daemon/ipc.js';
+import { RELAY_INIT } from './fakes.js';
 
-const relayInit: InitMessage = {
-  type: 'init',
-  config: {
-    role: 'relay',
-    relayType: 'cone',
-    prefix: 0x20010000,
-    interfaceMtu: 1280,
-    bindAddress: '0.0.0.0',
-    bindPort: 3545,
-  },
-  fds: { tun: [4, 5], udp: [6, 7], raw: null },
-  interface: { name: 'teredo', index: 9 },
-  uid: 65534,
-  gid: 65534,
-  chrootDir: '/run/miredo-ts/empty',
-  poolSize: 2,
-  logLevel: 'info',
-};
+const relayInit: InitMessage = RELAY_INIT;
 
 const serverInit: InitMessage = {
   type: 'init',

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { planReload } from '../../../src/daemon/reload-plan.js';
 import type { DaemonSettings } from '../../../src/daemon/settings.js';
+import { SERVER_SETTINGS } from './fakes.js';
 
 const relay: DaemonSettings = {
   role: 'relay',
@@ -25,14 +26,7 @@ const client: DaemonSettings = {
   bindPort: 0,
 };
 
-const server: DaemonSettings = {
-  role: 'server',
-  syslogFacility: 'daemon',
-  serverBindAddress: '192.0.2.1',
-  serverBindAddress2: '192.0.2.2',
-  prefix: 0x20010000,
-  interfaceMtu: 1280,
-};
+const server = SERVER_SETTINGS;
 
 test('identical settings: nothing to do', () => {
   for (const settings of [relay, client, server])

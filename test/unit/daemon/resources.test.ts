@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { renumberDescriptors } from '../../../src/daemon/engine-process.js';
 import { closeResources, openResources } from '../../../src/daemon/resources.js';
 import type { DaemonSettings } from '../../../src/daemon/settings.js';
-import { captureLog, FakeOs } from './fakes.js';
+import { captureLog, FakeOs, SERVER_SETTINGS } from './fakes.js';
 
 const relay: DaemonSettings = {
   role: 'relay',
@@ -69,14 +69,7 @@ test('client: the tunnel stays unconfigured', async () => {
 
 test('server: two sockets on port 3544 and the raw socket, no tunnel', async () => {
   const os = new FakeOs();
-  const server: DaemonSettings = {
-    role: 'server',
-    syslogFacility: 'daemon',
-    serverBindAddress: '192.0.2.1',
-    serverBindAddress2: '192.0.2.2',
-    prefix: 0x20010000,
-    interfaceMtu: 1280,
-  };
+  const server = SERVER_SETTINGS;
   const result = await openResources(server, 4, os);
   assert.ok(result.ok);
   assert.deepEqual(os.calls, ['openUdp4 192.0.2.1:3544', 'openUdp4 192.0.2.2:3544', 'openRaw6']);
