@@ -20,6 +20,13 @@ import {
   teredoPrefixValue,
 } from './values.js';
 
+export const SourceRateLimitSchema = z
+  .object({
+    perSecond: z.number().int().min(0).max(1_000_000),
+    burst: z.number().int().min(1).max(1_000_000),
+  })
+  .readonly();
+
 /** A parsed miredo-server.conf, as it may cross a process boundary. */
 export const ServerConfigSchema = z
   .object({
@@ -30,6 +37,10 @@ export const ServerConfigSchema = z
     /** Advertised in the Router Advertisement's MTU option. */
     interfaceMtu: z.number().int().min(IPV6_MIN_MTU).max(0xffff),
     syslogFacility: SyslogFacilitySchema,
+    /** Router Solicitations answered per source IPv4 (our extension; perSecond 0 = no limit). */
+    rsRateLimit: SourceRateLimitSchema,
+    /** Packets forwarded per source IPv4 (our extension; perSecond 0 = no limit). */
+    forwardRateLimit: SourceRateLimitSchema,
   })
   .refine((config) => config.serverBindAddress !== config.serverBindAddress2, {
     message: 'the two server addresses must differ',
@@ -38,11 +49,14 @@ export const ServerConfigSchema = z
   .readonly();
 
 export type ServerConfig = z.infer<typeof ServerConfigSchema>;
+export type SourceRateLimit = z.infer<typeof SourceRateLimitSchema>;
 
 export const SERVER_DEFAULTS = {
   prefix: DEFAULT_TEREDO_PREFIX,
   interfaceMtu: IPV6_MIN_MTU,
   syslogFacility: DEFAULT_SYSLOG_FACILITY,
+  rsRateLimit: { perSecond: 50, burst: 100 },
+  forwardRateLimit: { perSecond: 1000, burst: 2000 },
 } as const;
 
 export interface ServerConfOptions {
@@ -111,6 +125,8 @@ export function parseServerConf(
       prefix: prefix ?? SERVER_DEFAULTS.prefix,
       interfaceMtu: interfaceMtu ?? SERVER_DEFAULTS.interfaceMtu,
       syslogFacility: syslogFacility ?? SERVER_DEFAULTS.syslogFacility,
+      rsRateLimit: SERVER_DEFAULTS.rsRateLimit,
+      forwardRateLimit: SERVER_DEFAULTS.forwardRateLimit,
     }),
     origins,
   }));

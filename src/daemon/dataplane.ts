@@ -1,24 +1,37 @@
 /**
- * The data-plane worker task (one per piscina worker, for the engine's whole life). For now a
- * placeholder: it owns its descriptors, says it is ready, and waits for `worker-stop` on its
- * private MessagePort. The packet loop comes with the data-plane issue.
- * Everything it imports is loaded before `worker-ready`, so before the engine's chroot.
+ * The data-plane worker task (one per piscina worker, for the engine's whole life). It starts
+ * the role's packet loop on its own descriptors, says it is ready, and runs until `worker-stop`
+ * on its private MessagePort. Everything it imports is loaded before `worker-ready`, so before
+ * the engine's chroot.
  */
 import { setNoNewPrivs } from '../os/privileges.js';
+import { SERVER_COUNTER_NAMES } from '../teredo/server-counters.js';
+import { TUNNEL_COUNTER_NAMES } from '../teredo/tunnel-counters.js';
+import { counterRow } from './counters.js';
 import { parseDataplaneTask, parseEngineToWorker } from './ipc.js';
 import type { DataplaneResult, WorkerToEngine } from './ipc.js';
+import { startServerDataplane } from './server-dataplane.js';
+import { startTunnelDataplane } from './tunnel-dataplane.js';
 
 export default function dataplane(raw: unknown): Promise<DataplaneResult> {
   const parsed = parseDataplaneTask(raw);
   if (!parsed.ok) return Promise.reject(new Error(`invalid data-plane task: ${parsed.error}`));
-  const { port, workerIndex } = parsed.message;
+  const task = parsed.message;
+  const { port, workerIndex } = task;
   // Per thread: make sure this worker has it even if its thread predates the engine's call.
   setNoNewPrivs();
+  const toEngine = (message: WorkerToEngine, transfer?: ArrayBuffer[]): void =>
+    port.postMessage(message, transfer);
+  const loop =
+    task.config.role === 'server'
+      ? startServerDataplane(task, counterRow(task.counters, SERVER_COUNTER_NAMES, workerIndex))
+      : startTunnelDataplane(task, counterRow(task.counters, TUNNEL_COUNTER_NAMES, workerIndex), toEngine);
   return new Promise((resolve) => {
     port.on('message', (message: unknown) => {
       const command = parseEngineToWorker(message);
       if (!command.ok) return;
       if (command.message.type === 'worker-stop') {
+        loop.stop();
         port.close();
         resolve({ type: 'worker-stopped', workerIndex });
       }

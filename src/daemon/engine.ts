@@ -13,9 +13,19 @@ import type { Logger } from '../log/logger.js';
 import { setGroupsEmpty, setNoNewPrivs } from '../os/privileges.js';
 import { checkDropped, dropPrivileges } from './drop-privileges.js';
 import { closeInheritedDescriptors } from './inherited-fds.js';
+import { controlPlaneFactory } from './control-plane.js';
+import type { ControlPlane } from './control-plane.js';
+import { counterRow, createCounterBlock, sumCounters } from './counters.js';
 import type { CheckOperations, DropOperations } from './drop-privileges.js';
 import { parseBootstrapToEngine, parseWorkerToEngine } from './ipc.js';
-import type { DataplaneResult, DataplaneTask, EngineConfig, EngineToBootstrap, InitMessage } from './ipc.js';
+import type {
+  DataplaneResult,
+  DataplaneTask,
+  EngineConfig,
+  EngineToBootstrap,
+  InitMessage,
+  SlowPathMessage,
+} from './ipc.js';
 import { chroot } from './posix.js';
 
 /** Where the bootstrap puts the IPC channel (engine-process.ts). */
@@ -80,8 +90,16 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** The worker's `worker-ready`, or a rejection after the timeout. */
-function whenReady(port: MessagePort, workerIndex: number): Promise<void> {
+/**
+ * Routes the worker's messages: resolves on its `worker-ready` (or rejects after the timeout),
+ * and hands every slow-path packet to `slowPath`.
+ */
+function listenToWorker(
+  port: MessagePort,
+  workerIndex: number,
+  slowPath: (message: SlowPathMessage) => void,
+  invalid: (error: string) => void,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`worker ${workerIndex} not ready in time`)),
@@ -89,7 +107,13 @@ function whenReady(port: MessagePort, workerIndex: number): Promise<void> {
     );
     port.on('message', (raw: unknown) => {
       const parsed = parseWorkerToEngine(raw);
-      if (parsed.ok && parsed.message.type === 'worker-ready' && parsed.message.workerIndex === workerIndex) {
+      if (!parsed.ok) {
+        invalid(parsed.error);
+        return;
+      }
+      const message = parsed.message;
+      if (message.type === 'slow-path') slowPath(message);
+      else if (message.workerIndex === workerIndex) {
         clearTimeout(timer);
         resolve();
       }
@@ -112,6 +136,10 @@ export function createEngine(env: EngineEnvironment): Engine {
   let pool: Piscina | null = null;
   const workers: Worker[] = [];
   let stopping = false;
+  let control: ControlPlane | null = null;
+  let counters: { readonly block: SharedArrayBuffer; readonly names: readonly string[] } | null = null;
+  const counterTotals = (): Record<string, number> =>
+    counters === null ? {} : sumCounters(counters.block, counters.names);
 
   const fatal = (text: string): void => {
     if (stopping) return;
@@ -125,12 +153,16 @@ export function createEngine(env: EngineEnvironment): Engine {
   const shutdown = async (code: number): Promise<void> => {
     if (stopping) return;
     stopping = true;
+    await control
+      ?.stop()
+      .catch((error: unknown) => log.error('Control plane stop failed: %s', errorText(error)));
     for (const worker of workers) worker.port.postMessage({ type: 'worker-stop' });
     const timeout = new Promise<'timeout'>((resolve) =>
       setTimeout(() => resolve('timeout'), WORKER_STOP_TIMEOUT_MS).unref(),
     );
     await Promise.race([Promise.allSettled(workers.map((worker) => worker.done)), timeout]);
     await pool?.destroy().catch(() => undefined);
+    if (counters !== null) log.notice({ counters: counterTotals() }, 'Final counters');
     log.info(code === 0 ? 'Terminated with no error.' : 'Terminated with error(s).');
     env.exit(code);
   };
@@ -151,6 +183,18 @@ export function createEngine(env: EngineEnvironment): Engine {
     // no_new_privs is per thread and inherited only by threads created afterwards: set it now so
     // that every worker has it (the drop below sets it again, in its place in the sequence).
     env.drop.setNoNewPrivs();
+    const factory = controlPlaneFactory(message.config);
+    // One counter row per worker, plus the last one for the control plane.
+    const block = createCounterBlock(factory.counterNames, message.poolSize + 1);
+    counters = { block, names: factory.counterNames };
+    const controlPlane = factory.create({
+      log,
+      init: message,
+      send: env.send,
+      fatal,
+      counters: counterRow(block, factory.counterNames, message.poolSize),
+    });
+    control = controlPlane;
     pool = new Piscina({
       filename: env.dataplanePath,
       minThreads: message.poolSize,
@@ -162,13 +206,27 @@ export function createEngine(env: EngineEnvironment): Engine {
     const readiness: Promise<void>[] = [];
     for (let workerIndex = 0; workerIndex < message.poolSize; workerIndex += 1) {
       const { port1, port2 } = new MessageChannel();
+      const server = message.config.role === 'server';
+      const udpFd = message.fds.udp[workerIndex];
       const task: DataplaneTask = {
         workerIndex,
+        config: message.config,
         tunFd: message.fds.tun[workerIndex] ?? null,
-        udpFd: message.fds.udp[workerIndex] ?? null,
+        // The server's single worker serves both of its sockets.
+        udpFds: server ? [...message.fds.udp] : udpFd === undefined ? [] : [udpFd],
+        rawFd: message.fds.raw,
+        counters: block,
+        shared: factory.shared,
         port: port2,
       };
-      readiness.push(whenReady(port1, workerIndex));
+      readiness.push(
+        listenToWorker(
+          port1,
+          workerIndex,
+          (slow) => controlPlane.slowPath(slow),
+          (error) => log.warning('Invalid message from data-plane worker %d: %s', workerIndex, error),
+        ),
+      );
       const done = pool.run(task, { transferList: [port2] }) as Promise<DataplaneResult>;
       done.then(
         () => {
@@ -192,6 +250,7 @@ export function createEngine(env: EngineEnvironment): Engine {
       return;
     }
     log.info({ uid: message.uid, gid: message.gid, chroot: message.chrootDir }, 'Privileges dropped');
+    controlPlane.start();
     env.send({ type: 'ready', pid: process.pid, workers: message.poolSize });
   };
 
@@ -229,6 +288,7 @@ export function createEngine(env: EngineEnvironment): Engine {
               uid: process.getuid?.() ?? 0,
               gid: process.getgid?.() ?? 0,
               maxRssBytes: usage.maxRSS * 1024,
+              counters: counterTotals(),
             },
           });
           return;
@@ -239,11 +299,12 @@ export function createEngine(env: EngineEnvironment): Engine {
             return;
           }
           config = message.config;
+          control?.reconfigure(message.config);
           log.info('Configuration updated');
           return;
         case 'reply':
-          // No helper requests yet: the client's tunnel configuration comes with the client issue.
-          log.debug({ id: message.id }, 'Unexpected helper reply');
+          if (control === null) log.debug({ id: message.id }, 'Unexpected helper reply');
+          else control.reply(message);
           return;
       }
     },

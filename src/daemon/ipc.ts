@@ -54,6 +54,14 @@ export const relayEngineConfigSchema = z
   })
   .strict();
 
+/** Per source IPv4: sustained packets per second (0 = no limit) and the burst allowed above it. */
+export const sourceRateLimitSchema = z
+  .object({
+    perSecond: z.number().int().min(0).max(1_000_000),
+    burst: z.number().int().min(1).max(1_000_000),
+  })
+  .strict();
+
 export const serverEngineConfigSchema = z
   .object({
     role: z.literal('server'),
@@ -61,6 +69,10 @@ export const serverEngineConfigSchema = z
     serverBindAddress2: ipv4,
     prefix: uint32,
     interfaceMtu: z.number().int().min(1280).max(65535),
+    /** Router Solicitations answered per source IPv4. */
+    rsRateLimit: sourceRateLimitSchema,
+    /** Packets forwarded (to clients or natively) per source IPv4. */
+    forwardRateLimit: sourceRateLimitSchema,
   })
   .strict();
 
@@ -160,6 +172,10 @@ export const engineSummarySchema = z
     uid: uint32,
     gid: uint32,
     maxRssBytes: z.number().int().min(0),
+    /** Accept/drop counters by name, summed over the workers. */
+    counters: z
+      .record(z.string().max(64), z.number().int().min(0))
+      .refine((record) => Object.keys(record).length <= 256, 'too many counters'),
   })
   .strict();
 
@@ -208,29 +224,55 @@ export type EngineToBootstrap = z.infer<typeof engineToBootstrapSchema>;
 
 // ---- engine ↔ data-plane workers ----
 
+const workerIndex = z.number().int().min(0).max(63);
+
 export const dataplaneTaskSchema = z
   .object({
-    workerIndex: z.number().int().min(0).max(63),
+    workerIndex,
+    config: engineConfigSchema,
+    /** This worker's TUN queue (client, relay). */
     tunFd: fd.nullable(),
-    udpFd: fd.nullable(),
+    /** This worker's UDP socket (client, relay), or both server sockets, primary first. */
+    udpFds: z.array(fd).max(2),
+    /** The server's raw IPv6 socket. */
+    rawFd: fd.nullable(),
+    /** Float64 counters, one row per worker (see src/daemon/counters.ts). */
+    counters: z.instanceof(SharedArrayBuffer),
+    /** Client and relay: the shared tunnel state and peer table; null for a server. */
+    shared: z.instanceof(SharedArrayBuffer).nullable(),
     /** The worker's private control channel (transferred with the task). */
     port: z.instanceof(MessagePort),
   })
   .strict();
 
+/** A packet the data plane leaves to the control plane (new peers, bubbles, pings, qualification). */
+export const slowPathMessageSchema = z
+  .object({
+    type: z.literal('slow-path'),
+    workerIndex,
+    from: z.enum(['tun', 'udp']),
+    packet: z.instanceof(Uint8Array).refine((bytes) => bytes.length <= 65535, 'packet too long'),
+    /** The outer IPv4 source and UDP port (udp), 0 for tun. */
+    address: uint32,
+    port,
+  })
+  .strict();
+
 export const workerToEngineSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('worker-ready'), workerIndex: z.number().int().min(0).max(63) }).strict(),
+  z.object({ type: z.literal('worker-ready'), workerIndex }).strict(),
+  slowPathMessageSchema,
 ]);
 
 export const engineToWorkerSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('worker-stop') }).strict(),
 ]);
 
-export const dataplaneResultSchema = z
-  .object({ type: z.literal('worker-stopped'), workerIndex: z.number().int().min(0).max(63) })
-  .strict();
+export const dataplaneResultSchema = z.object({ type: z.literal('worker-stopped'), workerIndex }).strict();
 
 export type DataplaneTask = z.infer<typeof dataplaneTaskSchema>;
+export type SlowPathMessage = z.infer<typeof slowPathMessageSchema>;
+export type ServerEngineConfig = z.infer<typeof serverEngineConfigSchema>;
+export type SourceRateLimit = z.infer<typeof sourceRateLimitSchema>;
 export type WorkerToEngine = z.infer<typeof workerToEngineSchema>;
 export type EngineToWorker = z.infer<typeof engineToWorkerSchema>;
 export type DataplaneResult = z.infer<typeof dataplaneResultSchema>;

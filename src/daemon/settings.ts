@@ -9,7 +9,7 @@ import type { MiredoConfig, MiredoConfOptions } from '../config/miredo-conf.js';
 import { readMiredoConfFile, readServerConfFile } from '../config/read-conf-file.js';
 import { resolveIPv4 } from '../config/resolve.js';
 import type { ResolveResult } from '../config/resolve.js';
-import type { ServerConfig, ServerConfOptions } from '../config/server-conf.js';
+import type { ServerConfig, ServerConfOptions, SourceRateLimit } from '../config/server-conf.js';
 import type { SyslogFacility } from '../config/syslog-facility.js';
 
 export type DaemonSettings =
@@ -40,6 +40,8 @@ export type DaemonSettings =
       readonly serverBindAddress2: string;
       readonly prefix: number;
       readonly interfaceMtu: number;
+      readonly rsRateLimit: SourceRateLimit;
+      readonly forwardRateLimit: SourceRateLimit;
     };
 
 export type SettingsResult =
@@ -156,6 +158,8 @@ async function server(options: CommandLineOptions, sources: SettingsSources): Pr
       serverBindAddress2: config.serverBindAddress2,
       prefix: config.prefix,
       interfaceMtu: config.interfaceMtu,
+      rsRateLimit: config.rsRateLimit,
+      forwardRateLimit: config.forwardRateLimit,
     },
   };
 }

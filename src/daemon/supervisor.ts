@@ -96,6 +96,8 @@ export function engineConfigFor(settings: DaemonSettings, resources: KernelResou
         serverBindAddress2: settings.serverBindAddress2,
         prefix: settings.prefix,
         interfaceMtu: settings.interfaceMtu,
+        rsRateLimit: { ...settings.rsRateLimit },
+        forwardRateLimit: { ...settings.forwardRateLimit },
       };
   }
 }

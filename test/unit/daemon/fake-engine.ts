@@ -35,6 +35,7 @@ if (process.send !== undefined) {
             uid: 65534,
             gid: 65534,
             maxRssBytes: 0,
+            counters: {},
           },
         });
         return;

@@ -116,4 +116,6 @@ export const SERVER_SETTINGS: Extract<DaemonSettings, { role: 'server' }> = {
   serverBindAddress2: '192.0.2.2',
   prefix: 0x20010000,
   interfaceMtu: 1280,
+  rsRateLimit: { perSecond: 50, burst: 100 },
+  forwardRateLimit: { perSecond: 1000, burst: 2000 },
 };

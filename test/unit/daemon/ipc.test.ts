@@ -22,6 +22,8 @@ const serverInit: InitMessage = {
     serverBindAddress2: '192.0.2.2',
     prefix: 0x20010000,
     interfaceMtu: 1280,
+    rsRateLimit: { perSecond: 50, burst: 100 },
+    forwardRateLimit: { perSecond: 1000, burst: 2000 },
   },
   fds: { tun: [], udp: [4, 5], raw: 6 },
   interface: null,
@@ -133,6 +135,7 @@ test('engine → bootstrap: ready and summary-report', () => {
     uid: 65534,
     gid: 65534,
     maxRssBytes: 1 << 20,
+    counters: { received: 3, 'drop-loop': 1 },
   };
   assert.ok(parseEngineToBootstrap({ type: 'summary-report', id: 1, summary }).ok);
   assertInvalid(
@@ -187,17 +190,38 @@ test('requestIdOf recovers the id of a malformed request so it can be refused', 
 test('engine ↔ worker messages', () => {
   const { port1, port2 } = new MessageChannel();
   try {
-    assert.ok(parseDataplaneTask({ workerIndex: 0, tunFd: 4, udpFd: 6, port: port2 }).ok);
-    assert.ok(parseDataplaneTask({ workerIndex: 1, tunFd: null, udpFd: 5, port: port2 }).ok);
-    assertInvalid(parseDataplaneTask({ workerIndex: 0, tunFd: 4, udpFd: 6 }), 'no port');
-    assertInvalid(parseDataplaneTask({ workerIndex: 0, tunFd: 2, udpFd: 6, port: port2 }), 'stdio fd');
-    assertInvalid(parseDataplaneTask({ workerIndex: 64, tunFd: 4, udpFd: 6, port: port2 }), 'index');
-    assertInvalid(parseDataplaneTask({ workerIndex: 0, tunFd: 4, udpFd: 6, port: {} }), 'not a port');
+    const counters = new SharedArrayBuffer(64);
+    const relay = { workerIndex: 0, config: relayInit.config, tunFd: 4, udpFds: [6], rawFd: null, counters };
+    const server = { ...relay, config: serverInit.config, tunFd: null, udpFds: [4, 5], rawFd: 6 };
+    const shared = new SharedArrayBuffer(64);
+    assert.ok(parseDataplaneTask({ ...relay, shared, port: port2 }).ok);
+    assert.ok(parseDataplaneTask({ ...server, shared: null, port: port2 }).ok);
+    assertInvalid(parseDataplaneTask({ ...relay, shared }), 'no port');
+    assertInvalid(parseDataplaneTask({ ...relay, shared, tunFd: 2, port: port2 }), 'stdio fd');
+    assertInvalid(parseDataplaneTask({ ...relay, shared, workerIndex: 64, port: port2 }), 'index');
+    assertInvalid(parseDataplaneTask({ ...relay, shared, port: {} }), 'not a port');
+    assertInvalid(parseDataplaneTask({ ...relay, shared, udpFds: [4, 5, 6], port: port2 }), 'three sockets');
+    assertInvalid(
+      parseDataplaneTask({ ...relay, shared, counters: new ArrayBuffer(8), port: port2 }),
+      'counters not shared',
+    );
   } finally {
     port1.close();
   }
   assert.ok(parseWorkerToEngine({ type: 'worker-ready', workerIndex: 3 }).ok);
   assertInvalid(parseWorkerToEngine({ type: 'worker-ready' }), 'no index');
+  const slow = {
+    type: 'slow-path',
+    workerIndex: 0,
+    from: 'udp',
+    packet: new Uint8Array(40),
+    address: 1,
+    port: 3544,
+  };
+  assert.ok(parseWorkerToEngine(slow).ok);
+  assertInvalid(parseWorkerToEngine({ ...slow, packet: new Uint8Array(65536) }), 'packet too long');
+  assertInvalid(parseWorkerToEngine({ ...slow, from: 'raw' }), 'unknown source');
+  assertInvalid(parseWorkerToEngine({ ...slow, packet: [1, 2] }), 'not bytes');
   assert.ok(parseEngineToWorker({ type: 'worker-stop' }).ok);
   assertInvalid(parseEngineToWorker({ type: 'worker-start' }), 'unknown');
 });

@@ -98,6 +98,8 @@ test('a failure closes whatever was opened and says what failed', async () => {
       syslogFacility: 'daemon',
       serverBindAddress: '192.0.2.1',
       serverBindAddress2: '192.0.2.2',
+      rsRateLimit: { perSecond: 50, burst: 100 },
+      forwardRateLimit: { perSecond: 1000, burst: 2000 },
       prefix: 0,
       interfaceMtu: 1280,
     },
