@@ -27,6 +27,11 @@ export interface TeredoConstants {
   readonly qualificationRetries: number;
   /** Fixed, not randomized: the next RS is due this long after the previous one. */
   readonly refreshIntervalMs: number;
+  /**
+   * The refresh interval our client uses instead: Linux forgets an unreplied UDP mapping after
+   * 30 s (nf_conntrack_udp_timeout), so Miredo's 30 s lets NAT mappings lapse (lab notes).
+   */
+  readonly clientRefreshIntervalMs: number;
   readonly restartDelayMs: number;
 
   /** A peer is valid while its last reception is at most this old (inclusive). */
@@ -97,6 +102,7 @@ export const TEREDO_CONSTANTS: TeredoConstants = Object.freeze({
   qualificationTimeoutMs: 4_000,
   qualificationRetries: 3,
   refreshIntervalMs: 30_000,
+  clientRefreshIntervalMs: 20_000,
   restartDelayMs: 100_000,
 
   peerValidityMs: 30_000,

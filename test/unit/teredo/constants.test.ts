@@ -49,6 +49,13 @@ test('RFC 5991 flag bits do not overlap the random mask', () => {
   );
 });
 
+test("our client refresh stays below Linux's 30 s UDP conntrack timeout and above the reply timeout", () => {
+  const c = TEREDO_CONSTANTS;
+  assert.equal(c.clientRefreshIntervalMs, 20_000);
+  assert.ok(c.clientRefreshIntervalMs < 30_000);
+  assert.ok(c.clientRefreshIntervalMs > c.qualificationTimeoutMs);
+});
+
 test('the standard constants are frozen', () => {
   assert.ok(Object.isFrozen(TEREDO_CONSTANTS));
   assert.throws(() => {
