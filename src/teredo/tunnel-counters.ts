@@ -1,6 +1,8 @@
 /**
  * The client's and relay's counters (data plane and control plane), one per accept and drop
- * reason plus I/O outcomes. Their order is their index in each counter row.
+ * reason plus I/O outcomes. Their order is their index in each counter row. The first seven are
+ * the data plane's; the rest are the decisions of the tunnel core (relay.ts), which the control
+ * plane counts in its own row. Every name starting with `drop-` is a packet thrown away.
  */
 export const TUNNEL_COUNTER_NAMES = Object.freeze([
   'tun-received',
@@ -10,6 +12,63 @@ export const TUNNEL_COUNTER_NAMES = Object.freeze([
   'slow-path',
   'send-failed',
   'tun-write-failed',
+
+  // Transmission (TUN -> UDP), reference section 4.7.
+  'drop-tx-malformed',
+  'drop-tx-multicast',
+  'drop-tx-bad-server',
+  'drop-tx-table-full',
+  'drop-tx-queue-full',
+  'tx-not-qualified',
+  'tx-source-not-teredo',
+  'tx-relay-not-teredo',
+  'tx-queued',
+  'tx-bubble-limit',
+  'tx-ping-limit',
+
+  // Reception (UDP -> TUN), reference section 4.8.
+  'drop-rx-malformed',
+  'drop-rx-not-qualified',
+  'drop-rx-link-local-source',
+  'drop-rx-source-not-teredo',
+  'drop-rx-multicast',
+  'drop-rx-unknown-peer',
+  'drop-rx-table-full',
+  'drop-rx-queue-full',
+  'drop-rx-unmatched',
+  'rx-server-bubble',
+  'rx-bubble',
+  'rx-ping-reply',
+  'rx-mapping-learned',
+  'rx-hmac-bubble',
+  'rx-queued',
+  'rx-ping-limit',
+
+  // Control packets the core sends.
+  'bubble-sent',
+  'reply-bubble-sent',
+  'bubble-paced',
+  'drop-bubble-not-global',
+  'ping-sent',
+  'ping-paced',
+  'icmp-sent',
+  'drop-icmp-rate-limited',
+  'drop-icmp-refused',
+
+  // Per-peer queues and the peer table.
+  'queue-flushed',
+  'drop-queue-mapping-mismatch',
+  'drop-queue-discarded',
+  'peers-expired',
+  'peers-reset',
 ] as const);
 
 export type TunnelCounterName = (typeof TUNNEL_COUNTER_NAMES)[number];
+
+/** Index of each counter in a row, by name. */
+export const TUNNEL_COUNTER: Readonly<Record<TunnelCounterName, number>> = Object.freeze(
+  Object.fromEntries(TUNNEL_COUNTER_NAMES.map((name, index) => [name, index])) as Record<
+    TunnelCounterName,
+    number
+  >,
+);

@@ -1,0 +1,91 @@
+/**
+ * Where the peer table keeps things in its SharedArrayBuffer. Everything is an Int32 word.
+ *
+ * Header (64 bytes):
+ *   word 0  magic        'PEER' (0x50454552): attachPeerTable refuses anything else
+ *   word 1  slots        record count, a power of two, greater than the capacity
+ *   word 2  capacity     most peers the table holds (insert evicts or refuses beyond it)
+ *   word 3  key0         HalfSipHash key, low word
+ *   word 4  key1         HalfSipHash key, high word
+ *   word 5  size         peers held (Atomics: readers in other threads may ask)
+ *   word 6  newest       newest untrusted peer's slot + 1, 0 if none   (writer only)
+ *   word 7  hand         the expiry sweep's next slot                    (writer only)
+ *
+ * Record (64 bytes, one per slot, following the header):
+ *   word 0  sequence     seqlock: odd while the writer rewrites the record
+ *   word 1  flags        public flags in the low 16 bits, RECORD_OCCUPIED above; 0 = empty slot
+ *   words 2-5 key        the IPv6 address as four little-endian words
+ *   word 6  mappedIPv4   uint32
+ *   word 7  mappedPort
+ *   word 8  lastRx       seconds; stored on its own by any thread (touchRx), no seqlock
+ *   word 9  lastTx       seconds; likewise (touchTx)
+ *   word 10 createdAt    seconds
+ *   word 11 counters     bubbles in the low 16 bits, pings in the high 16   (writer only)
+ *   word 12 lastBubble   seconds                                            (writer only)
+ *   word 13 lastPing     seconds                                            (writer only)
+ *   word 14 newer        untrusted list: next newer untrusted slot + 1     (writer only)
+ *   word 15 older        untrusted list: next older untrusted slot + 1     (writer only)
+ * Words 1-9 are what readers see: the writer stores them with Atomics inside the seqlock. The
+ * "writer only" words are never read by data-plane workers, so plain stores do. An empty slot
+ * (flags 0) keeps stale bytes in its other words: nothing reads them, and insert rewrites them all.
+ */
+
+export const PEER_TABLE_MAGIC = 0x50454552;
+export const HEADER_WORDS = 16;
+export const RECORD_WORDS = 16;
+
+export const HEADER_MAGIC = 0;
+export const HEADER_SLOTS = 1;
+export const HEADER_CAPACITY = 2;
+export const HEADER_KEY0 = 3;
+export const HEADER_KEY1 = 4;
+export const HEADER_SIZE = 5;
+export const HEADER_NEWEST_UNTRUSTED = 6;
+export const HEADER_SWEEP_HAND = 7;
+
+export const RECORD_SEQUENCE = 0;
+export const RECORD_FLAGS = 1;
+export const RECORD_KEY = 2;
+export const RECORD_MAPPED_IPV4 = 6;
+export const RECORD_MAPPED_PORT = 7;
+export const RECORD_LAST_RX = 8;
+export const RECORD_LAST_TX = 9;
+export const RECORD_CREATED_AT = 10;
+export const RECORD_COUNTERS = 11;
+export const RECORD_LAST_BUBBLE = 12;
+export const RECORD_LAST_PING = 13;
+export const RECORD_NEWER = 14;
+export const RECORD_OLDER = 15;
+/** Words from here on are read and written by the writer thread only. */
+export const RECORD_WRITER_ONLY = RECORD_CREATED_AT;
+
+/** The flag bits callers may set; RECORD_OCCUPIED sits above them so a live record is never 0. */
+export const PUBLIC_FLAGS_MASK = 0xffff;
+export const RECORD_OCCUPIED = 0x10000;
+
+export const PEER_RECORD_BYTES = RECORD_WORDS * 4;
+export const PEER_TABLE_HEADER_BYTES = HEADER_WORDS * 4;
+export const MAX_PEER_CAPACITY = 1 << 24;
+
+/** First Int32 index of `slot`'s record. */
+export function recordBase(slot: number): number {
+  return HEADER_WORDS + slot * RECORD_WORDS;
+}
+
+/**
+ * Records for a table of `capacity` peers: the smallest power of two that keeps the load at or
+ * below 7/8 (linear probing degrades sharply beyond that) and always leaves one slot empty, so
+ * every probe sequence ends. Throws RangeError outside 0..MAX_PEER_CAPACITY (a programming error:
+ * capacities come from validated configuration).
+ */
+export function slotCountFor(capacity: number): number {
+  if (!Number.isInteger(capacity) || capacity < 0 || capacity > MAX_PEER_CAPACITY) {
+    throw new RangeError(
+      `peer table capacity must be an integer in 0..${MAX_PEER_CAPACITY}, got ${capacity}`,
+    );
+  }
+  const needed = capacity + Math.ceil(capacity / 7);
+  let slots = 1;
+  while (slots <= capacity || slots < needed) slots *= 2;
+  return slots;
+}

@@ -1,0 +1,192 @@
+/**
+ * What the tunnel core's transmit and receive paths share: its options, the peer table and the
+ * per-peer queues, scratch buffers, and the peer operations both paths use (create, trust and
+ * flush, flag upkeep, ICMPv6 errors). One context per core; not for concurrent use (the control
+ * plane is single-threaded). The data-plane workers read the same peer table: the flags kept
+ * here tell them which peers they must leave to the core.
+ */
+import type { TeredoConstants } from './constants.js';
+import {
+  buildDestinationUnreachable,
+  destinationUnreachableLength,
+  unreachableRefusal,
+} from './destination-unreachable.js';
+import type { IcmpRateLimiter } from './icmp-rate-limiter.js';
+import { IPV6_DESTINATION_OFFSET } from './ipv6-header.js';
+import type { PeerQueues } from './peer-queue.js';
+import { PEER_COUNTING, PEER_QUEUED, PEER_TRUSTED } from './peers.js';
+import type { PeerTable } from './peers.js';
+import type { ControlPackets } from './relay-packets.js';
+import type { PingCheck } from './relay-ping-check.js';
+import type { ClientIdentity, TunnelOutput } from './relay-types.js';
+import type { SecurityContext } from './security.js';
+import { TUNNEL_COUNTER } from './tunnel-counters.js';
+import type { TunnelCounterName } from './tunnel-counters.js';
+
+export interface CoreContext {
+  readonly client: boolean;
+  /** Our own address has the cone flag (cone relays): no direct bubbles then. */
+  readonly cone: boolean;
+  readonly configuredPrefix: number;
+  readonly table: PeerTable;
+  readonly security: SecurityContext;
+  readonly counters: Float64Array;
+  readonly constants: TeredoConstants;
+  readonly queues: PeerQueues;
+  readonly packets: ControlPackets;
+  readonly pingCheck: PingCheck;
+  readonly icmpLimiter: IcmpRateLimiter;
+  /** Room for the largest ICMPv6 error. */
+  readonly icmpScratch: Uint8Array;
+  /** Drops the queue of the peer in `slot`, which the table is about to remove. */
+  readonly dropQueueOf: (slot: number) => void;
+  /** Client: what qualification found, null while not qualified. Relay: always null. */
+  identity: ClientIdentity | null;
+  /** The Teredo prefix in force: a client's comes from its address, a relay's from its options. */
+  prefix: number;
+}
+
+export function icmpScratchFor(constants: TeredoConstants): Uint8Array {
+  return new Uint8Array(destinationUnreachableLength(Number.MAX_SAFE_INTEGER, constants));
+}
+
+export function count(context: CoreContext, name: TunnelCounterName, amount = 1): void {
+  const index = TUNNEL_COUNTER[name];
+  context.counters[index] = (context.counters[index] ?? 0) + amount;
+}
+
+export function secondsOf(nowMs: number): number {
+  return Math.floor(nowMs / 1000) >>> 0;
+}
+
+/** Whether a trusted peer's last reception is recent enough to send to its mapping (Miredo's IsValid). */
+export function isValidAt(context: CoreContext, slot: number, nowSeconds: number): boolean {
+  // Signed, like the table's ages: a timestamp a tick ahead of us (another thread's clock) is "now".
+  return ((nowSeconds - context.table.lastRx(slot)) | 0) * 1000 <= context.constants.peerValidityMs;
+}
+
+export function isTrusted(context: CoreContext, slot: number): boolean {
+  return (context.table.flags(slot) & PEER_TRUSTED) !== 0;
+}
+
+/**
+ * Brings the slot's QUEUED and COUNTING flags in line with its queue and counters, so the
+ * data plane defers to the core exactly while the core has something to do for the peer.
+ */
+export function syncFlags(context: CoreContext, slot: number, key: string): void {
+  const { table } = context;
+  const current = table.flags(slot);
+  let flags = current & ~(PEER_QUEUED | PEER_COUNTING);
+  if (context.queues.has(key)) flags |= PEER_QUEUED;
+  if (table.bubbles(slot) !== 0 || table.pings(slot) !== 0) flags |= PEER_COUNTING;
+  if (flags !== current) table.setFlags(slot, flags);
+}
+
+/**
+ * The slot of a NEW entry for the address at bytes[keyOffset..] (untrusted, mapping 0:0, no
+ * counters), or -1 when the table refuses. When the table is full it evicts its newest untrusted
+ * peer, whose queue goes with it.
+ */
+export function createPeer(
+  context: CoreContext,
+  bytes: Uint8Array,
+  keyOffset: number,
+  key: string,
+  nowSeconds: number,
+): number {
+  const slot = context.table.insert(bytes, keyOffset, nowSeconds, context.dropQueueOf);
+  if (slot < 0) return -1;
+  // Expiry and eviction drop a peer's queue with it; this only makes sure a new peer never
+  // inherits packets queued for an earlier one.
+  count(context, 'drop-queue-discarded', context.queues.discard(key));
+  return slot;
+}
+
+/**
+ * The peer has proven it is reachable at (ipv4, port): trust that mapping, count the reception,
+ * reset the bubble and ping counters (Miredo resets them only on its receive case 1; doing it on
+ * every accepted reception lets the data plane take the peer over at once), then release its
+ * queue: outgoing packets go to the new mapping, incoming ones are delivered only if they came
+ * from it.
+ */
+export function trustPeer(
+  context: CoreContext,
+  slot: number,
+  key: string,
+  ipv4: number,
+  port: number,
+  nowSeconds: number,
+  out: TunnelOutput,
+): void {
+  const { table } = context;
+  // Keep the data plane off the peer (QUEUED) until its queue is out, so nothing overtakes it.
+  const queued = context.queues.has(key);
+  table.setFlags(slot, PEER_TRUSTED | (queued ? PEER_QUEUED : 0));
+  table.setMapping(slot, ipv4, port);
+  table.setBubbles(slot, 0, table.lastBubble(slot));
+  table.setPings(slot, 0, table.lastPing(slot));
+  table.touchRx(slot, nowSeconds);
+  if (queued) {
+    for (const item of context.queues.take(key)) {
+      if (item.direction === 'out') {
+        out.sendUdp(item.bytes, 0, item.bytes.length, ipv4, port);
+        count(context, 'encapsulated');
+        count(context, 'queue-flushed');
+      } else if (item.ipv4 === ipv4 >>> 0 && item.port === port) {
+        out.writeTun(item.bytes, 0, item.bytes.length);
+        count(context, 'decapsulated');
+        count(context, 'queue-flushed');
+      } else {
+        count(context, 'drop-queue-mapping-mismatch');
+      }
+    }
+  }
+  syncFlags(context, slot, key);
+}
+
+/**
+ * An ICMPv6 Destination Unreachable about the packet at packet[offset, offset + length), written
+ * to the TUN device. Deviation from Miredo (which sends it through a raw ICMPv6 socket and lets
+ * the kernel pick the source): its source is the offending packet's destination, since the
+ * unprivileged engine has no raw socket; a global source stays forwardable when a relay answers
+ * a remote host. Subject to the tunnel's 10-per-second budget; none about ICMPv6 errors,
+ * multicast, or unspecified sources.
+ */
+export function sendUnreachable(
+  context: CoreContext,
+  code: number,
+  packet: Uint8Array,
+  offset: number,
+  length: number,
+  nowMs: number,
+  out: TunnelOutput,
+): void {
+  if (unreachableRefusal(packet, offset, length) !== null) {
+    count(context, 'drop-icmp-refused');
+    return;
+  }
+  if (!context.icmpLimiter.allow(nowMs)) {
+    count(context, 'drop-icmp-rate-limited');
+    return;
+  }
+  const scratch = context.icmpScratch;
+  const built = buildDestinationUnreachable(
+    scratch,
+    0,
+    {
+      code,
+      source: packet,
+      sourceOffset: offset + IPV6_DESTINATION_OFFSET,
+      offending: packet,
+      offendingOffset: offset,
+      offendingLength: length,
+    },
+    context.constants,
+  );
+  if (built.kind === 'refused') {
+    count(context, 'drop-icmp-refused');
+    return;
+  }
+  out.writeTun(scratch, 0, built.length);
+  count(context, 'icmp-sent');
+}

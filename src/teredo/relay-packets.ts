@@ -1,0 +1,89 @@
+/**
+ * The control packets the tunnel core sends (reference section 4.4), built in scratch buffers
+ * owned by one core: bubbles towards a Teredo peer (direct and indirect), reply bubbles, and
+ * the direct connectivity ping to a native host. The bytes handed to TunnelOutput are valid
+ * only during the call.
+ */
+import { teredoClientAt, teredoPortAt, teredoServerAt } from './address.js';
+import { buildBubble, BUBBLE_BYTES } from './bubble.js';
+import type { TeredoConstants } from './constants.js';
+import { buildEcho, echoPacketLength } from './echo.js';
+import { isGlobalUnicastIPv4 } from './ipv4.js';
+import { bubbleInterfaceId, pingHash, PING_HASH_BYTES } from './security.js';
+import type { SecurityContext } from './security.js';
+import type { TunnelOutput } from './relay-types.js';
+import { IPV6_DESTINATION_OFFSET, IPV6_SOURCE_OFFSET } from './ipv6-header.js';
+
+export const PING_PACKET_BYTES = echoPacketLength(PING_HASH_BYTES - 4);
+
+export interface ControlPackets {
+  /**
+   * A bubble to the Teredo address at dst[dstOffset..]: from fe80::<our interface ID for the
+   * address's mapping>, sent directly to that mapping or, `indirect`, to the address's server
+   * on port 3544. False (nothing sent) when the IPv4 it would go to is not global unicast.
+   */
+  sendBubbleTo(dst: Uint8Array, dstOffset: number, indirect: boolean, out: TunnelOutput): boolean;
+  /**
+   * The reply to the packet at packet[offset..]: a bubble with its source and destination
+   * swapped, sent to (ipv4, port). False when ipv4 is not global unicast.
+   */
+  sendReplyBubble(packet: Uint8Array, offset: number, ipv4: number, port: number, out: TunnelOutput): boolean;
+  /** An authenticated Echo Request from `source` (our address) to `destination`, via our server. */
+  sendPing(
+    source: Uint8Array,
+    destination: Uint8Array,
+    destinationOffset: number,
+    wallSeconds: number,
+    serverIPv4: number,
+    out: TunnelOutput,
+  ): void;
+}
+
+export function createControlPackets(security: SecurityContext, constants: TeredoConstants): ControlPackets {
+  const bubble = new Uint8Array(BUBBLE_BYTES);
+  const linkLocal = new Uint8Array(16);
+  linkLocal[0] = 0xfe;
+  linkLocal[1] = 0x80;
+  const ping = new Uint8Array(PING_PACKET_BYTES);
+  const authenticator = new Uint8Array(PING_HASH_BYTES);
+  const pingDestination = new Uint8Array(16);
+
+  return {
+    sendBubbleTo(dst, dstOffset, indirect, out): boolean {
+      const mappedIPv4 = teredoClientAt(dst, dstOffset);
+      const mappedPort = teredoPortAt(dst, dstOffset);
+      const ipv4 = indirect ? teredoServerAt(dst, dstOffset) : mappedIPv4;
+      const port = indirect ? constants.port : mappedPort;
+      if (!isGlobalUnicastIPv4(ipv4)) return false;
+      bubbleInterfaceId(security, mappedIPv4, mappedPort, linkLocal, 8);
+      buildBubble(bubble, 0, { source: linkLocal, destination: dst, destinationOffset: dstOffset });
+      out.sendUdp(bubble, 0, BUBBLE_BYTES, ipv4, port);
+      return true;
+    },
+    sendReplyBubble(packet, offset, ipv4, port, out): boolean {
+      if (!isGlobalUnicastIPv4(ipv4)) return false;
+      buildBubble(bubble, 0, {
+        source: packet,
+        sourceOffset: offset + IPV6_DESTINATION_OFFSET,
+        destination: packet,
+        destinationOffset: offset + IPV6_SOURCE_OFFSET,
+      });
+      out.sendUdp(bubble, 0, BUBBLE_BYTES, ipv4, port);
+      return true;
+    },
+    sendPing(source, destination, destinationOffset, wallSeconds, serverIPv4, out): void {
+      pingDestination.set(destination.subarray(destinationOffset, destinationOffset + 16));
+      pingHash(security, wallSeconds >>> 0, source, pingDestination, authenticator);
+      const length = buildEcho(ping, 0, {
+        kind: 'request',
+        source,
+        destination: pingDestination,
+        hopLimit: constants.pingHopLimit,
+        identifier: (authenticator[0]! << 8) | authenticator[1]!,
+        sequence: (authenticator[2]! << 8) | authenticator[3]!,
+        data: authenticator.subarray(4),
+      });
+      out.sendUdp(ping, 0, length, serverIPv4, constants.port);
+    },
+  };
+}

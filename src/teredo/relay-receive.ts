@@ -1,0 +1,237 @@
+/**
+ * Reception, UDP -> TUN (RFC 4380 sections 5.2.3, 5.2.5 and 5.4.2; Miredo's teredo_run_inner,
+ * reference section 4.8), for datagrams the data plane did not deliver itself and qualification
+ * did not take:
+ *
+ * 1. a valid Teredo payload with a whole IPv6 packet, else dropped;
+ * 2. client: nothing before qualification; from our server with an origin indication (or, for a
+ *    bubble without one, a Teredo source): a reply bubble to that origin opens our NAT towards
+ *    it, and a bubble stops there; then link-local sources are dropped (no forged Router
+ *    Advertisements for the kernel). Relay: only Teredo sources;
+ * 3. multicast destinations dropped;
+ * 4. a trusted peer at the outer source: accepted. Client: a valid reply to our direct
+ *    connectivity ping makes its sender's mapping trusted (the reply itself is not delivered);
+ * 5. a Teredo source whose address embeds the outer source, or a bubble addressed to the
+ *    link-local interface ID we give the source's mapping (Miredo's extension for peers behind
+ *    symmetric NATs): trusted at the outer source, accepted. A relay only accepts peers it has
+ *    an entry for;
+ * 6. client, native source: queued as incoming, and a direct connectivity ping checks it;
+ * 7. anything else dropped.
+ * Bubbles are never delivered to the TUN device.
+ */
+import { isTeredoAt, teredoClientAt, teredoMappingMatchesAt, teredoPortAt } from './address.js';
+import { isBubbleAt } from './bubble.js';
+import { isLinkLocalIPv6At, isMulticastIPv6At } from './ipv6-address.js';
+import { IPV6_DESTINATION_OFFSET, IPV6_SOURCE_OFFSET } from './ipv6-header.js';
+import { peerKey } from './peer-queue.js';
+import { PEER_TRUSTED } from './peers.js';
+import { count, createPeer, secondsOf, syncFlags, trustPeer } from './relay-context.js';
+import type { CoreContext } from './relay-context.js';
+import { pacePing } from './relay-pacing.js';
+import type { ClientIdentity, TunnelOutput } from './relay-types.js';
+import { isOwnBubbleInterfaceId } from './security.js';
+import { createTeredoPayload, parseTeredoPayload } from './wire.js';
+import type { TeredoPayload } from './wire.js';
+
+export interface Receiver {
+  receive(
+    datagram: Uint8Array,
+    offset: number,
+    length: number,
+    srcIPv4: number,
+    srcPort: number,
+    nowMs: number,
+    wallSeconds: number,
+    out: TunnelOutput,
+  ): void;
+}
+
+export function createReceiver(context: CoreContext): Receiver {
+  const payload: TeredoPayload = createTeredoPayload();
+
+  /** Client step 2c; true when the packet was a bubble from our server and is done with. */
+  function answerServerRelayedPacket(
+    identity: ClientIdentity,
+    packet: Uint8Array,
+    at: number,
+    srcIPv4: number,
+    srcPort: number,
+    out: TunnelOutput,
+  ): boolean {
+    if (srcIPv4 !== identity.serverIPv4 || srcPort !== context.constants.port) return false;
+    const bubble = isBubbleAt(packet, at);
+    let ipv4 = payload.originIPv4;
+    let port = payload.originPort;
+    const source = at + IPV6_SOURCE_OFFSET;
+    if (ipv4 === 0 && bubble && isTeredoAt(packet, source, context.prefix)) {
+      // Some servers send no origin indication: a Teredo source tells the mapping anyway.
+      ipv4 = teredoClientAt(packet, source);
+      port = teredoPortAt(packet, source);
+    }
+    if (ipv4 === 0) return false;
+    if (context.packets.sendReplyBubble(packet, at, ipv4, port, out)) count(context, 'reply-bubble-sent');
+    else count(context, 'drop-bubble-not-global');
+    if (!bubble) return false;
+    count(context, 'rx-server-bubble');
+    return true;
+  }
+
+  function deliver(packet: Uint8Array, at: number, length: number, out: TunnelOutput): void {
+    if (isBubbleAt(packet, at)) {
+      count(context, 'rx-bubble');
+      return;
+    }
+    out.writeTun(packet, at, length);
+    count(context, 'decapsulated');
+  }
+
+  /** Whether the bubble at `at` is addressed to the interface ID we use for its source's mapping. */
+  function carriesOurBubbleId(packet: Uint8Array, at: number): boolean {
+    const source = at + IPV6_SOURCE_OFFSET;
+    const destination = at + IPV6_DESTINATION_OFFSET;
+    return isOwnBubbleInterfaceId(
+      context.security,
+      packet.subarray(destination, destination + 16),
+      teredoClientAt(packet, source),
+      teredoPortAt(packet, source),
+    );
+  }
+
+  /**
+   * RFC 4380 receive case 6: a native host we have no trusted path with. Its packet waits while
+   * a ping through our server finds out which relay serves it; it is delivered only if it came
+   * from that relay.
+   */
+  function receiveFromNativeHost(
+    identity: ClientIdentity,
+    packet: Uint8Array,
+    at: number,
+    packetLength: number,
+    existingSlot: number,
+    key: string,
+    ipv4: number,
+    port: number,
+    nowSeconds: number,
+    wallSeconds: number,
+    out: TunnelOutput,
+  ): void {
+    const { table } = context;
+    const source = at + IPV6_SOURCE_OFFSET;
+    let slot = existingSlot;
+    if (slot < 0) {
+      slot = createPeer(context, packet, source, key, nowSeconds);
+      if (slot < 0) {
+        count(context, 'drop-rx-table-full');
+        return;
+      }
+    }
+    if (context.queues.enqueue(key, 'in', packet, at, packetLength, ipv4, port)) {
+      count(context, 'rx-queued');
+    } else {
+      count(context, 'drop-rx-queue-full');
+    }
+    // Miredo touches the reception time here; doing so for a trusted peer would keep its
+    // (other) mapping valid on the word of an unverified packet, so only untrusted ones are.
+    if ((table.flags(slot) & PEER_TRUSTED) === 0) table.touchRx(slot, nowSeconds);
+    const pacing = pacePing(table.pings(slot), table.lastPing(slot), nowSeconds, context.constants);
+    table.setPings(slot, pacing.count, pacing.lastSeconds);
+    syncFlags(context, slot, key);
+    if (pacing.verdict === 'send') {
+      context.packets.sendPing(identity.address, packet, source, wallSeconds, identity.serverIPv4, out);
+      count(context, 'ping-sent');
+    } else {
+      count(context, pacing.verdict === 'wait' ? 'ping-paced' : 'rx-ping-limit');
+    }
+  }
+
+  return {
+    receive(datagram, offset, length, srcIPv4, srcPort, nowMs, wallSeconds, out): void {
+      if (parseTeredoPayload(datagram, length, payload, offset) !== 'ok') {
+        count(context, 'drop-rx-malformed');
+        return;
+      }
+      const packet = datagram;
+      const at = payload.ipv6Offset;
+      const packetLength = payload.ipv6Length;
+      const source = at + IPV6_SOURCE_OFFSET;
+      const sourceIsTeredo = isTeredoAt(packet, source, context.prefix);
+      const ipv4 = srcIPv4 >>> 0;
+
+      const identity = context.identity;
+      if (context.client) {
+        if (identity === null) {
+          count(context, 'drop-rx-not-qualified');
+          return;
+        }
+        if (answerServerRelayedPacket(identity, packet, at, ipv4, srcPort, out)) return;
+        if (isLinkLocalIPv6At(packet, source)) {
+          count(context, 'drop-rx-link-local-source');
+          return;
+        }
+      } else if (!sourceIsTeredo) {
+        count(context, 'drop-rx-source-not-teredo');
+        return;
+      }
+      if (isMulticastIPv6At(packet, at + IPV6_DESTINATION_OFFSET)) {
+        count(context, 'drop-rx-multicast');
+        return;
+      }
+
+      const { table } = context;
+      const nowSeconds = secondsOf(nowMs);
+      const key = peerKey(packet, source);
+      let slot = table.find(packet, source);
+      if (slot >= 0) {
+        const trusted = (table.flags(slot) & PEER_TRUSTED) !== 0;
+        if (trusted && table.mappedIPv4(slot) === ipv4 && table.mappedPort(slot) === srcPort) {
+          trustPeer(context, slot, key, ipv4, srcPort, nowSeconds, out);
+          deliver(packet, at, packetLength, out);
+          return;
+        }
+        if (context.client && context.pingCheck.answersOurPing(packet, at, packetLength, wallSeconds)) {
+          count(context, 'rx-ping-reply');
+          trustPeer(context, slot, key, ipv4, srcPort, nowSeconds, out);
+          return;
+        }
+      }
+
+      if (sourceIsTeredo) {
+        const direct = teredoMappingMatchesAt(packet, source, ipv4, srcPort);
+        if (direct || (isBubbleAt(packet, at) && carriesOurBubbleId(packet, at))) {
+          if (slot < 0) {
+            if (!context.client) {
+              // A relay only talks to clients it has sent to first.
+              count(context, 'drop-rx-unknown-peer');
+              return;
+            }
+            slot = createPeer(context, packet, source, key, nowSeconds);
+            if (slot < 0) {
+              count(context, 'drop-rx-table-full');
+              return;
+            }
+          }
+          count(context, direct ? 'rx-mapping-learned' : 'rx-hmac-bubble');
+          trustPeer(context, slot, key, ipv4, srcPort, nowSeconds, out);
+          deliver(packet, at, packetLength, out);
+          return;
+        }
+      } else if (context.client && identity !== null) {
+        receiveFromNativeHost(
+          identity,
+          packet,
+          at,
+          packetLength,
+          slot,
+          key,
+          ipv4,
+          srcPort,
+          nowSeconds,
+          wallSeconds,
+          out,
+        );
+        return;
+      }
+      count(context, 'drop-rx-unmatched');
+    },
+  };
+}

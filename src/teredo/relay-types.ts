@@ -1,0 +1,80 @@
+/**
+ * The tunnel core's contract with the daemon (re-exported by relay.ts): what it is built from,
+ * what it is told, and where its packets go.
+ */
+import type { TeredoConstants } from './constants.js';
+import type { PeerTable } from './peers.js';
+import type { SecurityContext } from './security.js';
+
+/**
+ * Where the core's packets go. Both calls must be done with `bytes` when they return: the core
+ * reuses its buffers, and `bytes` may also be the caller's own input buffer.
+ */
+export interface TunnelOutput {
+  /** A Teredo UDP payload to ipv4:port (uint32 IPv4, from our own socket). */
+  sendUdp(bytes: Uint8Array, offset: number, length: number, ipv4: number, port: number): void;
+  /** An IPv6 packet for the TUN device. */
+  writeTun(bytes: Uint8Array, offset: number, length: number): void;
+}
+
+export interface TunnelCoreOptions {
+  readonly role: 'client' | 'relay';
+  /** relay: RelayType cone (true) or restricted (false); client: false. */
+  readonly cone: boolean;
+  /** Teredo prefix as uint32 (a client uses the prefix of its qualified address instead). */
+  readonly prefix: number;
+  readonly table: PeerTable;
+  readonly security: SecurityContext;
+  /** Indexed like TUNNEL_COUNTER_NAMES. */
+  readonly counters: Float64Array;
+  readonly constants?: TeredoConstants;
+}
+
+/** What qualification found. */
+export interface ClientIdentity {
+  /** Our Teredo address (16 bytes). */
+  readonly address: Uint8Array;
+  readonly serverIPv4: number;
+  readonly mtu: number;
+}
+
+export interface TunnelCoreStats {
+  readonly peers: number;
+  readonly queuedPackets: number;
+  readonly queuedBytes: number;
+}
+
+export interface TunnelCore {
+  /**
+   * Client only (a relay throws: programming error). null = not qualified. A new address, or
+   * losing it, forgets every peer and queued packet (Miredo resets its list on each "up").
+   */
+  setClientIdentity(identity: ClientIdentity | null): void;
+  /**
+   * An IPv6 packet read from the TUN device. nowMs: monotonic milliseconds (peer-table times are
+   * Math.floor(nowMs / 1000)); wallSeconds = Math.floor(Date.now() / 1000), for ping authenticators.
+   */
+  fromTun(
+    packet: Uint8Array,
+    offset: number,
+    length: number,
+    nowMs: number,
+    wallSeconds: number,
+    out: TunnelOutput,
+  ): void;
+  /** A UDP datagram received from srcIPv4:srcPort (whole Teredo payload: auth/origin headers allowed). */
+  fromUdp(
+    datagram: Uint8Array,
+    offset: number,
+    length: number,
+    srcIPv4: number,
+    srcPort: number,
+    nowMs: number,
+    wallSeconds: number,
+    out: TunnelOutput,
+  ): void;
+  /** Periodic (every ~1 s): expiry sweep of idle peers and their queues. */
+  tick(nowMs: number): void;
+  /** For summaries: peers, queued packets/bytes. */
+  stats(): TunnelCoreStats;
+}
