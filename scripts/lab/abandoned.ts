@@ -1,0 +1,60 @@
+/**
+ * Labs whose process died without destroy() (killed test runner, Ctrl-C on a demo without a
+ * handler) leave namespaces and daemons behind. Each lab directory (`<tmp>/mtl-<id>-*`) holds
+ * the pid of the process that owns it; a lab whose owner is gone is removed by the next lab.
+ */
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LabNamespace } from './namespace.js';
+
+const LAB_DIRECTORY = /^mtl-([0-9a-f]{6})-/;
+const OWNER_FILE = 'owner';
+
+export async function writeOwner(directory: string): Promise<void> {
+  await writeFile(join(directory, OWNER_FILE), String(process.pid), { mode: 0o644 });
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists, it just isn't ours to signal.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function ownerOf(directory: string): Promise<number | null> {
+  try {
+    const pid = Number((await readFile(join(directory, OWNER_FILE), 'utf8')).trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Removes the namespaces (and processes inside) and directories of labs whose owner died; returns their ids. */
+export async function sweepAbandonedLabs(): Promise<string[]> {
+  const swept: string[] = [];
+  const entries = await readdir(tmpdir());
+  let namespaces: string[] | null = null;
+  for (const entry of entries) {
+    const id = LAB_DIRECTORY.exec(entry)?.[1];
+    if (id === undefined) continue;
+    const directory = join(tmpdir(), entry);
+    // No owner file: a lab being created right now (or not one of ours): leave it.
+    const owner = await ownerOf(directory);
+    if (owner === null || processExists(owner)) continue;
+    namespaces ??= await LabNamespace.list();
+    const prefix = `mtl-${id}-`;
+    await Promise.allSettled(
+      namespaces
+        .filter((name) => name.startsWith(prefix))
+        .map((name) => LabNamespace.existing(name).delete()),
+    );
+    await rm(directory, { recursive: true, force: true });
+    swept.push(id);
+  }
+  return swept;
+}

@@ -1,0 +1,41 @@
+/** The network-namespace Teredo lab: see lab.ts for an example. */
+export {
+  createLab,
+  DEBIAN_MIREDO,
+  DEBIAN_MIREDO_SERVER,
+  DEFAULT_TEREDO_INTERFACE,
+  REPO_ROOT,
+} from './lab.js';
+export type {
+  CreateLabOptions,
+  Lab,
+  StartClientOptions,
+  StartRelayOptions,
+  StartServerOptions,
+} from './lab.js';
+export { sweepAbandonedLabs } from './abandoned.js';
+export { captureFilter, formatCapturedPacket, PacketCapture, parseCapturedLine, TSHARK } from './capture.js';
+export type { CaptureOptions, CapturedPacket, PacketKind } from './capture.js';
+export { CommandError, mustSucceed, runCommand } from './command.js';
+export type { CommandResult } from './command.js';
+export { LabDaemon, formatExit } from './daemon.js';
+export type { ExitStatus, OutputLine } from './daemon.js';
+export { clientConfig, daemonCommand, describeDaemon, relayConfig, serverConfig } from './daemon-config.js';
+export type { DaemonRole, Implementation, RelayType } from './daemon-config.js';
+export { LabNamespace } from './namespace.js';
+export { describeNat, natRules } from './nat-rules.js';
+export { formatPing, parsePingOutput, pingArguments } from './ping.js';
+export type { PingOptions, PingResult } from './ping.js';
+export * from './plan.js';
+export { formatProgress } from './progress.js';
+export type { LabProgress, ProgressListener } from './progress.js';
+export {
+  describeTeredoAddress,
+  findTeredoAddress,
+  formatTeredoAddress,
+  ipv6AddressesFromJson,
+} from './teredo-address.js';
+export type { TeredoAddressInfo } from './teredo-address.js';
+export { TeredoClient } from './teredo-client.js';
+export type { Qualified } from './teredo-client.js';
+export { pollUntil } from './wait.js';
