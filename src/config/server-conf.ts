@@ -1,38 +1,51 @@
 /**
- * miredo-server.conf (reference section 3.3). Unlike Miredo, the server's addresses must be
- * dotted quads: the server binds to its own addresses, and the default secondary address
- * (primary + 1) is only defined for a literal. Whether they are global unicast is checked
- * where the sockets are opened, as in Miredo.
+ * miredo-server.conf (reference section 3.3) plus two directives of ours, RSRateLimit and
+ * ForwardRateLimit. Unlike Miredo, the server's addresses must be dotted quads: the server binds
+ * to its own addresses, and the default secondary address (primary + 1) is only defined for a
+ * literal. Both must be global unicast; Miredo finds that out only when it opens its sockets,
+ * we refuse the file (with its line), so that a reload with such an address keeps the running
+ * server instead of stopping it.
  */
 import { z } from 'zod';
-import { formatIPv4, parseIPv4 } from '../teredo/ipv4.js';
+import { formatIPv4, isGlobalUnicastIPv4, parseIPv4 } from '../teredo/ipv4.js';
 import type { ConfigResult } from './diagnostic.js';
 import { trackOrigins } from './origins.js';
 import { SettingReader } from './setting-reader.js';
+import { strtoulWhole } from './strtoul.js';
 import { DEFAULT_SYSLOG_FACILITY, SyslogFacilitySchema } from './syslog-facility.js';
 import {
   DEFAULT_TEREDO_PREFIX,
   IPV6_MIN_MTU,
   TeredoPrefixSchema,
-  ipv4LiteralValue,
   mtuValue,
   syslogFacilityValue,
   teredoPrefixValue,
 } from './values.js';
 
+/** Miredo's own sentence (miredo-server 1.2.6, "Teredo server UDP socket error: ..."). */
+export const NOT_GLOBAL_TEXT = 'Server IPv4 addresses must be global unicast';
+/** The burst is twice the rate, so a rate above this would exceed the burst's bound. */
+export const MAX_PACKETS_PER_SECOND = 500_000;
+
 export const SourceRateLimitSchema = z
   .object({
-    perSecond: z.number().int().min(0).max(1_000_000),
-    burst: z.number().int().min(1).max(1_000_000),
+    perSecond: z.number().int().min(0).max(MAX_PACKETS_PER_SECOND),
+    burst: z
+      .number()
+      .int()
+      .min(1)
+      .max(2 * MAX_PACKETS_PER_SECOND),
   })
   .readonly();
+
+const serverAddress = z.ipv4().refine((text) => isGlobalUnicastIPv4(parseIPv4(text) ?? 0), NOT_GLOBAL_TEXT);
 
 /** A parsed miredo-server.conf, as it may cross a process boundary. */
 export const ServerConfigSchema = z
   .object({
-    serverBindAddress: z.ipv4(),
+    serverBindAddress: serverAddress,
     /** Defaults to serverBindAddress + 1, which Windows clients assume. */
-    serverBindAddress2: z.ipv4(),
+    serverBindAddress2: serverAddress,
     prefix: TeredoPrefixSchema,
     /** Advertised in the Router Advertisement's MTU option. */
     interfaceMtu: z.number().int().min(IPV6_MIN_MTU).max(0xffff),
@@ -51,12 +64,51 @@ export const ServerConfigSchema = z
 export type ServerConfig = z.infer<typeof ServerConfigSchema>;
 export type SourceRateLimit = z.infer<typeof SourceRateLimitSchema>;
 
+/** A packet rate N per second (0 = no limit) with a burst of 2N, at least 1. */
+export function sourceRateLimit(perSecond: number): SourceRateLimit {
+  return { perSecond, burst: Math.max(1, 2 * perSecond) };
+}
+
+/** A dotted-quad IPv4 address that is global unicast (Miredo's is_ipv4_global_unicast). */
+export const serverAddressValue = z.string().transform((text, ctx): string => {
+  const value = parseIPv4(text);
+  if (value === null) {
+    ctx.addIssue({ code: 'custom', message: `"${text}" is not a dotted-quad IPv4 address` });
+    return z.NEVER;
+  }
+  if (!isGlobalUnicastIPv4(value)) {
+    ctx.addIssue({ code: 'custom', message: `${text} is not a global unicast address: ${NOT_GLOBAL_TEXT}` });
+    return z.NEVER;
+  }
+  return text;
+});
+
+/** RSRateLimit, ForwardRateLimit: Miredo's integer syntax (strtoul base 0), 0 to 500000. */
+export const rateLimitValue = z.string().transform((text, ctx): SourceRateLimit => {
+  const parsed = strtoulWhole(text);
+  if (!parsed.ok) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${text}" is not a packet rate (expected packets per second from 0 to ${MAX_PACKETS_PER_SECOND}; 0 = no limit)`,
+    });
+    return z.NEVER;
+  }
+  if (parsed.value > BigInt(MAX_PACKETS_PER_SECOND)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `${text} is above the maximum of ${MAX_PACKETS_PER_SECOND} packets per second (0 = no limit)`,
+    });
+    return z.NEVER;
+  }
+  return sourceRateLimit(Number(parsed.value));
+});
+
 export const SERVER_DEFAULTS = {
   prefix: DEFAULT_TEREDO_PREFIX,
   interfaceMtu: IPV6_MIN_MTU,
   syslogFacility: DEFAULT_SYSLOG_FACILITY,
-  rsRateLimit: { perSecond: 50, burst: 100 },
-  forwardRateLimit: { perSecond: 1000, burst: 2000 },
+  rsRateLimit: sourceRateLimit(50),
+  forwardRateLimit: sourceRateLimit(1000),
 } as const;
 
 export interface ServerConfOptions {
@@ -79,14 +131,14 @@ export function parseServerConf(
   let secondary: string | undefined;
   if (opts.bindOverride !== undefined) {
     notRead.set('serverbindaddress', OVERRIDDEN).set('serverbindaddress2', OVERRIDDEN);
-    primary = reader.readArgument('address', opts.bindOverride, ipv4LiteralValue);
+    primary = reader.readArgument('address', opts.bindOverride, serverAddressValue);
   } else {
-    const primarySetting = reader.read('ServerBindAddress', ipv4LiteralValue);
+    const primarySetting = reader.read('ServerBindAddress', serverAddressValue);
     if (primarySetting.kind === 'absent') {
       reader.report(0, 'ServerBindAddress', 'error', 'required (or give the address on the command line)');
     }
     primary = valueOf('serverBindAddress', primarySetting);
-    const secondarySetting = reader.read('ServerBindAddress2', ipv4LiteralValue);
+    const secondarySetting = reader.read('ServerBindAddress2', serverAddressValue);
     secondary = valueOf('serverBindAddress2', secondarySetting);
     if (secondary !== undefined && secondary === primary && secondarySetting.kind === 'set') {
       reader.report(
@@ -98,16 +150,16 @@ export function parseServerConf(
     }
   }
   if (primary !== undefined && secondary === undefined) {
-    const next = (parseIPv4(primary) ?? 0) + 1;
-    if (next > 0xffffffff) {
+    // A global unicast primary is never 255.255.255.255, so it has a successor.
+    const next = formatIPv4((parseIPv4(primary) ?? 0) + 1);
+    if (serverAddressValue.safeParse(next).success) secondary = next;
+    else {
       reader.report(
         origins.serverBindAddress ?? 0,
         'ServerBindAddress',
         'error',
-        `${primary} has no successor for the default ServerBindAddress2; set ServerBindAddress2`,
+        `the default ServerBindAddress2 (the next address) would be ${next}: ${NOT_GLOBAL_TEXT}; set ServerBindAddress2`,
       );
-    } else {
-      secondary = formatIPv4(next);
     }
   }
 
@@ -117,6 +169,8 @@ export function parseServerConf(
     'syslogFacility',
     reader.read('SyslogFacility', syslogFacilityValue, 'warning'),
   );
+  const rsRateLimit = valueOf('rsRateLimit', reader.read('RSRateLimit', rateLimitValue));
+  const forwardRateLimit = valueOf('forwardRateLimit', reader.read('ForwardRateLimit', rateLimitValue));
 
   return reader.finish(notRead, () => ({
     config: ServerConfigSchema.parse({
@@ -125,8 +179,8 @@ export function parseServerConf(
       prefix: prefix ?? SERVER_DEFAULTS.prefix,
       interfaceMtu: interfaceMtu ?? SERVER_DEFAULTS.interfaceMtu,
       syslogFacility: syslogFacility ?? SERVER_DEFAULTS.syslogFacility,
-      rsRateLimit: SERVER_DEFAULTS.rsRateLimit,
-      forwardRateLimit: SERVER_DEFAULTS.forwardRateLimit,
+      rsRateLimit: rsRateLimit ?? SERVER_DEFAULTS.rsRateLimit,
+      forwardRateLimit: forwardRateLimit ?? SERVER_DEFAULTS.forwardRateLimit,
     }),
     origins,
   }));

@@ -28,6 +28,7 @@ export interface NativeAddon {
   openUdp4(bindAddress: string, port: number, reusePort: boolean, receiveBufferBytes: number): number;
   localPort(fd: number): number;
   openRaw6(): number;
+  openRaw4(): number;
   closeFd(fd: number): void;
 
   setGroupsEmpty(): void;
@@ -63,6 +64,7 @@ export interface NativeAddon {
     first: number,
     count: number,
   ): number;
+  sendRaw6(fd: number, bytes: Uint8Array, offset: number, length: number): number;
 
   watchFd(fd: number, events: number, callback: (status: number, events: number) => void): number;
   watchSetEvents(id: number, events: number): void;

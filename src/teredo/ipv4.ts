@@ -50,8 +50,10 @@ const NON_GLOBAL: readonly Block[] = Object.freeze([
 
 export function isGlobalUnicastIPv4(value: number): boolean {
   const address = value >>> 0;
-  for (const { network, mask } of NON_GLOBAL) {
-    if ((address & mask) >>> 0 === network) return false;
+  // An indexed loop: for..of would allocate an iterator on every packet.
+  for (let i = 0; i < NON_GLOBAL.length; i += 1) {
+    const block = NON_GLOBAL[i];
+    if (block !== undefined && (address & block.mask) >>> 0 === block.network) return false;
   }
   return true;
 }

@@ -1,8 +1,8 @@
 // Batched packet I/O into caller-owned slots: recvmmsg/sendmmsg on UDP sockets, read/write
-// loops on TUN queues. No allocation, no exceptions for I/O errors: each function returns the
-// number of slots done (0 on EAGAIN), or -errno when the first slot already failed; an error
-// after some slots were done is left for the next call to report. Bad arguments (programmer
-// errors) throw.
+// loops on TUN queues; and sendRaw6, one IPv6 packet on a raw socket. No allocation, no
+// exceptions for I/O errors: each batch function returns the number of slots done (0 on
+// EAGAIN), or -errno when the first slot already failed; an error after some slots were done
+// is left for the next call to report. Bad arguments (programmer errors) throw.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -270,6 +270,36 @@ Napi::Value WriteTunBatch(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(done));
 }
 
+// sendRaw6(fd, bytes: Uint8Array, offset, length): sends bytes[offset, offset + length), a
+// whole IPv6 packet, on a raw IPPROTO_RAW IPv6 socket to the packet's own destination (header
+// bytes 24..40). Returns the bytes sent or -errno (-EINVAL when shorter than an IPv6 header).
+Napi::Value SendRaw6(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  void* data;
+  size_t size;
+  int64_t offset, length;
+  if (!ArgFd(info, 0, &fd) || !ArgTypedArray(info, 1, "bytes", napi_uint8_array, &data, &size) ||
+      !ArgInteger(info, 2, "offset", 0, static_cast<int64_t>(size), &offset) ||
+      !ArgInteger(info, 3, "length", 0, static_cast<int64_t>(size) - offset, &length)) {
+    return env.Null();
+  }
+  constexpr int64_t kIpv6HeaderBytes = 40;
+  constexpr size_t kDestinationOffset = 24;
+  if (length < kIpv6HeaderBytes) return Napi::Number::New(env, -EINVAL);
+  const uint8_t* packet = static_cast<const uint8_t*>(data) + offset;
+  struct sockaddr_in6 destination;
+  std::memset(&destination, 0, sizeof destination);
+  destination.sin6_family = AF_INET6;
+  std::memcpy(&destination.sin6_addr, packet + kDestinationOffset, sizeof destination.sin6_addr);
+  for (;;) {
+    ssize_t sent = sendto(fd, packet, static_cast<size_t>(length), MSG_DONTWAIT,
+                          reinterpret_cast<const struct sockaddr*>(&destination), sizeof destination);
+    if (sent >= 0) return Napi::Number::New(env, static_cast<double>(sent));
+    if (errno != EINTR) return Napi::Number::New(env, -errno);
+  }
+}
+
 }  // namespace
 
 void RegisterPacketIo(Napi::Env env, Napi::Object exports) {
@@ -277,6 +307,7 @@ void RegisterPacketIo(Napi::Env env, Napi::Object exports) {
   exports.Set("sendUdpBatch", Napi::Function::New(env, SendUdpBatch, "sendUdpBatch"));
   exports.Set("readTunBatch", Napi::Function::New(env, ReadTunBatch, "readTunBatch"));
   exports.Set("writeTunBatch", Napi::Function::New(env, WriteTunBatch, "writeTunBatch"));
+  exports.Set("sendRaw6", Napi::Function::New(env, SendRaw6, "sendRaw6"));
 }
 
 }  // namespace miredo

@@ -1,5 +1,6 @@
 // The sockets Node cannot open itself: Teredo UDP/IPv4 sockets (SO_REUSEPORT, DF off,
-// IP_PKTINFO) and the server's raw IPv6 socket; plus localPort and closeFd.
+// IP_PKTINFO), the server's raw IPv6 socket and the test tools' raw IPv4 socket; plus
+// localPort and closeFd.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -107,6 +108,19 @@ Napi::Value OpenRaw6(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, fd);
 }
 
+// openRaw4(): socket(AF_INET, SOCK_RAW, IPPROTO_RAW), non-blocking, close-on-exec. IPPROTO_RAW
+// implies IP_HDRINCL: every packet sent carries its own IPv4 header (test tools spoof sources
+// with it). The kernel still fills in the header checksum and a zero identification.
+Napi::Value OpenRaw4(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_RAW);
+  if (fd < 0) {
+    ThrowErrno(env, errno, "socket", "AF_INET SOCK_RAW IPPROTO_RAW");
+    return env.Null();
+  }
+  return Napi::Number::New(env, fd);
+}
+
 // closeFd(fd). EINTR still means closed on Linux, so it is not an error.
 Napi::Value CloseFd(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -122,6 +136,7 @@ void RegisterSockets(Napi::Env env, Napi::Object exports) {
   exports.Set("openUdp4", Napi::Function::New(env, OpenUdp4, "openUdp4"));
   exports.Set("localPort", Napi::Function::New(env, LocalPort, "localPort"));
   exports.Set("openRaw6", Napi::Function::New(env, OpenRaw6, "openRaw6"));
+  exports.Set("openRaw4", Napi::Function::New(env, OpenRaw4, "openRaw4"));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd, "closeFd"));
 }
 
