@@ -6,6 +6,7 @@
  */
 import type { Logger } from '../log/logger.js';
 import { formatIPv6 } from '../teredo/ipv6-text.js';
+import type { ClientHook } from './client-hook.js';
 import { decideHelperRequest } from './helper-policy.js';
 import type { HelperAction } from './helper-policy.js';
 import type { HelperRequest, ReplyResult } from './ipc.js';
@@ -35,9 +36,13 @@ export const BARE_BASELINE: TunnelBaseline = { up: false, mtu: null, addresses: 
 export interface HelperOptions {
   readonly tunnel: TunnelInterface | null;
   readonly prefix: number;
+  /** A client's Teredo server (uint32 IPv4): see HelperPolicyContext.serverIPv4. */
+  readonly serverIPv4?: number | null;
   readonly baseline: TunnelBaseline;
   readonly tun: TunControl;
   readonly log: Logger;
+  /** A client's hook runner (client-state requests); null or absent otherwise. */
+  readonly clientHook?: ClientHook | null;
 }
 
 export interface HelperStats {
@@ -75,6 +80,10 @@ function describe(action: HelperAction): string {
       return `set-mtu ${action.mtu}`;
     case 'link':
       return `link ${action.up ? 'up' : 'down'}`;
+    case 'client-state':
+      return action.up
+        ? `client-state up ${formatIPv6(action.address)} mtu ${action.mtu}`
+        : 'client-state down';
   }
 }
 
@@ -133,6 +142,9 @@ export function createHelper(options: HelperOptions): Helper {
         await tun.setLinkUp(ifname, action.up);
         linkChanged = true;
         return;
+      case 'client-state':
+        await options.clientHook?.report(action.up ? 'up' : 'down', action.address, action.mtu);
+        return;
     }
   };
 
@@ -146,7 +158,11 @@ export function createHelper(options: HelperOptions): Helper {
 
   return {
     async handle(request: HelperRequest): Promise<ReplyResult> {
-      const decision = decideHelperRequest(request, { ifindex: tunnel?.index ?? null, prefix });
+      const decision = decideHelperRequest(request, {
+        ifindex: tunnel?.index ?? null,
+        prefix,
+        serverIPv4: options.serverIPv4 ?? null,
+      });
       if (!decision.accept || tunnel === null) {
         const reason = decision.accept ? 'this daemon has no tunnel interface' : decision.reason;
         counters.refused += 1;
@@ -201,6 +217,8 @@ export function createHelper(options: HelperOptions): Helper {
           tun.addRoute6(index, route.dst, route.prefixLen, route.metric),
         );
       }
+      // Last, as privproc does when its worker goes: the hook sees the interface as we leave it.
+      await options.clientHook?.finish();
       addedRoutes.clear();
       addedAddresses.clear();
       removedAddresses.clear();

@@ -201,6 +201,18 @@ export const linkRequestSchema = z
   .object({ type: z.literal('link'), id: requestId, ifindex, up: z.boolean() })
   .strict();
 
+/** A client's new state, for Miredo's client hook (address :: when down). */
+export const clientStateRequestSchema = z
+  .object({
+    type: z.literal('client-state'),
+    id: requestId,
+    ifindex,
+    state: z.enum(['up', 'down']),
+    address: ipv6,
+    mtu: uint32,
+  })
+  .strict();
+
 const helperRequestSchemas = [
   setAddressRequestSchema,
   delAddressRequestSchema,
@@ -208,6 +220,7 @@ const helperRequestSchemas = [
   setRouteRequestSchema,
   delRouteRequestSchema,
   linkRequestSchema,
+  clientStateRequestSchema,
 ] as const;
 
 export const helperRequestSchema = z.discriminatedUnion('type', helperRequestSchemas);

@@ -7,7 +7,6 @@ import type { DaemonSettings } from './settings.js';
 
 export type InPlaceChange =
   | { readonly kind: 'mtu'; readonly from: number; readonly to: number }
-  | { readonly kind: 'prefix'; readonly from: number; readonly to: number }
   | { readonly kind: 'syslog-facility'; readonly from: string; readonly to: string };
 
 export type ReloadPlan =
@@ -25,7 +24,14 @@ export function planReload(current: DaemonSettings, next: DaemonSettings): Reloa
   let restartFields: string[];
   const changes: InPlaceChange[] = [];
   if (current.role === 'relay' && next.role === 'relay') {
-    restartFields = changed(current, next, ['relayType', 'interfaceName', 'bindAddress', 'bindPort']);
+    // The engine's tunnel core classifies packets by prefix: a new one needs a new engine.
+    restartFields = changed(current, next, [
+      'relayType',
+      'interfaceName',
+      'bindAddress',
+      'bindPort',
+      'prefix',
+    ]);
   } else if (current.role === 'client' && next.role === 'client') {
     restartFields = changed(current, next, [
       'interfaceName',
@@ -36,18 +42,27 @@ export function planReload(current: DaemonSettings, next: DaemonSettings): Reloa
       'bindPort',
     ]);
   } else if (current.role === 'server' && next.role === 'server') {
-    restartFields = changed(current, next, ['serverBindAddress', 'serverBindAddress2']);
+    // The server's rules live in its data-plane worker: any change of them means a new engine
+    // (a server keeps no state, so nothing is lost).
+    restartFields = changed(current, next, [
+      'serverBindAddress',
+      'serverBindAddress2',
+      'prefix',
+      'interfaceMtu',
+    ]);
+    const limits = ['rsRateLimit', 'forwardRateLimit'] as const;
+    for (const limit of limits) {
+      if (JSON.stringify(current[limit]) !== JSON.stringify(next[limit])) restartFields.push(limit);
+    }
   } else {
     return { kind: 'restart', reasons: [`mode ${current.role} → ${next.role}`] };
   }
   if (restartFields.length > 0) return { kind: 'restart', reasons: restartFields };
 
-  if (current.role !== 'client' && next.role !== 'client') {
+  if (current.role === 'relay' && next.role === 'relay') {
     if (current.interfaceMtu !== next.interfaceMtu) {
       changes.push({ kind: 'mtu', from: current.interfaceMtu, to: next.interfaceMtu });
     }
-    if (current.prefix !== next.prefix)
-      changes.push({ kind: 'prefix', from: current.prefix, to: next.prefix });
   }
   if (current.syslogFacility !== next.syslogFacility) {
     changes.push({ kind: 'syslog-facility', from: current.syslogFacility, to: next.syslogFacility });

@@ -6,16 +6,19 @@
 import type { Logger, LogSink } from '../log/logger.js';
 import type { LogLevel } from '../log/levels.js';
 import type { SyslogFacility } from '../config/syslog-facility.js';
+import { TEREDO_CONSTANTS } from '../teredo/constants.js';
+import { parseIPv4 } from '../teredo/ipv4.js';
 import { errnoText } from './errno-text.js';
 import { spawnEngine } from './engine-process.js';
 import type { EngineExit, EngineProcess, EngineStart } from './engine-process.js';
+import { clientHookPath, createClientHook } from './client-hook.js';
 import { createHelper } from './helper.js';
 import type { Helper, TunnelBaseline } from './helper.js';
 import type { EngineConfig } from './ipc.js';
 import type { OsApi } from './os-api.js';
 import { planReload } from './reload-plan.js';
 import type { InPlaceChange } from './reload-plan.js';
-import { closeResources, openResources, prefixRoute, relayBaseline } from './resources.js';
+import { closeResources, openResources, relayBaseline } from './resources.js';
 import type { KernelResources } from './resources.js';
 import { loadSettings } from './settings.js';
 import type { DaemonSettings, SettingsSources } from './settings.js';
@@ -57,6 +60,8 @@ export interface SupervisorOptions {
   readonly sources: SettingsSources;
   readonly enginePath: string;
   readonly timing?: SupervisorTiming;
+  /** Miredo's client hook; default /etc/miredo/client-hook or $MIREDO_TS_CLIENT_HOOK (client-hook.ts). */
+  readonly clientHookPath?: string;
 }
 
 export interface Supervisor {
@@ -102,8 +107,14 @@ export function engineConfigFor(settings: DaemonSettings, resources: KernelResou
   }
 }
 
+/** A client's prefix is its server's choice; 2001:0::/32 is the standard one. */
 function prefixOf(settings: DaemonSettings): number {
-  return settings.role === 'client' ? 0 : settings.prefix;
+  return settings.role === 'client' ? TEREDO_CONSTANTS.prefix : settings.prefix;
+}
+
+/** A client's server, whose Teredo addresses the helper lets the client's engine set. */
+function serverOf(settings: DaemonSettings): number | null {
+  return settings.role === 'client' ? parseIPv4(settings.serverAddress) : null;
 }
 
 export function createSupervisor(config: SupervisorOptions): Supervisor {
@@ -114,7 +125,23 @@ export function createSupervisor(config: SupervisorOptions): Supervisor {
   let resources = config.resources;
   let baseline: TunnelBaseline = resources.baseline;
   const newHelper = (): Helper =>
-    createHelper({ tunnel: resources.tunnel, prefix: prefixOf(settings), baseline, tun: os, log });
+    createHelper({
+      tunnel: resources.tunnel,
+      prefix: prefixOf(settings),
+      serverIPv4: serverOf(settings),
+      clientHook:
+        settings.role === 'client' && resources.tunnel !== null
+          ? createClientHook({
+              path: config.clientHookPath ?? clientHookPath(),
+              ifname: resources.tunnel.name,
+              ifindex: resources.tunnel.index,
+              log,
+            })
+          : null,
+      baseline,
+      tun: os,
+      log,
+    });
   let helper = newHelper();
   let engine: EngineProcess | null = null;
   let running = false;
@@ -234,15 +261,6 @@ export function createSupervisor(config: SupervisorOptions): Supervisor {
         case 'mtu':
           if (tunnel !== null) await os.setMtu(tunnel.name, change.to);
           log.notice('MTU changed from %d to %d', change.from, change.to);
-          break;
-        case 'prefix':
-          if (tunnel !== null) {
-            const fresh = prefixRoute(change.to);
-            const old = prefixRoute(change.from);
-            await os.addRoute6(tunnel.index, fresh.dst, fresh.prefixLen, fresh.metric);
-            await os.delRoute6(tunnel.index, old.dst, old.prefixLen, old.metric);
-          }
-          log.notice('Teredo prefix changed');
           break;
         case 'syslog-facility':
           config.setFacility(change.to as SyslogFacility);

@@ -3,19 +3,28 @@
  * calls (so it runs unprivileged): workers ready BEFORE the drop, checks after it, `ready`
  * only when both passed; summary, stop, and refusal of junk.
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import type { CheckOperations, DropOperations } from '../../../src/daemon/drop-privileges.js';
 import { createEngine } from '../../../src/daemon/engine.js';
 import type { EngineToBootstrap, InitMessage } from '../../../src/daemon/ipc.js';
+import { closeFd } from '../../../src/os/fd.js';
+import { openUdp4 } from '../../../src/os/udp.js';
 import { captureLog, RELAY_INIT } from './fakes.js';
 
 const DATAPLANE = fileURLToPath(new URL('../../../src/daemon/dataplane.js', import.meta.url));
 
+// The workers really watch their descriptors, so they must exist: idle loopback sockets stand
+// in for the TUN queues and UDP sockets (nothing is ever sent to them).
+const fds = Array.from({ length: 4 }, () => openUdp4('127.0.0.1', 0, { reusePort: false }));
+after(() => fds.forEach((fd) => closeFd(fd)));
+const [tunA = -1, tunB = -1, udpA = -1, udpB = -1] = fds;
+const keptFds = [...fds].sort((a, b) => a - b).join(',');
+
 const init: InitMessage = {
   ...RELAY_INIT,
-  fds: { tun: [100, 101], udp: [102, 103], raw: null },
+  fds: { tun: [tunA, tunB], udp: [udpA, udpB], raw: null },
   logLevel: 'debug',
 };
 
@@ -76,7 +85,7 @@ test('workers first, then the drop in order, then the checks, then ready; stop e
   engine.handle(init);
   await until(() => sent.some((m) => m.type === 'ready'), 'ready');
   assert.deepEqual(calls, [
-    'closeInherited 3,100,101,102,103',
+    `closeInherited 3,${keptFds}`,
     'no_new_privs',
     'chroot /run/miredo-ts/empty',
     'chdir /',

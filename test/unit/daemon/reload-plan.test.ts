@@ -33,17 +33,17 @@ test('identical settings: nothing to do', () => {
     assert.deepEqual(planReload(settings, { ...settings }), { kind: 'unchanged' });
 });
 
-test('relay MTU and prefix change in place', () => {
-  assert.deepEqual(planReload(relay, { ...relay, interfaceMtu: 1400 }), {
-    kind: 'in-place',
-    changes: [{ kind: 'mtu', from: 1280, to: 1400 }],
-  });
-  assert.deepEqual(planReload(relay, { ...relay, prefix: 0x3ffe831f, syslogFacility: 'local0' }), {
+test('relay MTU and facility change in place; a new prefix restarts the engine', () => {
+  assert.deepEqual(planReload(relay, { ...relay, interfaceMtu: 1400, syslogFacility: 'local0' }), {
     kind: 'in-place',
     changes: [
-      { kind: 'prefix', from: 0x20010000, to: 0x3ffe831f },
+      { kind: 'mtu', from: 1280, to: 1400 },
       { kind: 'syslog-facility', from: 'daemon', to: 'local0' },
     ],
+  });
+  assert.deepEqual(planReload(relay, { ...relay, prefix: 0x3ffe831f }), {
+    kind: 'restart',
+    reasons: ['prefix'],
   });
 });
 
@@ -75,10 +75,20 @@ test('client: a new server restarts, a new facility does not', () => {
   });
 });
 
-test('server: addresses restart, prefix and MTU change in place', () => {
+test('server: any change of its rules restarts the engine, the facility does not', () => {
   assert.deepEqual(planReload(server, { ...server, serverBindAddress2: '192.0.2.9' }), {
     kind: 'restart',
     reasons: ['serverBindAddress2'],
   });
-  assert.equal(planReload(server, { ...server, interfaceMtu: 1400 }).kind, 'in-place');
+  assert.deepEqual(
+    planReload(server, {
+      ...server,
+      prefix: 0x3ffe831f,
+      interfaceMtu: 1400,
+      forwardRateLimit: { perSecond: 0, burst: 1 },
+    }),
+    { kind: 'restart', reasons: ['prefix', 'interfaceMtu', 'forwardRateLimit'] },
+  );
+  assert.equal(planReload(server, { ...server, rsRateLimit: { ...server.rsRateLimit } }).kind, 'unchanged');
+  assert.equal(planReload(server, { ...server, syslogFacility: 'local1' }).kind, 'in-place');
 });

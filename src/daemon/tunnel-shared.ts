@@ -1,0 +1,43 @@
+/**
+ * The ONE SharedArrayBuffer the client's and relay's control plane shares with its data-plane
+ * workers (DataplaneTask.shared):
+ *
+ *   bytes 0..63   tunnel state (tunnel-state.ts): seqlocked identity words and the coarse clock
+ *   bytes 64..    peer table (src/teredo/peers.ts), formatted in place by the control plane
+ *
+ * 64 bytes keep the table's records on cache lines. The control plane writes both; workers read
+ * them lock-free and touch peers' rx/tx times.
+ */
+import { attachPeerTable, initPeerTable, peerTableByteLength } from '../teredo/peers.js';
+import type { PeerTable } from '../teredo/peers.js';
+import { TUNNEL_STATE_BYTES, tunnelStateOver } from './tunnel-state.js';
+import type { TunnelState } from './tunnel-state.js';
+
+export { createPeerSnapshot } from '../teredo/peers.js';
+
+export const PEER_TABLE_OFFSET = TUNNEL_STATE_BYTES;
+
+export interface TunnelShared {
+  readonly buffer: SharedArrayBuffer;
+  readonly state: TunnelState;
+  readonly table: PeerTable;
+}
+
+/** A new buffer: inactive state, empty table of `capacity` peers (`seed` fixes its hash key, for tests). */
+export function createTunnelShared(capacity: number, seed?: number): TunnelShared {
+  const buffer = new SharedArrayBuffer(PEER_TABLE_OFFSET + peerTableByteLength(capacity));
+  return {
+    buffer,
+    state: tunnelStateOver(buffer, 0),
+    table: initPeerTable(buffer, PEER_TABLE_OFFSET, capacity, seed),
+  };
+}
+
+/** A worker's view of a buffer made by createTunnelShared; throws if it is not one. */
+export function attachTunnelShared(buffer: SharedArrayBuffer): TunnelShared {
+  return {
+    buffer,
+    state: tunnelStateOver(buffer, 0),
+    table: attachPeerTable(buffer, PEER_TABLE_OFFSET),
+  };
+}
