@@ -1,4 +1,6 @@
 /** A Teredo client daemon in the lab, and the address it ends up with on its tunnel interface. */
+import { accessSync, constants } from 'node:fs';
+import { clientHookPath } from '../../src/daemon/client-hook.js';
 import type { LabDaemon } from './daemon.js';
 import type { LabNamespace } from './namespace.js';
 import { findTeredoAddress, ipv6AddressesFromJson } from './teredo-address.js';
@@ -36,7 +38,13 @@ export class TeredoClient {
       `a Teredo address on ${this.node}'s ${this.interfaceName}`,
       this.daemon,
     );
-    return { ...info, elapsedMs: Date.now() - this.daemon.startedAt };
+    const elapsedMs = Date.now() - this.daemon.startedAt;
+    // Our client runs Miredo's client hook after configuring the tunnel itself; Debian's hook
+    // flushes and re-adds the address and routes, so traffic sent before it is done may be lost.
+    if (this.daemon.impl === 'ours' && hookInstalled()) {
+      await this.daemon.waitForOutput(/Client hook up done/, Math.max(1000, timeoutMs - elapsedMs));
+    }
+    return { ...info, elapsedMs };
   }
 
   /** Resolves with the next address other than `previous` (a NAT mapping that changed, say). */
@@ -55,5 +63,14 @@ export class TeredoClient {
 
   stop(graceMs?: number): ReturnType<LabDaemon['stop']> {
     return this.daemon.stop(graceMs);
+  }
+}
+
+function hookInstalled(): boolean {
+  try {
+    accessSync(clientHookPath(), constants.X_OK);
+    return true;
+  } catch {
+    return false;
   }
 }
