@@ -4,12 +4,18 @@
  * miredo-checkconf): the client reads ServerAddress and ServerAddress2, the relays read
  * Prefix and InterfaceMTU, every mode reads RelayType, InterfaceName, BindAddress, BindPort
  * and SyslogFacility. Anything else is reported as superfluous (a warning).
+ *
+ * Our extensions, read in every mode (Miredo 1.2.6 would call them superfluous): PeerTableCapacity
+ * (most peers held at once; Miredo's fixed MAX_PEERS) and DataplaneWorkers (data-plane worker
+ * threads, 0 = one per CPU).
  */
 import { z } from 'zod';
+import { DEFAULT_PEER_CAPACITY, MAX_PEER_CAPACITY } from '../teredo/peers.js';
 import type { ConfigResult } from './diagnostic.js';
 import { isIPv4OrHostName } from './host-name.js';
 import { trackOrigins } from './origins.js';
 import { SettingReader } from './setting-reader.js';
+import { strtoulWhole } from './strtoul.js';
 import { DEFAULT_SYSLOG_FACILITY, SyslogFacilitySchema } from './syslog-facility.js';
 import {
   DEFAULT_TEREDO_PREFIX,
@@ -25,6 +31,37 @@ import {
   syslogFacilityValue,
   teredoPrefixValue,
 } from './values.js';
+
+export const MIN_PEER_TABLE_CAPACITY = 1024;
+export const MAX_PEER_TABLE_CAPACITY = MAX_PEER_CAPACITY;
+export const DEFAULT_PEER_TABLE_CAPACITY = DEFAULT_PEER_CAPACITY;
+export const MAX_DATAPLANE_WORKERS = 64;
+
+/** A whole number from `min` to `max` in Miredo's integer syntax (strtoul base 0, like BindPort). */
+function countValue(min: number, max: number, what: string) {
+  return z.string().transform((text, ctx): number => {
+    const parsed = strtoulWhole(text);
+    if (!parsed.ok) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${text}" is not ${what} (expected an integer from ${min} to ${max})`,
+      });
+      return z.NEVER;
+    }
+    if (parsed.value < BigInt(min) || parsed.value > BigInt(max)) {
+      ctx.addIssue({ code: 'custom', message: `${text} is outside ${min} to ${max}` });
+      return z.NEVER;
+    }
+    return Number(parsed.value);
+  });
+}
+
+const peerTableCapacityValue = countValue(
+  MIN_PEER_TABLE_CAPACITY,
+  MAX_PEER_TABLE_CAPACITY,
+  'a number of peers',
+);
+const dataplaneWorkersValue = countValue(0, MAX_DATAPLANE_WORKERS, 'a number of workers (0 = one per CPU)');
 
 const hostSchema = z.string().refine(isIPv4OrHostName, { message: 'not an IPv4 address or host name' });
 
@@ -49,6 +86,10 @@ export const MiredoConfigSchema = z
     /** Tunnel MTU of the relay modes; the client takes its MTU from the server instead. */
     interfaceMtu: z.number().int().min(IPV6_MIN_MTU).max(0xffff),
     syslogFacility: SyslogFacilitySchema,
+    /** Most peers the client's or relay's table holds (our extension). */
+    peerTableCapacity: z.number().int().min(MIN_PEER_TABLE_CAPACITY).max(MAX_PEER_TABLE_CAPACITY),
+    /** Data-plane worker threads; 0 = one per CPU (our extension). */
+    dataplaneWorkers: z.number().int().min(0).max(MAX_DATAPLANE_WORKERS),
   })
   .refine((config) => (config.relayType === 'client') === (config.serverAddress !== null), {
     message: 'serverAddress must be set in client mode and only there',
@@ -65,6 +106,8 @@ export const MIREDO_DEFAULTS = {
   prefix: DEFAULT_TEREDO_PREFIX,
   interfaceMtu: IPV6_MIN_MTU,
   syslogFacility: DEFAULT_SYSLOG_FACILITY,
+  peerTableCapacity: DEFAULT_PEER_TABLE_CAPACITY,
+  dataplaneWorkers: 0,
 } as const;
 
 export interface MiredoConfOptions {
@@ -133,6 +176,14 @@ export function parseMiredoConf(
     'syslogFacility',
     reader.read('SyslogFacility', syslogFacilityValue, 'warning'),
   );
+  const peerTableCapacity = valueOf(
+    'peerTableCapacity',
+    reader.read('PeerTableCapacity', peerTableCapacityValue),
+  );
+  const dataplaneWorkers = valueOf(
+    'dataplaneWorkers',
+    reader.read('DataplaneWorkers', dataplaneWorkersValue),
+  );
 
   return reader.finish(notRead, () => ({
     config: MiredoConfigSchema.parse({
@@ -145,6 +196,8 @@ export function parseMiredoConf(
       prefix,
       interfaceMtu,
       syslogFacility: syslogFacility ?? MIREDO_DEFAULTS.syslogFacility,
+      peerTableCapacity: peerTableCapacity ?? MIREDO_DEFAULTS.peerTableCapacity,
+      dataplaneWorkers: dataplaneWorkers ?? MIREDO_DEFAULTS.dataplaneWorkers,
     }),
     origins,
   }));

@@ -12,8 +12,10 @@
  *                         the restricted link-local and 1280 before the first one)
  *
  * and PATH. Our helper has already configured the interface by then: the hook is for local
- * additions (Debian's own hook redoes the same configuration, which is harmless). Invocations
- * never overlap; each is killed after a timeout; its output is logged.
+ * additions. Debian's own hook flushes and redoes the same configuration, so for a moment the
+ * address and routes are gone and packets sent then are lost; "Client hook up done" is logged
+ * when it has finished. Invocations never overlap; each is killed after a timeout; its output
+ * is logged.
  */
 import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';

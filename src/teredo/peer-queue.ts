@@ -7,12 +7,21 @@
  * Deliberate deviation: Miredo prepends to a singly linked list and so releases packets in
  * reverse order; these queues keep arrival order.
  *
- * Packets are copied in (callers reuse their buffers). A packet that does not fit what is left
- * of its peer's byte budget is refused, and the caller counts the drop. Queues are keyed by the
- * peer's IPv6 address (see peerKey), not by peer-table slot, since slots move.
+ * Packets are copied in (callers reuse their buffers) to one fixed slab in a SharedArrayBuffer
+ * (peers-queue-slab.ts), so all queues together never take more than its size, however many
+ * peers there are (Miredo: 1280 bytes for each of up to 1,048,576 peers, 1.3 GB). A packet that
+ * does not fit what is left of its peer's byte budget, or of the slab, is refused, and the caller
+ * counts the drop; slabFullDrops tells the second kind apart. Queues are keyed by the peer's IPv6
+ * address (see peerKey), not by peer-table slot, since slots move. The key map only holds
+ * non-empty queues, each owning at least one chunk: it is bounded by the slab too.
  */
+import { createQueueSlab } from './peers-queue-slab.js';
+import type { QueueDirection } from './peers-queue-slab.js';
 
-export type QueueDirection = 'out' | 'in';
+export type { QueueDirection } from './peers-queue-slab.js';
+
+/** Default slab: 8 MiB, 30,000-odd chunks of 256 bytes (room for 6,000 full 1280-byte queues). */
+export const DEFAULT_PEER_QUEUE_SLAB_BYTES = 8 * 1024 * 1024;
 
 export interface QueuedPacket {
   readonly direction: QueueDirection;
@@ -23,7 +32,10 @@ export interface QueuedPacket {
 }
 
 export interface PeerQueues {
-  /** Copies bytes[offset, offset + length) to the end of `key`'s queue; false if it does not fit. */
+  /**
+   * Copies bytes[offset, offset + length) to the end of `key`'s queue; false if it does not fit
+   * the peer's budget or the slab (or the region is empty or outside `bytes`).
+   */
   enqueue(
     key: string,
     direction: QueueDirection,
@@ -45,6 +57,10 @@ export interface PeerQueues {
   keys(): readonly string[];
   readonly packets: number;
   readonly bytes: number;
+  /** Packets refused because the slab was full (they would have fit their peer's budget). */
+  readonly slabFullDrops: number;
+  /** The slab: its byteLength is all the memory the queued packets take. */
+  readonly buffer: SharedArrayBuffer;
 }
 
 /** A Map key for the 16-byte IPv6 address at `offset`: eight UTF-16 code units, one per 16-bit group. */
@@ -56,64 +72,76 @@ export function peerKey(address: Uint8Array, offset: number): string {
   return key;
 }
 
-interface Queue {
-  readonly items: QueuedPacket[];
-  bytes: number;
-}
-
-/** Throws RangeError on a negative or fractional budget: it comes from the constants. */
-export function createPeerQueues(budgetBytes: number): PeerQueues {
+/**
+ * Queues of at most `budgetBytes` per peer in a slab of at most `slabBytes`. Throws RangeError on
+ * a negative or fractional size: they come from the constants and validated configuration.
+ */
+export function createPeerQueues(
+  budgetBytes: number,
+  slabBytes: number = DEFAULT_PEER_QUEUE_SLAB_BYTES,
+): PeerQueues {
   if (!Number.isSafeInteger(budgetBytes) || budgetBytes < 0) {
     throw new RangeError(`queue budget must be a non-negative integer, got ${budgetBytes}`);
   }
-  const queues = new Map<string, Queue>();
+  const slab = createQueueSlab(slabBytes);
+  /** Key to the first chunk of its queue. */
+  const heads = new Map<string, number>();
   let packets = 0;
   let bytes = 0;
+  let slabFullDrops = 0;
 
-  function drop(queue: Queue): number {
-    packets -= queue.items.length;
-    bytes -= queue.bytes;
-    return queue.items.length;
+  function drop(key: string, head: number): number {
+    const count = slab.packets(head);
+    packets -= count;
+    bytes -= slab.bytes(head);
+    slab.release(head);
+    heads.delete(key);
+    return count;
   }
 
   return {
     enqueue(key, direction, source, offset, length, ipv4, port): boolean {
-      const queue = queues.get(key) ?? { items: [], bytes: 0 };
-      if (!(length > 0) || queue.bytes + length > budgetBytes) return false;
-      const copy = source.slice(offset, offset + length);
-      if (copy.length !== length) return false;
-      queue.items.push({ direction, bytes: copy, ipv4: ipv4 >>> 0, port });
-      queue.bytes += length;
-      queues.set(key, queue);
+      if (!Number.isInteger(length) || length <= 0 || !Number.isInteger(offset) || offset < 0) return false;
+      if (offset + length > source.length) return false;
+      const head = heads.get(key) ?? -1;
+      if ((head < 0 ? 0 : slab.bytes(head)) + length > budgetBytes) return false;
+      const queue = slab.append(head, direction, source, offset, length, ipv4, port);
+      if (queue < 0) {
+        slabFullDrops++;
+        return false;
+      }
+      if (head < 0) heads.set(key, queue);
       packets += 1;
       bytes += length;
       return true;
     },
     has(key): boolean {
-      return queues.has(key);
+      return heads.has(key);
     },
     take(key): readonly QueuedPacket[] {
-      const queue = queues.get(key);
-      if (queue === undefined) return [];
-      queues.delete(key);
-      drop(queue);
-      return queue.items;
+      const head = heads.get(key);
+      if (head === undefined) return [];
+      const taken: QueuedPacket[] = [];
+      slab.read(head, (direction, from, offset, length, ipv4, port) => {
+        taken.push({ direction, bytes: from.slice(offset, offset + length), ipv4, port });
+      });
+      drop(key, head);
+      return taken;
     },
     discard(key): number {
-      const queue = queues.get(key);
-      if (queue === undefined) return 0;
-      queues.delete(key);
-      return drop(queue);
+      const head = heads.get(key);
+      return head === undefined ? 0 : drop(key, head);
     },
     clear(): number {
       const dropped = packets;
-      queues.clear();
+      heads.clear();
+      slab.releaseAll();
       packets = 0;
       bytes = 0;
       return dropped;
     },
     keys(): readonly string[] {
-      return [...queues.keys()];
+      return [...heads.keys()];
     },
     get packets(): number {
       return packets;
@@ -121,5 +149,9 @@ export function createPeerQueues(budgetBytes: number): PeerQueues {
     get bytes(): number {
       return bytes;
     },
+    get slabFullDrops(): number {
+      return slabFullDrops;
+    },
+    buffer: slab.buffer,
   };
 }

@@ -71,3 +71,14 @@ export function halfSipHash128(
   }
   return (v1 ^ v3) >>> 0;
 }
+
+/**
+ * floor(hash * slots / 2^32) for a 32-bit hash and slots ≤ 2^26: the hash's position scaled to
+ * 0..slots-1 (multiply-high range reduction, uniform for any slot count). The product can exceed
+ * 2^53, so it is taken in two 16-bit halves; every intermediate value is exact in a double.
+ */
+export function slotOfHash(hash: number, slots: number): number {
+  const high = (hash >>> 16) * slots;
+  const low = Math.floor(((hash & 0xffff) * slots) / 65536);
+  return Math.floor((high + low) / 65536);
+}

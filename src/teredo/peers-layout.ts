@@ -3,7 +3,7 @@
  *
  * Header (64 bytes):
  *   word 0  magic        'PEER' (0x50454552): attachPeerTable refuses anything else
- *   word 1  slots        record count, a power of two, greater than the capacity
+ *   word 1  slots        record count, greater than the capacity (see slotCountFor)
  *   word 2  capacity     most peers the table holds (insert evicts or refuses beyond it)
  *   word 3  key0         HalfSipHash key, low word
  *   word 4  key1         HalfSipHash key, high word
@@ -72,11 +72,17 @@ export function recordBase(slot: number): number {
   return HEADER_WORDS + slot * RECORD_WORDS;
 }
 
+/** The most peers a table holds per record slot: 7/8 (see slotCountFor). */
+export const MAX_LOAD_NUMERATOR = 7;
+export const MAX_LOAD_DENOMINATOR = 8;
+
 /**
- * Records for a table of `capacity` peers: the smallest power of two that keeps the load at or
- * below 7/8 (linear probing degrades sharply beyond that) and always leaves one slot empty, so
- * every probe sequence ends. Throws RangeError outside 0..MAX_PEER_CAPACITY (a programming error:
- * capacities come from validated configuration).
+ * Records for a table of `capacity` peers: enough for a load of at most 7/8 (linear probing
+ * degrades sharply beyond that), and always one slot more than the capacity, so every probe
+ * sequence ends at an empty slot. Not a power of two: slots are reached by multiply-high range
+ * reduction (slotOfHash), so the table costs 64 * 8/7 = 73 bytes per peer at any capacity
+ * instead of up to twice that. Throws RangeError outside 0..MAX_PEER_CAPACITY (a programming
+ * error: capacities come from validated configuration).
  */
 export function slotCountFor(capacity: number): number {
   if (!Number.isInteger(capacity) || capacity < 0 || capacity > MAX_PEER_CAPACITY) {
@@ -84,8 +90,5 @@ export function slotCountFor(capacity: number): number {
       `peer table capacity must be an integer in 0..${MAX_PEER_CAPACITY}, got ${capacity}`,
     );
   }
-  const needed = capacity + Math.ceil(capacity / 7);
-  let slots = 1;
-  while (slots <= capacity || slots < needed) slots *= 2;
-  return slots;
+  return Math.max(capacity + 1, Math.ceil((capacity * MAX_LOAD_DENOMINATOR) / MAX_LOAD_NUMERATOR));
 }

@@ -3,11 +3,12 @@
  * SharedArrayBuffer that the control plane writes and the data-plane workers read without locks.
  * Layout: see peers-layout.ts (64-byte records after a 64-byte header).
  *
- * Structure. Open addressing with linear probing over a power-of-two number of slots, chosen so
- * the load never exceeds 7/8 (`slots` is about 1.15 to 2.3 times `capacity`). The home slot is a
- * keyed HalfSipHash of the address (peers-hash.ts): the 64-bit key is random unless a seed is
- * given, so remote hosts cannot aim addresses at one probe chain. Deletion shifts the rest of the
- * chain back (no tombstones), so probe chains never grow with churn.
+ * Structure. Open addressing with linear probing (wrapping around) over `slots` = capacity * 8/7
+ * records, so the load never exceeds 7/8: 73 bytes per peer, 76.7 MB at the default capacity.
+ * The home slot is a keyed HalfSipHash of the address (peers-hash.ts) scaled to the slot count:
+ * the 64-bit key is random unless a seed is given, so remote hosts cannot aim addresses at one
+ * probe chain. Deletion shifts the rest of the chain back (no tombstones), so probe chains never
+ * grow with churn.
  *
  * Threads. Exactly one thread, the control plane, calls the writer methods (insert, remove,
  * set*, expire, reset). Any thread may call find, read, size, touchRx and touchTx. Every record
@@ -15,6 +16,13 @@
  * the key inside the same consistent copy, so it never returns a torn record or another peer's
  * record. A reader racing with the writer may miss a peer that is being moved or inserted (find
  * returns -1, or read returns false): the caller then takes the slow path, which is always right.
+ *
+ * Memory order. Atomics.load/store cost about 10 ns each in Node 20 (a builtin call, not inlined):
+ * ten of them per read() would be most of a lookup. ECMAScript forbids compilers to reorder plain
+ * accesses with Atomics ("atomics are carved in stone"), and x86 (TSO) keeps loads in order with
+ * loads and stores with stores, so there the record's words between the seqlock's two atomic
+ * sequence accesses are plain loads and stores. Elsewhere (arm64: an acquire load does not keep
+ * earlier loads before it) they are Atomics, as the ECMAScript memory model alone requires.
  *
  * Slots. A slot number is valid only until the writer's next insert(), remove() or expire():
  * removals shift records back to fill the hole, and a full table evicts on insert. The control
@@ -27,7 +35,7 @@
  * 32-bit differences, so a timestamp slightly ahead of `now` (another thread's clock tick) reads as
  * "just now", never as "ancient". A new peer has lastRx = lastTx = 0 ("never") and createdAt = now.
  */
-import { halfSipHash128, keyWordAt } from './peers-hash.js';
+import { halfSipHash128, keyWordAt, slotOfHash } from './peers-hash.js';
 import {
   HEADER_CAPACITY,
   HEADER_KEY0,
@@ -37,6 +45,7 @@ import {
   HEADER_SIZE,
   HEADER_SLOTS,
   HEADER_SWEEP_HAND,
+  MAX_PEER_CAPACITY,
   PEER_RECORD_BYTES,
   PEER_TABLE_HEADER_BYTES,
   PEER_TABLE_MAGIC,
@@ -81,6 +90,8 @@ const COMPRESSION_ROUNDS = 1;
 const FINALISATION_ROUNDS = 3;
 /** Seqlock retries before a reader gives up (the writer was preempted mid-record): slow path. */
 const READ_ATTEMPTS = 64;
+/** Whether the CPU keeps plain loads and plain stores in program order (see "Memory order"). */
+const PLAIN_ACCESSES_ORDERED = process.arch === 'x64' || process.arch === 'ia32';
 
 export interface PeerSnapshot {
   flags: number;
@@ -99,7 +110,7 @@ export interface PeerTable {
   readonly byteOffset: number;
   /** Most peers held at once. */
   readonly capacity: number;
-  /** Record slots, a power of two greater than `capacity`. */
+  /** Record slots, about 8/7 of `capacity` and always more (see slotCountFor). */
   readonly slots: number;
   size(): number;
 
@@ -264,7 +275,6 @@ class SharedPeerTable implements PeerTable {
   readonly byteOffset: number;
   readonly capacity: number;
   readonly slots: number;
-  private readonly mask: number;
   private readonly key0: number;
   private readonly key1: number;
   private readonly words: Int32Array;
@@ -277,7 +287,7 @@ class SharedPeerTable implements PeerTable {
     if (
       Atomics.load(header, HEADER_MAGIC) !== PEER_TABLE_MAGIC ||
       capacity < 0 ||
-      slots !== slotCountFor(Math.min(capacity, 1 << 24)) ||
+      slots !== slotCountFor(Math.min(capacity, MAX_PEER_CAPACITY)) ||
       byteOffset + peerTableByteLength(capacity) > buffer.byteLength
     ) {
       throw new TypeError(`no peer table at byte ${byteOffset} of this buffer`);
@@ -286,7 +296,6 @@ class SharedPeerTable implements PeerTable {
     this.byteOffset = byteOffset;
     this.capacity = capacity;
     this.slots = slots;
-    this.mask = slots - 1;
     this.key0 = header[HEADER_KEY0]!;
     this.key1 = header[HEADER_KEY1]!;
     this.words = new Int32Array(buffer, byteOffset, peerTableByteLength(capacity) / 4);
@@ -297,10 +306,17 @@ class SharedPeerTable implements PeerTable {
   }
 
   private home(m0: number, m1: number, m2: number, m3: number): number {
-    return (
-      halfSipHash128(this.key0, this.key1, m0, m1, m2, m3, COMPRESSION_ROUNDS, FINALISATION_ROUNDS) &
-      this.mask
+    const hash = halfSipHash128(
+      this.key0,
+      this.key1,
+      m0,
+      m1,
+      m2,
+      m3,
+      COMPRESSION_ROUNDS,
+      FINALISATION_ROUNDS,
     );
+    return slotOfHash(hash, this.slots);
   }
 
   homeSlot(key: Uint8Array, keyOffset: number): number {
@@ -310,6 +326,15 @@ class SharedPeerTable implements PeerTable {
       keyWordAt(key, keyOffset + 8),
       keyWordAt(key, keyOffset + 12),
     );
+  }
+
+  private following(slot: number): number {
+    return slot + 1 === this.slots ? 0 : slot + 1;
+  }
+
+  /** Probe steps from `from` forward to `to`, wrapping around. */
+  private distance(from: number, to: number): number {
+    return to >= from ? to - from : to - from + this.slots;
   }
 
   /**
@@ -330,15 +355,15 @@ class SharedPeerTable implements PeerTable {
 
   /** The key's slot, or ~slot of the empty slot that ended the probe, or ~slots if none did. */
   private locate(m0: number, m1: number, m2: number, m3: number): number {
-    const mask = this.mask;
+    const slots = this.slots;
     let slot = this.home(m0, m1, m2, m3);
-    for (let probes = 0; probes < this.slots; probes++) {
+    for (let probes = 0; probes < slots; probes++) {
       const verdict = this.compareAt(recordBase(slot), m0, m1, m2, m3);
       if (verdict === MATCH) return slot;
       if (verdict === EMPTY) return ~slot;
-      slot = (slot + 1) & mask;
+      slot = slot + 1 === slots ? 0 : slot + 1;
     }
-    return ~this.slots;
+    return ~slots;
   }
 
   find(key: Uint8Array, keyOffset: number): number {
@@ -362,17 +387,37 @@ class SharedPeerTable implements PeerTable {
     for (let attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
       const sequence = Atomics.load(words, base + RECORD_SEQUENCE);
       if ((sequence & 1) !== 0) continue;
-      const flags = Atomics.load(words, base + RECORD_FLAGS);
-      const sameKey =
-        flags !== 0 &&
-        Atomics.load(words, base + RECORD_KEY) === m0 &&
-        Atomics.load(words, base + RECORD_KEY + 1) === m1 &&
-        Atomics.load(words, base + RECORD_KEY + 2) === m2 &&
-        Atomics.load(words, base + RECORD_KEY + 3) === m3;
-      const mappedIPv4 = Atomics.load(words, base + RECORD_MAPPED_IPV4);
-      const mappedPort = Atomics.load(words, base + RECORD_MAPPED_PORT);
-      const lastRx = Atomics.load(words, base + RECORD_LAST_RX);
-      const lastTx = Atomics.load(words, base + RECORD_LAST_TX);
+      let flags: number;
+      let sameKey: boolean;
+      let mappedIPv4: number;
+      let mappedPort: number;
+      let lastRx: number;
+      let lastTx: number;
+      if (PLAIN_ACCESSES_ORDERED) {
+        flags = words[base + RECORD_FLAGS]!;
+        sameKey =
+          flags !== 0 &&
+          words[base + RECORD_KEY] === m0 &&
+          words[base + RECORD_KEY + 1] === m1 &&
+          words[base + RECORD_KEY + 2] === m2 &&
+          words[base + RECORD_KEY + 3] === m3;
+        mappedIPv4 = words[base + RECORD_MAPPED_IPV4]!;
+        mappedPort = words[base + RECORD_MAPPED_PORT]!;
+        lastRx = words[base + RECORD_LAST_RX]!;
+        lastTx = words[base + RECORD_LAST_TX]!;
+      } else {
+        flags = Atomics.load(words, base + RECORD_FLAGS);
+        sameKey =
+          flags !== 0 &&
+          Atomics.load(words, base + RECORD_KEY) === m0 &&
+          Atomics.load(words, base + RECORD_KEY + 1) === m1 &&
+          Atomics.load(words, base + RECORD_KEY + 2) === m2 &&
+          Atomics.load(words, base + RECORD_KEY + 3) === m3;
+        mappedIPv4 = Atomics.load(words, base + RECORD_MAPPED_IPV4);
+        mappedPort = Atomics.load(words, base + RECORD_MAPPED_PORT);
+        lastRx = Atomics.load(words, base + RECORD_LAST_RX);
+        lastTx = Atomics.load(words, base + RECORD_LAST_TX);
+      }
       if (Atomics.load(words, base + RECORD_SEQUENCE) !== sequence) continue;
       if (!sameKey) return false;
       out.flags = flags & PUBLIC_FLAGS_MASK;
@@ -385,12 +430,23 @@ class SharedPeerTable implements PeerTable {
     return false;
   }
 
+  /**
+   * A timestamp is one word, stored alone: a plain aligned Int32 store never tears, and nothing
+   * has to be ordered with it. Skipping an unchanged value keeps the record's cache line clean
+   * when every packet of a busy peer refreshes it.
+   */
   touchRx(slot: number, nowSeconds: number): void {
-    if (this.inRange(slot)) Atomics.store(this.words, recordBase(slot) + RECORD_LAST_RX, nowSeconds | 0);
+    if (!this.inRange(slot)) return;
+    const index = recordBase(slot) + RECORD_LAST_RX;
+    const value = nowSeconds | 0;
+    if (this.words[index] !== value) this.words[index] = value;
   }
 
   touchTx(slot: number, nowSeconds: number): void {
-    if (this.inRange(slot)) Atomics.store(this.words, recordBase(slot) + RECORD_LAST_TX, nowSeconds | 0);
+    if (!this.inRange(slot)) return;
+    const index = recordBase(slot) + RECORD_LAST_TX;
+    const value = nowSeconds | 0;
+    if (this.words[index] !== value) this.words[index] = value;
   }
 
   private inRange(slot: number): boolean {
@@ -415,6 +471,12 @@ class SharedPeerTable implements PeerTable {
     Atomics.store(this.words, base + RECORD_SEQUENCE, sequence);
   }
 
+  /** A store of a word readers see, between beginWrite and endWrite (see "Memory order"). */
+  private store(index: number, value: number): void {
+    if (PLAIN_ACCESSES_ORDERED) this.words[index] = value;
+    else Atomics.store(this.words, index, value);
+  }
+
   insert(key: Uint8Array, keyOffset: number, nowSeconds: number, onEvict?: PeerRemovalListener): number {
     const m0 = keyWordAt(key, keyOffset);
     const m1 = keyWordAt(key, keyOffset + 4);
@@ -434,19 +496,19 @@ class SharedPeerTable implements PeerTable {
     const words = this.words;
     const base = recordBase(slot);
     const sequence = this.beginWrite(base);
-    Atomics.store(words, base + RECORD_KEY, m0);
-    Atomics.store(words, base + RECORD_KEY + 1, m1);
-    Atomics.store(words, base + RECORD_KEY + 2, m2);
-    Atomics.store(words, base + RECORD_KEY + 3, m3);
-    Atomics.store(words, base + RECORD_MAPPED_IPV4, 0);
-    Atomics.store(words, base + RECORD_MAPPED_PORT, 0);
-    Atomics.store(words, base + RECORD_LAST_RX, 0);
-    Atomics.store(words, base + RECORD_LAST_TX, 0);
+    this.store(base + RECORD_KEY, m0);
+    this.store(base + RECORD_KEY + 1, m1);
+    this.store(base + RECORD_KEY + 2, m2);
+    this.store(base + RECORD_KEY + 3, m3);
+    this.store(base + RECORD_MAPPED_IPV4, 0);
+    this.store(base + RECORD_MAPPED_PORT, 0);
+    this.store(base + RECORD_LAST_RX, 0);
+    this.store(base + RECORD_LAST_TX, 0);
     words[base + RECORD_CREATED_AT] = nowSeconds | 0;
     words[base + RECORD_COUNTERS] = 0;
     words[base + RECORD_LAST_BUBBLE] = 0;
     words[base + RECORD_LAST_PING] = 0;
-    Atomics.store(words, base + RECORD_FLAGS, RECORD_OCCUPIED);
+    this.store(base + RECORD_FLAGS, RECORD_OCCUPIED);
     this.endWrite(base, sequence);
     linkNewestUntrusted(words, slot);
     Atomics.store(words, HEADER_SIZE, this.size() + 1);
@@ -460,12 +522,11 @@ class SharedPeerTable implements PeerTable {
   /** Backward-shift deletion: pulls each later record of the probe chain that may move into the hole. */
   private removeAt(slot: number): void {
     const words = this.words;
-    const mask = this.mask;
     if ((words[recordBase(slot) + RECORD_FLAGS]! & PEER_TRUSTED) === 0) unlinkUntrusted(words, slot);
     let hole = slot;
     let next = slot;
     for (;;) {
-      next = (next + 1) & mask;
+      next = this.following(next);
       const base = recordBase(next);
       const flags = words[base + RECORD_FLAGS]!;
       if (flags === 0) break;
@@ -476,7 +537,7 @@ class SharedPeerTable implements PeerTable {
         words[base + RECORD_KEY + 3]!,
       );
       // The record may fill the hole only if the hole lies on its probe path, home..next.
-      if (((hole - home) & mask) < ((next - home) & mask)) {
+      if (this.distance(home, hole) < this.distance(home, next)) {
         this.copyRecord(base, recordBase(hole));
         if ((flags & PEER_TRUSTED) === 0) relinkMovedUntrusted(words, hole);
         hole = next;
@@ -489,9 +550,8 @@ class SharedPeerTable implements PeerTable {
   private copyRecord(from: number, to: number): void {
     const words = this.words;
     const sequence = this.beginWrite(to);
-    for (let word = RECORD_FLAGS; word < RECORD_WRITER_ONLY; word++) {
-      Atomics.store(words, to + word, Atomics.load(words, from + word));
-    }
+    for (let word = RECORD_FLAGS; word < RECORD_WRITER_ONLY; word++)
+      this.store(to + word, words[from + word]!);
     for (let word = RECORD_WRITER_ONLY; word < RECORD_WORDS; word++) words[to + word] = words[from + word]!;
     this.endWrite(to, sequence);
   }
@@ -499,7 +559,7 @@ class SharedPeerTable implements PeerTable {
   /** Empties a slot. Only the flags word is cleared: nothing reads the other words of an empty slot. */
   private clearRecord(base: number): void {
     const sequence = this.beginWrite(base);
-    Atomics.store(this.words, base + RECORD_FLAGS, 0);
+    this.store(base + RECORD_FLAGS, 0);
     this.endWrite(base, sequence);
   }
 
@@ -507,8 +567,8 @@ class SharedPeerTable implements PeerTable {
     const base = this.liveBase(slot);
     if (base < 0) return;
     const sequence = this.beginWrite(base);
-    Atomics.store(this.words, base + RECORD_MAPPED_IPV4, ipv4 | 0);
-    Atomics.store(this.words, base + RECORD_MAPPED_PORT, port & 0xffff);
+    this.store(base + RECORD_MAPPED_IPV4, ipv4 | 0);
+    this.store(base + RECORD_MAPPED_PORT, port & 0xffff);
     this.endWrite(base, sequence);
   }
 
@@ -519,7 +579,7 @@ class SharedPeerTable implements PeerTable {
     const next = RECORD_OCCUPIED | (flags & PUBLIC_FLAGS_MASK);
     if (next === previous) return;
     const sequence = this.beginWrite(base);
-    Atomics.store(this.words, base + RECORD_FLAGS, next);
+    this.store(base + RECORD_FLAGS, next);
     this.endWrite(base, sequence);
     if (((previous ^ next) & PEER_TRUSTED) === 0) return;
     if ((next & PEER_TRUSTED) !== 0) unlinkUntrusted(this.words, slot);
@@ -531,9 +591,10 @@ class SharedPeerTable implements PeerTable {
     return base < 0 ? 0 : this.words[base + RECORD_FLAGS]! & PUBLIC_FLAGS_MASK;
   }
 
+  /** A word of a live record; plain load: single words never tear, and the writer needs no order. */
   private unsignedWord(slot: number, word: number): number {
     const base = this.liveBase(slot);
-    return base < 0 ? 0 : Atomics.load(this.words, base + word) >>> 0;
+    return base < 0 ? 0 : this.words[base + word]! >>> 0;
   }
 
   mappedIPv4(slot: number): number {
@@ -604,6 +665,7 @@ class SharedPeerTable implements PeerTable {
     const words = this.words;
     const visits = Math.min(Math.floor(budget), this.slots);
     let hand = words[HEADER_SWEEP_HAND]!;
+    if (!this.inRange(hand)) hand = 0;
     let removed = 0;
     for (let visited = 0; visited < visits;) {
       if (words[recordBase(hand) + RECORD_FLAGS] !== 0 && this.idle(hand, nowSeconds, idleSeconds)) {
@@ -612,7 +674,7 @@ class SharedPeerTable implements PeerTable {
         removed++;
         continue; // a later record of the chain may have moved into this slot: visit it again
       }
-      hand = (hand + 1) & this.mask;
+      hand = this.following(hand);
       visited++;
     }
     words[HEADER_SWEEP_HAND] = hand;
@@ -624,8 +686,8 @@ class SharedPeerTable implements PeerTable {
     const words = this.words;
     return (
       ((nowSeconds - words[base + RECORD_CREATED_AT]!) | 0) > idleSeconds &&
-      ((nowSeconds - Atomics.load(words, base + RECORD_LAST_RX)) | 0) > idleSeconds &&
-      ((nowSeconds - Atomics.load(words, base + RECORD_LAST_TX)) | 0) > idleSeconds
+      ((nowSeconds - words[base + RECORD_LAST_RX]!) | 0) > idleSeconds &&
+      ((nowSeconds - words[base + RECORD_LAST_TX]!) | 0) > idleSeconds
     );
   }
 

@@ -41,6 +41,8 @@ test('a client needs only ServerAddress; everything else has Miredo defaults', (
     prefix: 0x20010000,
     interfaceMtu: 1280,
     syslogFacility: 'daemon',
+    peerTableCapacity: 1_048_576,
+    dataplaneWorkers: 0,
   });
   assert.deepEqual(parse(SERVER).warnings, []);
 });
@@ -65,6 +67,8 @@ test('a client reads every client directive, case-insensitively', () => {
     prefix: MIREDO_DEFAULTS.prefix,
     interfaceMtu: 1280,
     syslogFacility: 'local3',
+    peerTableCapacity: 1_048_576,
+    dataplaneWorkers: 0,
   });
   assert.deepEqual(parse(text).warnings, []);
 });
@@ -92,9 +96,55 @@ test('MiredoConfigSchema refuses inconsistent objects', () => {
     { ...good, interfaceName: 'x'.repeat(16) },
     { ...good, syslogFacility: 'mark' },
     { ...good, bindAddress: '::1' },
+    { ...good, peerTableCapacity: 1023 },
+    { ...good, peerTableCapacity: 2 ** 24 + 1 },
+    { ...good, peerTableCapacity: 4096.5 },
+    { ...good, dataplaneWorkers: -1 },
+    { ...good, dataplaneWorkers: 65 },
   ]) {
     assert.equal(MiredoConfigSchema.safeParse(bad).success, false, JSON.stringify(bad));
   }
+});
+
+test('PeerTableCapacity and DataplaneWorkers (our extensions) are read in every mode, in Miredo integer syntax', () => {
+  for (const mode of ['RelayType client\n' + SERVER, 'RelayType cone\n', 'RelayType restricted\n']) {
+    const result = parse(`${mode}PeerTableCapacity 65536\nDataplaneWorkers 2\n`);
+    assert.ok(result.ok, mode);
+    assert.equal(result.config.peerTableCapacity, 65_536);
+    assert.equal(result.config.dataplaneWorkers, 2);
+    assert.deepEqual(
+      result.warnings.filter((warning) => !(warning.advisory ?? false)),
+      [],
+      'not superfluous',
+    );
+  }
+  const result = parse(`${SERVER}peertablecapacity 0x400\nDATAPLANEWORKERS 0100\n`);
+  assert.ok(result.ok);
+  assert.deepEqual([result.config.peerTableCapacity, result.config.dataplaneWorkers], [1024, 64]);
+  assert.deepEqual(result.origins, { serverAddress: 1, peerTableCapacity: 2, dataplaneWorkers: 3 });
+  assert.equal(
+    config(`${SERVER}PeerTableCapacity 16777216\nDataplaneWorkers 0\n`).peerTableCapacity,
+    2 ** 24,
+  );
+  assert.equal(MIREDO_DEFAULTS.peerTableCapacity, 1_048_576);
+  assert.equal(MIREDO_DEFAULTS.dataplaneWorkers, 0);
+});
+
+test('PeerTableCapacity outside 1024..16777216 and DataplaneWorkers outside 0..64 are errors at their line', () => {
+  assert.deepEqual(formatted(errors(`${SERVER}PeerTableCapacity 1023\nDataplaneWorkers 65\n`)), [
+    'miredo.conf:2: PeerTableCapacity: 1023 is outside 1024 to 16777216',
+    'miredo.conf:3: DataplaneWorkers: 65 is outside 0 to 64',
+  ]);
+  assert.deepEqual(formatted(errors(`RelayType cone\nPeerTableCapacity 16777217\n`)), [
+    'miredo.conf:2: PeerTableCapacity: 16777217 is outside 1024 to 16777216',
+  ]);
+  assert.deepEqual(formatted(errors(`RelayType cone\nPeerTableCapacity 1M\nDataplaneWorkers many\n`)), [
+    'miredo.conf:2: PeerTableCapacity: "1M" is not a number of peers (expected an integer from 1024 to 16777216)',
+    'miredo.conf:3: DataplaneWorkers: "many" is not a number of workers (0 = one per CPU) (expected an integer from 0 to 64)',
+  ]);
+  assert.deepEqual(formatted(errors(`RelayType cone\nDataplaneWorkers -1\n`)), [
+    'miredo.conf:2: DataplaneWorkers: -1 is outside 0 to 64',
+  ]);
 });
 
 test('RelayType: client/autoclient → client, relay/cone → cone, restricted', () => {
@@ -352,6 +402,8 @@ test('property: arbitrary text never throws; a success is a valid config, a fail
           'InterfaceMTU',
           'InterfaceName',
           'SyslogFacility',
+          'PeerTableCapacity',
+          'DataplaneWorkers',
           'Other',
         ),
         fc.string({ maxLength: 20 }),

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { halfSipHash128, keyWordAt } from '../../../src/teredo/peers-hash.js';
+import fc from 'fast-check';
+import { halfSipHash128, keyWordAt, slotOfHash } from '../../../src/teredo/peers-hash.js';
 
 const BYTES_0_TO_15 = Uint8Array.from({ length: 16 }, (_, index) => index);
 
@@ -38,4 +39,24 @@ test('the 1-3 variant the table uses depends on every key bit and every message 
     assert.ok(variant >= 0 && variant <= 0xffffffff);
     assert.notEqual(variant, base);
   }
+});
+
+test('slotOfHash is floor(hash * slots / 2^32) exactly, even where the product exceeds 2^53', () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 0xffffffff }),
+      fc.integer({ min: 1, max: 2 ** 26 }),
+      (hash, slots) => {
+        const exact = Number((BigInt(hash) * BigInt(slots)) >> 32n);
+        assert.equal(slotOfHash(hash, slots), exact);
+      },
+    ),
+    { numRuns: 2000 },
+  );
+  const slots = 19_173_962; // the largest table: 2^24 peers at 7/8
+  assert.equal(slotOfHash(0xffffffff, slots), slots - 1, 'the top hash stays in range');
+  assert.equal(slotOfHash(0, slots), 0);
+  // Math.floor(hash * slots / 2 ** 32) rounds this product up to the next multiple of 2^32.
+  assert.equal(Math.floor((4_294_965_717 * 19_040_387) / 2 ** 32), 19_040_380, 'naive: one too many');
+  assert.equal(slotOfHash(4_294_965_717, 19_040_387), 19_040_379);
 });

@@ -100,13 +100,12 @@ function checkAgainstModel(table: PeerTable, model: Map<number, ModelPeer>): voi
   // Linear probing's invariant: no empty slot between a record's home and the record. Every
   // peer here was created at 1000 s or later, so createdAt tells occupied slots apart.
   let occupied = 0;
-  const mask = table.slots - 1;
   for (let slot = 0; slot < table.slots; slot++) {
     if (table.createdAt(slot) === 0) continue;
     occupied++;
     const peerKey = keyFor(indexAt(table, slot));
     assert.equal(table.find(peerKey, 0), slot, `record at ${slot} is reachable`);
-    for (let probe = table.homeSlot(peerKey, 0); probe !== slot; probe = (probe + 1) & mask) {
+    for (let probe = table.homeSlot(peerKey, 0); probe !== slot; probe = (probe + 1) % table.slots) {
       assert.notEqual(table.createdAt(probe), 0, `hole at ${probe} between the home and slot ${slot}`);
     }
   }

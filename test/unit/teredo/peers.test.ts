@@ -40,17 +40,36 @@ function insertOrFail(table: PeerTable, key: Uint8Array, now = 100): number {
   return slot;
 }
 
-test('records are 64 bytes; the table is a 64-byte header plus a power-of-two number of records', () => {
+test('records are 64 bytes; the table is a 64-byte header plus capacity * 8/7 records, one more at least', () => {
   assert.equal(PEER_RECORD_BYTES, 64);
-  for (const capacity of [0, 1, 7, 8, 100, 65_536, DEFAULT_PEER_CAPACITY]) {
+  for (const capacity of [0, 1, 6, 7, 8, 100, 65_536, 1_000_000, DEFAULT_PEER_CAPACITY, 2 ** 24]) {
     const slots = (peerTableByteLength(capacity) - 64) / PEER_RECORD_BYTES;
-    assert.ok(Number.isInteger(Math.log2(slots)), `${slots} slots for ${capacity}`);
+    assert.ok(Number.isInteger(slots), `${slots} slots for ${capacity}`);
     assert.ok(slots > capacity, 'always one empty slot');
     assert.ok(capacity <= (slots * 7) / 8 || capacity === 0, 'load at most 7/8');
+    assert.ok(slots <= Math.max(capacity + 1, (capacity * 8) / 7 + 1), `${slots} slots: no more than needed`);
   }
-  assert.equal(peerTableByteLength(DEFAULT_PEER_CAPACITY), 64 + 2_097_152 * 64);
+  assert.equal(peerTableByteLength(DEFAULT_PEER_CAPACITY), 64 + 1_198_373 * 64);
+  // Issue 6's goal: a million peers in at most 128 MB (decimal) of table.
+  assert.ok(peerTableByteLength(1_000_000) <= 128_000_000);
+  assert.ok(peerTableByteLength(1_000_000) / 1_000_000 <= 128);
+  assert.equal(createPeerTable(0, SEED).slots, 1);
+  assert.equal(createPeerTable(6, SEED).slots, 7);
   assert.equal(createPeerTable(7, SEED).slots, 8);
-  assert.equal(createPeerTable(8, SEED).slots, 16);
+  assert.equal(createPeerTable(8, SEED).slots, 10);
+});
+
+test('home slots cover a table whose size is not a power of two evenly', () => {
+  const table = createPeerTable(600, SEED);
+  assert.equal(table.slots, 686);
+  const hits = new Uint32Array(table.slots);
+  const rounds = 200;
+  for (let index = 0; index < table.slots * rounds; index++) hits[table.homeSlot(keyFor(index), 0)]!++;
+  // Binomial with mean 200, sd ~14: every slot is reached, none twice as often as the mean.
+  assert.ok(Math.min(...hits) > rounds / 2, `least used slot: ${Math.min(...hits)}`);
+  assert.ok(Math.max(...hits) < rounds * 1.5, `most used slot: ${Math.max(...hits)}`);
+  const lastThird = hits.subarray(Math.floor((table.slots * 2) / 3)).reduce((sum, value) => sum + value, 0);
+  assert.ok(Math.abs(lastThird / (table.slots * rounds) - 1 / 3) < 0.01, 'the top slots get their share');
 });
 
 test('capacities outside 0..2^24 or not integers are programming errors', () => {
@@ -191,7 +210,7 @@ test('read copies the fields of the peer it was asked for, and refuses any other
   });
   const untouched = createPeerSnapshot();
   assert.equal(table.read(slot, keyFor(43), 0, untouched), false);
-  assert.equal(table.read((slot + 1) & (table.slots - 1), key, 0, untouched), false);
+  assert.equal(table.read((slot + 1) % table.slots, key, 0, untouched), false);
   assert.equal(table.read(-1, key, 0, untouched), false);
   assert.equal(table.read(table.slots, key, 0, untouched), false);
   assert.deepEqual(untouched, createPeerSnapshot(), 'a refused read leaves out alone');
@@ -233,7 +252,7 @@ test('bubble and ping counters are independent, clamped to 0..65535, with their 
 test('setters ignore empty slots and getters return 0 for them', () => {
   const table = createPeerTable(4, SEED);
   const slot = insertOrFail(table, keyFor(1));
-  const empty = (slot + 1) & (table.slots - 1);
+  const empty = (slot + 1) % table.slots;
   table.setMapping(empty, 1, 2);
   table.setFlags(empty, PEER_TRUSTED);
   table.setBubbles(empty, 1, 1);
