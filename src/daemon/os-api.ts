@@ -15,7 +15,7 @@ export interface OsApi extends TunControl {
   openUdp4(
     bindAddress: string,
     port: number,
-    options: { readonly reusePort: boolean },
+    options: { readonly reusePort: boolean; readonly receiveBufferBytes?: number },
   ): number | Promise<number>;
   localPort(fd: number): number;
   openRaw6(): number | Promise<number>;

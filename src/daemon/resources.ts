@@ -18,6 +18,12 @@ import type { TunnelInterface } from './tun-control.js';
 export const TEREDO_PORT = 3544;
 export const RELAY_LINK_LOCAL = 'fe80::ffff:ffff:ffff';
 export const PREFIX_ROUTE_METRIC = 1024;
+/**
+ * Receive buffer of every UDP socket (set with SO_RCVBUFFORCE by root): a burst that arrives
+ * while a worker is busy waits in the kernel instead of being dropped (the default, ~200 KB,
+ * overflows first under load, as measured with `npm run bench`).
+ */
+export const UDP_RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
 
 export interface KernelResources {
   readonly tunnel: TunnelInterface | null;
@@ -66,11 +72,17 @@ export async function openResources(
   try {
     if (settings.role === 'server') {
       const primary = await step(`Error (${settings.serverBindAddress})`, () =>
-        os.openUdp4(settings.serverBindAddress, TEREDO_PORT, { reusePort: false }),
+        os.openUdp4(settings.serverBindAddress, TEREDO_PORT, {
+          reusePort: false,
+          receiveBufferBytes: UDP_RECEIVE_BUFFER_BYTES,
+        }),
       );
       fds.push(primary);
       const secondary = await step(`Error (${settings.serverBindAddress2})`, () =>
-        os.openUdp4(settings.serverBindAddress2, TEREDO_PORT, { reusePort: false }),
+        os.openUdp4(settings.serverBindAddress2, TEREDO_PORT, {
+          reusePort: false,
+          receiveBufferBytes: UDP_RECEIVE_BUFFER_BYTES,
+        }),
       );
       fds.push(secondary);
       const raw = await step('Cannot open the raw IPv6 socket', () => os.openRaw6());
@@ -118,7 +130,10 @@ export async function openResources(
     let port = settings.bindPort;
     for (let i = 0; i < poolSize; i += 1) {
       const fd = await step(`Error (${settings.bindAddress}:${port})`, () =>
-        os.openUdp4(settings.bindAddress, port, { reusePort: true }),
+        os.openUdp4(settings.bindAddress, port, {
+          reusePort: true,
+          receiveBufferBytes: UDP_RECEIVE_BUFFER_BYTES,
+        }),
       );
       fds.push(fd);
       udpFds.push(fd);

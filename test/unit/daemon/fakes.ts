@@ -71,8 +71,13 @@ export class FakeOs implements OsApi {
     this.record(`delRoute6 ${ifindex} ${formatIPv6(dst)}/${prefixLen} ${metric}`);
     this.routes.delete(`${formatIPv6(dst)}/${prefixLen} ${metric}`);
   }
-  openUdp4(bindAddress: string, port: number, options: { readonly reusePort: boolean }): number {
-    this.record(`openUdp4 ${bindAddress}:${port}${options.reusePort ? ' reuseport' : ''}`);
+  openUdp4(
+    bindAddress: string,
+    port: number,
+    options: { readonly reusePort: boolean; readonly receiveBufferBytes?: number },
+  ): number {
+    const buffer = options.receiveBufferBytes === undefined ? '' : ` rcvbuf ${options.receiveBufferBytes}`;
+    this.record(`openUdp4 ${bindAddress}:${port}${options.reusePort ? ' reuseport' : ''}${buffer}`);
     return this.nextFd++;
   }
   localPort(fd: number): number {

@@ -26,9 +26,9 @@ test('relay: the static tunnel is set up exactly as Miredo does, then one socket
     'setLinkUp teredo true',
     'addAddress6 7 fe80::ffff:ffff:ffff/64',
     'addRoute6 7 2001::/32 1024',
-    'openUdp4 0.0.0.0:0 reuseport',
+    'openUdp4 0.0.0.0:0 reuseport rcvbuf 4194304',
     'localPort 12',
-    'openUdp4 0.0.0.0:40000 reuseport',
+    'openUdp4 0.0.0.0:40000 reuseport rcvbuf 4194304',
   ]);
   if (!result.ok) return;
   assert.deepEqual(result.resources.tunnel, { name: 'teredo', index: 7 });
@@ -64,7 +64,11 @@ test('client: the tunnel stays unconfigured', async () => {
   };
   const result = await openResources(client, 1, os);
   assert.ok(result.ok);
-  assert.deepEqual(os.calls, ['openTun - 1', 'openUdp4 0.0.0.0:3545 reuseport', 'localPort 11']);
+  assert.deepEqual(os.calls, [
+    'openTun - 1',
+    'openUdp4 0.0.0.0:3545 reuseport rcvbuf 4194304',
+    'localPort 11',
+  ]);
 });
 
 test('server: two sockets on port 3544 and the raw socket, no tunnel', async () => {
@@ -72,7 +76,11 @@ test('server: two sockets on port 3544 and the raw socket, no tunnel', async () 
   const server = SERVER_SETTINGS;
   const result = await openResources(server, 4, os);
   assert.ok(result.ok);
-  assert.deepEqual(os.calls, ['openUdp4 192.0.2.1:3544', 'openUdp4 192.0.2.2:3544', 'openRaw6']);
+  assert.deepEqual(os.calls, [
+    'openUdp4 192.0.2.1:3544 rcvbuf 4194304',
+    'openUdp4 192.0.2.2:3544 rcvbuf 4194304',
+    'openRaw6',
+  ]);
   if (result.ok) {
     assert.equal(result.resources.tunnel, null);
     assert.deepEqual(result.resources.udpFds, [10, 11]);
