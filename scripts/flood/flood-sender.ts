@@ -26,6 +26,9 @@ export interface FloodResult {
   readonly startedAt: number;
   readonly endedAt: number;
   readonly packetsPerSecond: number;
+  /** This process's CPU time during the flood (its kernel time includes the packets' delivery). */
+  readonly userSeconds: number;
+  readonly systemSeconds: number;
 }
 
 const EAGAIN_NAMES = new Set(['EAGAIN', 'EWOULDBLOCK']);
@@ -55,6 +58,7 @@ export async function floodFromPool(
   const maxPackets = limit.packets ?? Number.POSITIVE_INFINITY;
   const startedAt = Date.now();
   const start = performance.now();
+  const cpuAtStart = process.cpuUsage();
   const deadline = limit.seconds === undefined ? Number.POSITIVE_INFINITY : start + limit.seconds * 1000;
   const errors: Record<string, number> = {};
   let sent = 0;
@@ -87,6 +91,7 @@ export async function floodFromPool(
   }
 
   const seconds = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(cpuAtStart);
   return {
     sent,
     failed,
@@ -95,5 +100,7 @@ export async function floodFromPool(
     startedAt,
     endedAt: Date.now(),
     packetsPerSecond: Math.round(sent / Math.max(seconds, 1e-9)),
+    userSeconds: cpu.user / 1e6,
+    systemSeconds: cpu.system / 1e6,
   };
 }

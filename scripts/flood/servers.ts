@@ -5,14 +5,17 @@
  * its resident memory, and (ours) the counters of a SIGUSR1 summary.
  */
 import type { SpawnOptions } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DaemonRun, pollUntil, processGone } from '../../test/integration/daemon/daemon-tools.js';
 import type { Netns } from '../../test/support/netns.js';
+import { childPids } from './proc-stat.js';
 import type { ProbeResult } from './rs-probe.js';
 import { FLOOD_ADDRESSES } from './topology.js';
 import { OWN_SESSION, probeServer } from './tools.js';
+
+export { childPids, vmRssBytes } from './proc-stat.js';
 
 export type ServerImpl = 'ours' | 'debian';
 
@@ -117,50 +120,4 @@ export function startServer(ns: Netns, launch: ServerLaunch): RunningServer {
       }
     },
   };
-}
-
-/** Pids whose parent is `pid` (from /proc/PID/stat; no procps needed). */
-export function childPids(pid: number): number[] {
-  const children: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue; // Gone meanwhile.
-    }
-    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ')'.
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    if (ppid === pid) children.push(Number(entry));
-  }
-  return children;
-}
-
-/** VmRSS of a process in bytes, or null when it is gone. */
-export function vmRssBytes(pid: number): number | null {
-  let status: string;
-  try {
-    status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  } catch {
-    return null;
-  }
-  const kib = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status)?.[1];
-  return kib === undefined ? null : Number(kib) * 1024;
-}
-
-/** USER_HZ: /proc reports CPU times in these ticks (100 on every Linux architecture we run on). */
-const CLOCK_TICKS_PER_SECOND = 100;
-
-/** User + system CPU seconds a process (all its threads) has used, or null when it is gone. */
-export function cpuSeconds(pid: number): number | null {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return null;
-  }
-  // After "pid (comm) ": state is field 3, utime field 14, stime field 15.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
 }
