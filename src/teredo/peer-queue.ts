@@ -65,11 +65,19 @@ export interface PeerQueues {
 
 /** A Map key for the 16-byte IPv6 address at `offset`: eight UTF-16 code units, one per 16-bit group. */
 export function peerKey(address: Uint8Array, offset: number): string {
-  let key = '';
-  for (let i = 0; i < 16; i += 2) {
-    key += String.fromCharCode(((address[offset + i] ?? 0) << 8) | (address[offset + i + 1] ?? 0));
-  }
-  return key;
+  const group = (index: number): number =>
+    ((address[offset + index] ?? 0) << 8) | (address[offset + index + 1] ?? 0);
+  // One call builds a flat string: a concatenated one would be flattened on every Map lookup.
+  return String.fromCharCode(
+    group(0),
+    group(2),
+    group(4),
+    group(6),
+    group(8),
+    group(10),
+    group(12),
+    group(14),
+  );
 }
 
 /**

@@ -9,7 +9,7 @@
  *   word 4  key1         HalfSipHash key, high word
  *   word 5  size         peers held (Atomics: readers in other threads may ask)
  *   word 6  newest       newest untrusted peer's slot + 1, 0 if none   (writer only)
- *   word 7  hand         the expiry sweep's next slot                    (writer only)
+ *   word 7  hand         the expiry sweep's next slot (it jumps: sweepStride) (writer only)
  *
  * Record (64 bytes, one per slot, following the header):
  *   word 0  sequence     seqlock: odd while the writer rewrites the record

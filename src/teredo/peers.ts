@@ -162,11 +162,33 @@ export interface PeerTable {
    * lastRx and lastTx). onRemove(slot) runs before each removal, with the record intact; it must
    * not change the table. Returns the number removed. Called every second with
    * sweepBudget(table, 30) and idleSeconds 30, a peer goes 30 to 60 s after its last activity,
-   * like Miredo's two-generation collector.
+   * like Miredo's two-generation collector (rarely a turn later: see sweepStride).
    */
   expire(nowSeconds: number, idleSeconds: number, budget: number, onRemove?: PeerRemovalListener): number;
   /** Forgets every peer (a new Teredo identity); keeps the hash key. */
   reset(): void;
+}
+
+/**
+ * How far the expiry hand jumps between visits: about 0.618 of the table, coprime with the slot
+ * count, so a turn still visits every slot once. A hand moving slot by slot would free a band of
+ * slots behind it; new peers would then fill that band whatever their home slots, ages would
+ * follow positions, and under a sustained flood at capacity the table would become one cluster
+ * that lookups walk end to end (measured: probe chains of 80% of the table). Scattered visits
+ * scatter the holes, and clusters stay as short as in a randomly filled table. A record that a
+ * removal shifts from an unvisited slot into a visited one waits for the next turn.
+ */
+export function sweepStride(slots: number): number {
+  let stride = Math.max(1, Math.round(slots * 0.6180339887));
+  while (greatestCommonDivisor(stride, slots) !== 1) stride++;
+  return stride % slots;
+}
+
+function greatestCommonDivisor(a: number, b: number): number {
+  let x = a;
+  let y = b;
+  while (y !== 0) [x, y] = [y, x % y];
+  return x;
 }
 
 /** Slots per expire() call, called every `tickSeconds`, for the hand to complete a turn every `roundSeconds`. */
@@ -278,6 +300,7 @@ class SharedPeerTable implements PeerTable {
   private readonly key0: number;
   private readonly key1: number;
   private readonly words: Int32Array;
+  private readonly stride: number;
 
   constructor(buffer: SharedArrayBuffer, byteOffset: number) {
     checkByteOffset(buffer, byteOffset);
@@ -299,6 +322,7 @@ class SharedPeerTable implements PeerTable {
     this.key0 = header[HEADER_KEY0]!;
     this.key1 = header[HEADER_KEY1]!;
     this.words = new Int32Array(buffer, byteOffset, peerTableByteLength(capacity) / 4);
+    this.stride = sweepStride(slots);
   }
 
   size(): number {
@@ -674,7 +698,7 @@ class SharedPeerTable implements PeerTable {
         removed++;
         continue; // a later record of the chain may have moved into this slot: visit it again
       }
-      hand = this.following(hand);
+      hand = hand + this.stride >= this.slots ? hand + this.stride - this.slots : hand + this.stride;
       visited++;
     }
     words[HEADER_SWEEP_HAND] = hand;
