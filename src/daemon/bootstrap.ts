@@ -22,7 +22,9 @@ import { errnoText } from './errno-text.js';
 import type { OsApi } from './os-api.js';
 import { lookupUser } from './posix.js';
 import { openResources } from './resources.js';
-import { loadSettings, SYSTEM_SOURCES } from './settings.js';
+import { prepareJailProgram } from './jail-program.js';
+import type { JailProgram } from './jail-program.js';
+import { loadSettings, poolSizeFor, SYSTEM_SOURCES } from './settings.js';
 import type { SettingsSources } from './settings.js';
 import { signalDescription, signalNumber } from './signals.js';
 import { createSupervisor } from './supervisor.js';
@@ -36,14 +38,20 @@ export interface BootstrapDependencies {
   readonly lookupUser: UserLookup;
   readonly getuid: () => number;
   readonly enginePath: string;
+  /** Data-plane workers when the configuration says 0 (DataplaneWorkers): defaultPoolSize(). */
   readonly poolSize: number;
   readonly logLevel: LogLevel;
   readonly timing?: SupervisorTiming;
+  /** Default prepareJailProgram: the copy of the worker's files in the jail. */
+  readonly jailProgram?: (jail: string, log: Logger) => JailProgram;
 }
 
 export const ENGINE_PATH = fileURLToPath(new URL('./engine-main.js', import.meta.url));
 
-/** One data-plane worker per core, at most four (each owns a TUN queue and a UDP socket). */
+/**
+ * One data-plane worker per core, at most four (each owns a TUN queue and a UDP socket): the
+ * pool size when DataplaneWorkers is 0.
+ */
 export function defaultPoolSize(): number {
   return Math.max(1, Math.min(4, availableParallelism()));
 }
@@ -141,11 +149,7 @@ export async function runBootstrap(
     }
   };
 
-  const opened = await openResources(
-    loaded.settings,
-    loaded.settings.role === 'server' ? 1 : deps.poolSize,
-    deps.os,
-  );
+  const opened = await openResources(loaded.settings, poolSizeFor(loaded.settings, deps.poolSize), deps.os);
   if (!opened.ok) {
     log.alert('Miredo setup failure: %s', opened.message);
     releasePidFile();
@@ -154,6 +158,8 @@ export async function runBootstrap(
     return fail(opened.message);
   }
 
+  // Filled once each engine is ready, emptied once the daemon has stopped (jail-program.ts).
+  const jailProgram = (deps.jailProgram ?? prepareJailProgram)(jail.dir, log);
   const supervisor = createSupervisor({
     options,
     settings: loaded.settings,
@@ -162,6 +168,7 @@ export async function runBootstrap(
     gid: user.user.gid,
     chrootDir: jail.dir,
     poolSize: deps.poolSize,
+    jailProgram,
     logLevel: deps.logLevel,
     log,
     sink: logging.sink,
@@ -191,6 +198,7 @@ export async function runBootstrap(
   }
   const code = await supervisor.finished;
   for (const [signal, handler] of handlers) process.off(signal, handler);
+  await jailProgram.release();
   releasePidFile();
   logging.close();
   if (!start.ok) reporter.done(1);

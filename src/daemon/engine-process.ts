@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import type { Logger, LogSink } from '../log/logger.js';
 import { createLineSplitter } from '../log/line-splitter.js';
 import { parseLogLine } from '../log/record.js';
-import { helperRequestSchema, parseEngineToBootstrap, requestIdOf } from './ipc.js';
+import { FAULT_INJECTION_ENV, helperRequestSchema, parseEngineToBootstrap, requestIdOf } from './ipc.js';
 import type { BootstrapToEngine, EngineSummary, HelperRequest, InitMessage, ReplyResult } from './ipc.js';
 
 export interface EngineExit {
@@ -68,6 +68,14 @@ export function renumberDescriptors(fds: EngineDescriptors): {
   };
 }
 
+/**
+ * The engine's whole environment: nothing, except the test-only fault injection switch when
+ * root started the bootstrap with it (SECURITY.md).
+ */
+export function engineEnvironment(bootstrapEnv: NodeJS.ProcessEnv): Record<string, string> {
+  return bootstrapEnv[FAULT_INJECTION_ENV] === '1' ? { [FAULT_INJECTION_ENV]: '1' } : {};
+}
+
 function exitText(exit: EngineExit): string {
   return exit.signal !== null ? `killed by ${exit.signal}` : `exited with code ${exit.code ?? 'unknown'}`;
 }
@@ -78,7 +86,7 @@ export function spawnEngine(options: EngineProcessOptions): EngineProcess {
   const child = spawn(process.execPath, [options.enginePath], {
     stdio: ['ignore', 'pipe', 'pipe', 'ipc', ...passed],
     serialization: 'json',
-    env: {},
+    env: engineEnvironment(process.env),
     cwd: '/',
   });
   const pid = child.pid ?? 0;

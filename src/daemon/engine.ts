@@ -2,12 +2,11 @@
  * The engine: the unprivileged process that will parse every packet. It receives `init`,
  * starts its logger and its fixed pool of data-plane workers while it can still load files,
  * then jails itself and drops to the configured user, checks that there is no way back, and
- * only then reports `ready`. After that it never loads a module or starts a thread.
+ * only then reports `ready`. After that it loads nothing but what the jail holds: a data-plane
+ * worker thread that dies is replaced from the read-only copy of the worker's program that the
+ * bootstrap keeps there (jail-worker-pool.ts, jail-program.ts).
  */
 import { openSync, closeSync } from 'node:fs';
-import { MessageChannel } from 'node:worker_threads';
-import type { MessagePort } from 'node:worker_threads';
-import { Piscina } from 'piscina';
 import { createLogger, stderrSink } from '../log/logger.js';
 import type { Logger } from '../log/logger.js';
 import { setGroupsEmpty, setNoNewPrivs } from '../os/privileges.js';
@@ -17,21 +16,18 @@ import { controlPlaneFactory } from './control-plane.js';
 import type { ControlPlane } from './control-plane.js';
 import { counterRow, createCounterBlock, sumCounters } from './counters.js';
 import type { CheckOperations, DropOperations } from './drop-privileges.js';
-import { parseBootstrapToEngine, parseWorkerToEngine } from './ipc.js';
-import type {
-  DataplaneResult,
-  DataplaneTask,
-  EngineConfig,
-  EngineToBootstrap,
-  InitMessage,
-  SlowPathMessage,
-} from './ipc.js';
+import { FAULT_INJECTION_ENV, parseBootstrapToEngine } from './ipc.js';
+import type { EngineConfig, EngineToBootstrap, InitMessage } from './ipc.js';
+import { workerProgramVisible } from './jail-program.js';
+import { createWorkerPool } from './jail-worker-pool.js';
+import type { ReplacementPolicy, WorkerPool, WorkerTask } from './jail-worker-pool.js';
 import { chroot } from './posix.js';
 
 /** Where the bootstrap puts the IPC channel (engine-process.ts). */
 const IPC_FD = 3;
-export const WORKER_READY_TIMEOUT_MS = 10_000;
 export const WORKER_STOP_TIMEOUT_MS = 500;
+/** The worker whose packet loop SIGUSR2 crashes when fault injection is on. */
+export const FAULT_INJECTION_WORKER = 0;
 
 export interface EngineEnvironment {
   readonly log: Logger;
@@ -42,6 +38,14 @@ export interface EngineEnvironment {
   readonly check: CheckOperations;
   /** Closes inherited descriptors other than `keep`; returns the ones closed. */
   readonly closeInherited: (keep: ReadonlySet<number>) => readonly number[];
+  /**
+   * Whether a worker thread can be started now, inside the jail (the bootstrap puts a copy of
+   * the data-plane program there). Asked when a worker fails. Default: workerProgramVisible.
+   */
+  readonly canReplaceWorkers?: () => boolean;
+  readonly replacementPolicy?: ReplacementPolicy;
+  /** Tests only: root started the daemon with FAULT_INJECTION_ENV=1 (injectFault works). */
+  readonly faultInjection?: boolean;
 }
 
 /** process.setuid and friends exist only on POSIX systems; their absence is an error, never a no-op. */
@@ -81,44 +85,8 @@ export const SYSTEM_CHECK: CheckOperations = {
   },
 };
 
-interface Worker {
-  readonly port: MessagePort;
-  readonly done: Promise<DataplaneResult>;
-}
-
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-/**
- * Routes the worker's messages: resolves on its `worker-ready` (or rejects after the timeout),
- * and hands every slow-path packet to `slowPath`.
- */
-function listenToWorker(
-  port: MessagePort,
-  workerIndex: number,
-  slowPath: (message: SlowPathMessage) => void,
-  invalid: (error: string) => void,
-): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`worker ${workerIndex} not ready in time`)),
-      WORKER_READY_TIMEOUT_MS,
-    );
-    port.on('message', (raw: unknown) => {
-      const parsed = parseWorkerToEngine(raw);
-      if (!parsed.ok) {
-        invalid(parsed.error);
-        return;
-      }
-      const message = parsed.message;
-      if (message.type === 'slow-path') slowPath(message);
-      else if (message.workerIndex === workerIndex) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
 }
 
 export interface Engine {
@@ -126,27 +94,37 @@ export interface Engine {
   handle(raw: unknown): void;
   /** The bootstrap's channel closed. */
   disconnected(): void;
+  /** Tests only: makes worker `workerIndex` throw from its packet loop; false when fault injection is off. */
+  injectFault(workerIndex: number): boolean;
 }
 
 export function createEngine(env: EngineEnvironment): Engine {
   const { log } = env;
+  const canReplace = env.canReplaceWorkers ?? (() => workerProgramVisible(env.dataplanePath));
   const startedAt = Date.now();
   let init: InitMessage | null = null;
   let config: EngineConfig | null = null;
-  let pool: Piscina | null = null;
-  const workers: Worker[] = [];
+  let pool: WorkerPool | null = null;
   let stopping = false;
   let control: ControlPlane | null = null;
   let counters: { readonly block: SharedArrayBuffer; readonly names: readonly string[] } | null = null;
-  const counterTotals = (): Record<string, number> =>
-    counters === null ? {} : sumCounters(counters.block, counters.names);
+  /** The workers' and the control plane's counters, and the engine's own worker failures. */
+  const counterTotals = (): Record<string, number> => {
+    if (counters === null) return {};
+    const workers = pool?.stats() ?? { failed: 0, replaced: 0 };
+    return {
+      ...sumCounters(counters.block, counters.names),
+      'worker-failed': workers.failed,
+      'worker-replaced': workers.replaced,
+    };
+  };
 
   const fatal = (text: string): void => {
     if (stopping) return;
     stopping = true;
     log.alert(text);
     log.info('Terminated with error(s).');
-    void pool?.destroy().catch(() => undefined);
+    pool?.destroy();
     env.exit(1);
   };
 
@@ -156,12 +134,7 @@ export function createEngine(env: EngineEnvironment): Engine {
     await control
       ?.stop()
       .catch((error: unknown) => log.error('Control plane stop failed: %s', errorText(error)));
-    for (const worker of workers) worker.port.postMessage({ type: 'worker-stop' });
-    const timeout = new Promise<'timeout'>((resolve) =>
-      setTimeout(() => resolve('timeout'), WORKER_STOP_TIMEOUT_MS).unref(),
-    );
-    await Promise.race([Promise.allSettled(workers.map((worker) => worker.done)), timeout]);
-    await pool?.destroy().catch(() => undefined);
+    await pool?.stop(WORKER_STOP_TIMEOUT_MS);
     if (counters !== null) log.notice({ counters: counterTotals() }, 'Final counters');
     log.info(code === 0 ? 'Terminated with no error.' : 'Terminated with error(s).');
     env.exit(code);
@@ -195,20 +168,10 @@ export function createEngine(env: EngineEnvironment): Engine {
       counters: counterRow(block, factory.counterNames, message.poolSize),
     });
     control = controlPlane;
-    pool = new Piscina({
-      filename: env.dataplanePath,
-      minThreads: message.poolSize,
-      maxThreads: message.poolSize,
-      idleTimeout: Infinity,
-      concurrentTasksPerWorker: 1,
-    });
-    pool.on('error', (error: unknown) => fatal(`Data-plane pool failure: ${errorText(error)}`));
-    const readiness: Promise<void>[] = [];
-    for (let workerIndex = 0; workerIndex < message.poolSize; workerIndex += 1) {
-      const { port1, port2 } = new MessageChannel();
-      const server = message.config.role === 'server';
+    const server = message.config.role === 'server';
+    const tasks: WorkerTask[] = Array.from({ length: message.poolSize }, (_, workerIndex) => {
       const udpFd = message.fds.udp[workerIndex];
-      const task: DataplaneTask = {
+      return {
         workerIndex,
         config: message.config,
         tunFd: message.fds.tun[workerIndex] ?? null,
@@ -217,26 +180,19 @@ export function createEngine(env: EngineEnvironment): Engine {
         rawFd: message.fds.raw,
         counters: block,
         shared: factory.shared,
-        port: port2,
       };
-      readiness.push(
-        listenToWorker(
-          port1,
-          workerIndex,
-          (slow) => controlPlane.slowPath(slow),
-          (error) => log.warning('Invalid message from data-plane worker %d: %s', workerIndex, error),
-        ),
-      );
-      const done = pool.run(task, { transferList: [port2] }) as Promise<DataplaneResult>;
-      done.then(
-        () => {
-          if (!stopping) fatal(`Data-plane worker ${workerIndex} stopped unexpectedly`);
-        },
-        (error: unknown) => fatal(`Data-plane worker ${workerIndex} failed: ${errorText(error)}`),
-      );
-      workers.push({ port: port1, done });
-    }
-    await Promise.all(readiness);
+    });
+    const workers = createWorkerPool({
+      log,
+      dataplanePath: env.dataplanePath,
+      tasks,
+      slowPath: (slow) => controlPlane.slowPath(slow),
+      fatal,
+      canReplace,
+      ...(env.replacementPolicy === undefined ? {} : { policy: env.replacementPolicy }),
+    });
+    pool = workers;
+    await workers.ready;
 
     const target = { uid: message.uid, gid: message.gid, chrootDir: message.chrootDir };
     const dropped = dropPrivileges(target, env.drop);
@@ -250,6 +206,12 @@ export function createEngine(env: EngineEnvironment): Engine {
       return;
     }
     log.info({ uid: message.uid, gid: message.gid, chroot: message.chrootDir }, 'Privileges dropped');
+    workers.allowReplacement();
+    if (env.faultInjection === true)
+      log.warning(
+        'Fault injection is on (tests only): SIGUSR2 crashes data-plane worker %d',
+        FAULT_INJECTION_WORKER,
+      );
     controlPlane.start();
     env.send({ type: 'ready', pid: process.pid, workers: message.poolSize });
   };
@@ -284,7 +246,7 @@ export function createEngine(env: EngineEnvironment): Engine {
               role: config?.role ?? 'client',
               pid: process.pid,
               uptimeSeconds: (Date.now() - startedAt) / 1000,
-              workers: workers.length,
+              workers: init?.poolSize ?? 0,
               uid: process.getuid?.() ?? 0,
               gid: process.getgid?.() ?? 0,
               maxRssBytes: usage.maxRSS * 1024,
@@ -313,12 +275,19 @@ export function createEngine(env: EngineEnvironment): Engine {
       log.critical('Lost the channel to the bootstrap; exiting');
       void shutdown(1);
     },
+    injectFault(workerIndex: number): boolean {
+      if (env.faultInjection !== true || pool === null || stopping) return false;
+      log.warning({ worker: workerIndex }, 'Fault injection: crashing data-plane worker %d', workerIndex);
+      return pool.post(workerIndex, { type: 'worker-fault' });
+    },
   };
 }
 
 /** Wires the engine to this process: stderr logging, the IPC channel, exit. */
 export function runEngineProcess(dataplanePath: string): void {
   const log = createLogger({ name: 'miredo-engine', sink: stderrSink() });
+  // Only root can set it: the bootstrap passes it on from its own environment (engine-process.ts).
+  const faultInjection = process.env[FAULT_INJECTION_ENV] === '1';
   const engine = createEngine({
     log,
     dataplanePath,
@@ -329,6 +298,7 @@ export function runEngineProcess(dataplanePath: string): void {
     drop: SYSTEM_DROP,
     check: SYSTEM_CHECK,
     closeInherited: closeInheritedDescriptors,
+    faultInjection,
   });
   process.on('uncaughtException', (error) => {
     log.critical('Uncaught exception: %s', error.stack ?? error.message);
@@ -340,6 +310,9 @@ export function runEngineProcess(dataplanePath: string): void {
   // process group) or a stray signal must not kill us. A SIGUSR1 listener also keeps Node from
   // opening its inspector, which it does on SIGUSR1 when nothing listens.
   for (const signal of ['SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const) {
-    process.on(signal, () => log.debug('Ignoring %s', signal));
+    process.on(signal, () => {
+      if (signal === 'SIGUSR2' && engine.injectFault(FAULT_INJECTION_WORKER)) return;
+      log.debug('Ignoring %s', signal);
+    });
   }
 }

@@ -8,6 +8,7 @@ import { isIPv4 } from 'node:net';
 import { MessagePort } from 'node:worker_threads';
 import { z } from 'zod';
 import { LOG_LEVEL_NAMES } from '../log/levels.js';
+import { MAX_PEER_CAPACITY } from '../teredo/peers.js';
 import { isIPv6Value } from './ipv6.js';
 
 const uint32 = z.number().int().min(0).max(0xffff_ffff);
@@ -31,6 +32,9 @@ const unprivilegedId = z.number().int().min(1).max(0xffff_fffe);
 
 // ---- engine configuration (names resolved by the bootstrap: the engine cannot use DNS) ----
 
+/** Most peers the client's or relay's table holds (PeerTableCapacity; absent: the engine's default). */
+const peerTableCapacity = z.number().int().min(1).max(MAX_PEER_CAPACITY);
+
 export const clientEngineConfigSchema = z
   .object({
     role: z.literal('client'),
@@ -40,6 +44,7 @@ export const clientEngineConfigSchema = z
     serverAddress2: ipv4.nullable(),
     bindAddress: ipv4,
     bindPort: port,
+    peerTableCapacity: peerTableCapacity.optional(),
   })
   .strict();
 
@@ -51,6 +56,7 @@ export const relayEngineConfigSchema = z
     interfaceMtu: z.number().int().min(1280).max(65535),
     bindAddress: ipv4,
     bindPort: port,
+    peerTableCapacity: peerTableCapacity.optional(),
   })
   .strict();
 
@@ -276,8 +282,16 @@ export const workerToEngineSchema = z.discriminatedUnion('type', [
   slowPathMessageSchema,
 ]);
 
+/** Set to "1" in the root bootstrap's environment, it enables `worker-fault` (tests only). */
+export const FAULT_INJECTION_ENV = 'MIREDO_TS_FAULT_INJECTION';
+
 export const engineToWorkerSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('worker-stop') }).strict(),
+  /**
+   * Test only: the worker throws from its packet loop, as a bug would. The engine sends it only
+   * when root started the daemon with FAULT_INJECTION_ENV=1 (see SECURITY.md).
+   */
+  z.object({ type: z.literal('worker-fault') }).strict(),
 ]);
 
 export const dataplaneResultSchema = z.object({ type: z.literal('worker-stopped'), workerIndex }).strict();

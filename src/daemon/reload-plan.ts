@@ -3,6 +3,7 @@
  * bootstrap or in the kernel routing table are changed in place; anything that needs other
  * kernel resources (interface name, sockets) or another engine mode restarts the engine.
  */
+import { DEFAULT_PEER_TABLE_CAPACITY } from '../config/miredo-conf.js';
 import type { DaemonSettings } from './settings.js';
 
 export type InPlaceChange =
@@ -20,27 +21,43 @@ function changed<S extends DaemonSettings>(current: S, next: S, fields: readonly
   return fields.filter((field) => current[field] !== next[field]).map(String);
 }
 
+type TunnelSettings = Exclude<DaemonSettings, { role: 'server' }>;
+
+/**
+ * The peer table is sized once, in the engine, and each data-plane worker needs its own TUN
+ * queue and UDP socket: a new size of either means a new engine. Absent means the default.
+ */
+function changedSizes(current: TunnelSettings, next: TunnelSettings): string[] {
+  const capacity = (settings: TunnelSettings): number =>
+    settings.peerTableCapacity ?? DEFAULT_PEER_TABLE_CAPACITY;
+  const workers = (settings: TunnelSettings): number => settings.dataplaneWorkers ?? 0;
+  return [
+    ...(capacity(current) === capacity(next) ? [] : ['peerTableCapacity']),
+    ...(workers(current) === workers(next) ? [] : ['dataplaneWorkers']),
+  ];
+}
+
 export function planReload(current: DaemonSettings, next: DaemonSettings): ReloadPlan {
   let restartFields: string[];
   const changes: InPlaceChange[] = [];
   if (current.role === 'relay' && next.role === 'relay') {
     // The engine's tunnel core classifies packets by prefix: a new one needs a new engine.
-    restartFields = changed(current, next, [
-      'relayType',
-      'interfaceName',
-      'bindAddress',
-      'bindPort',
-      'prefix',
-    ]);
+    restartFields = [
+      ...changed(current, next, ['relayType', 'interfaceName', 'bindAddress', 'bindPort', 'prefix']),
+      ...changedSizes(current, next),
+    ];
   } else if (current.role === 'client' && next.role === 'client') {
-    restartFields = changed(current, next, [
-      'interfaceName',
-      'serverName',
-      'serverAddress',
-      'serverAddress2',
-      'bindAddress',
-      'bindPort',
-    ]);
+    restartFields = [
+      ...changed(current, next, [
+        'interfaceName',
+        'serverName',
+        'serverAddress',
+        'serverAddress2',
+        'bindAddress',
+        'bindPort',
+      ]),
+      ...changedSizes(current, next),
+    ];
   } else if (current.role === 'server' && next.role === 'server') {
     // The server's rules live in its data-plane worker: any change of them means a new engine
     // (a server keeps no state, so nothing is lost).

@@ -22,6 +22,10 @@ export type DaemonSettings =
       readonly serverAddress2: string | null;
       readonly bindAddress: string;
       readonly bindPort: number;
+      /** PeerTableCapacity; absent: the engine's default. */
+      readonly peerTableCapacity?: number;
+      /** DataplaneWorkers; 0 or absent: one per CPU (poolSizeFor). */
+      readonly dataplaneWorkers?: number;
     }
   | {
       readonly role: 'relay';
@@ -32,6 +36,10 @@ export type DaemonSettings =
       readonly interfaceMtu: number;
       readonly bindAddress: string;
       readonly bindPort: number;
+      /** PeerTableCapacity; absent: the engine's default. */
+      readonly peerTableCapacity?: number;
+      /** DataplaneWorkers; 0 or absent: one per CPU (poolSizeFor). */
+      readonly dataplaneWorkers?: number;
     }
   | {
       readonly role: 'server';
@@ -98,6 +106,8 @@ async function clientOrRelay(options: CommandLineOptions, sources: SettingsSourc
         interfaceMtu: config.interfaceMtu,
         bindAddress: bind.address,
         bindPort: config.bindPort,
+        peerTableCapacity: config.peerTableCapacity,
+        dataplaneWorkers: config.dataplaneWorkers,
       },
     };
   }
@@ -138,6 +148,8 @@ async function clientOrRelay(options: CommandLineOptions, sources: SettingsSourc
       serverAddress2,
       bindAddress: bind.address,
       bindPort: config.bindPort,
+      peerTableCapacity: config.peerTableCapacity,
+      dataplaneWorkers: config.dataplaneWorkers,
     },
   };
 }
@@ -162,6 +174,16 @@ async function server(options: CommandLineOptions, sources: SettingsSources): Pr
       forwardRateLimit: config.forwardRateLimit,
     },
   };
+}
+
+/**
+ * Data-plane workers for `settings`, each with its own TUN queue and UDP socket: the server has
+ * one (it serves both its sockets), a client or relay DataplaneWorkers, or `perCpu` for 0.
+ */
+export function poolSizeFor(settings: DaemonSettings, perCpu: number): number {
+  if (settings.role === 'server') return 1;
+  const configured = settings.dataplaneWorkers ?? 0;
+  return configured > 0 ? configured : perCpu;
 }
 
 /** Reads, validates and resolves; never throws for a bad file or name. */

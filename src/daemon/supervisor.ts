@@ -20,7 +20,8 @@ import { planReload } from './reload-plan.js';
 import type { InPlaceChange } from './reload-plan.js';
 import { closeResources, openResources, relayBaseline } from './resources.js';
 import type { KernelResources } from './resources.js';
-import { loadSettings } from './settings.js';
+import type { JailProgram } from './jail-program.js';
+import { loadSettings, poolSizeFor } from './settings.js';
 import type { DaemonSettings, SettingsSources } from './settings.js';
 import type { CommandLineOptions } from '../cli/args.js';
 import { signalDescription, signalNumber } from './signals.js';
@@ -51,7 +52,10 @@ export interface SupervisorOptions {
   readonly uid: number;
   readonly gid: number;
   readonly chrootDir: string;
+  /** Data-plane workers when DataplaneWorkers is 0 (one per CPU); see poolSizeFor. */
   readonly poolSize: number;
+  /** The program copy that lets the engine replace a crashed worker in its jail (jail-program.ts). */
+  readonly jailProgram?: JailProgram;
   readonly logLevel: LogLevel;
   readonly log: Logger;
   readonly sink: LogSink;
@@ -74,6 +78,12 @@ export interface Supervisor {
   readonly finished: Promise<number>;
 }
 
+function peerTableCapacityOf(settings: DaemonSettings): { peerTableCapacity?: number } {
+  return settings.role === 'server' || settings.peerTableCapacity === undefined
+    ? {}
+    : { peerTableCapacity: settings.peerTableCapacity };
+}
+
 export function engineConfigFor(settings: DaemonSettings, resources: KernelResources): EngineConfig {
   switch (settings.role) {
     case 'client':
@@ -84,6 +94,7 @@ export function engineConfigFor(settings: DaemonSettings, resources: KernelResou
         serverAddress2: settings.serverAddress2,
         bindAddress: settings.bindAddress,
         bindPort: resources.boundPort ?? settings.bindPort,
+        ...peerTableCapacityOf(settings),
       };
     case 'relay':
       return {
@@ -93,6 +104,7 @@ export function engineConfigFor(settings: DaemonSettings, resources: KernelResou
         interfaceMtu: settings.interfaceMtu,
         bindAddress: settings.bindAddress,
         bindPort: resources.boundPort ?? settings.bindPort,
+        ...peerTableCapacityOf(settings),
       };
     case 'server':
       return {
@@ -189,6 +201,9 @@ export function createSupervisor(config: SupervisorOptions): Supervisor {
     void child.ready.then((start) => {
       if (start.ok) log.info({ child: child.pid }, 'Engine %d ready', child.pid);
       else log.error({ child: child.pid }, 'Engine %d failed to start: %s', child.pid, start.reason);
+      // Only now: the copy matters once a worker fails, and the engine's start (the time to
+      // its first packet) does not share the CPU with it.
+      if (start.ok && engine === child && !exiting) void config.jailProgram?.refresh();
     });
     return child;
   };
@@ -277,11 +292,11 @@ export function createSupervisor(config: SupervisorOptions): Supervisor {
     const previous = settings;
     await stopEngine();
     await closeResources(resources, baseline, os, log);
-    let opened = await openResources(next, config.poolSize, os);
+    let opened = await openResources(next, poolSizeFor(next, config.poolSize), os);
     if (opened.ok) settings = next;
     else {
       log.error('Cannot apply the new configuration: %s', opened.message);
-      opened = await openResources(previous, config.poolSize, os);
+      opened = await openResources(previous, poolSizeFor(previous, config.poolSize), os);
       if (!opened.ok) {
         giveUp(`Cannot restore the previous configuration: ${opened.message}`);
         return;

@@ -32,7 +32,7 @@ import type { TunnelIo } from './tunnel-output.js';
 import { createTunnelShared } from './tunnel-shared.js';
 import type { TunnelShared } from './tunnel-shared.js';
 
-/** Peers the table holds (issue 6 makes it configurable). */
+/** Peers the table holds when neither the options nor the configuration (PeerTableCapacity) say. */
 export const DEFAULT_PEER_CAPACITY = 65536;
 export const TICK_INTERVAL_MS = 1000;
 /**
@@ -347,7 +347,9 @@ export function createTunnelControl(
   options: TunnelControlOptions = {},
 ): ControlPlaneFactory {
   if (config.role === 'server') throw new Error('a server has no tunnel control plane');
-  const shared = createTunnelShared(options.peerCapacity ?? DEFAULT_PEER_CAPACITY);
+  const shared = createTunnelShared(
+    options.peerCapacity ?? config.peerTableCapacity ?? DEFAULT_PEER_CAPACITY,
+  );
   return {
     counterNames: TUNNEL_COUNTER_NAMES,
     shared: shared.buffer,

@@ -122,7 +122,7 @@ export interface PeerTable {
   find(key: Uint8Array, keyOffset: number): number;
   /** Consistent copy of the slot's fields into `out`; false if the slot no longer holds `key`. */
   read(slot: number, key: Uint8Array, keyOffset: number, out: PeerSnapshot): boolean;
-  /** One atomic store, any thread; ignored for a slot number out of range. */
+  /** One store of one word (never torn), any thread; ignored for a slot number out of range. */
   touchRx(slot: number, nowSeconds: number): void;
   touchTx(slot: number, nowSeconds: number): void;
   /** Where probing for `key` starts (diagnostics and tests). */

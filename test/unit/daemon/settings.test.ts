@@ -55,6 +55,8 @@ test('a relay configuration becomes relay settings', async () => {
       interfaceMtu: 1400,
       bindAddress: '192.0.2.10',
       bindPort: 3545,
+      peerTableCapacity: 1048576,
+      dataplaneWorkers: 0,
     },
   });
 });
