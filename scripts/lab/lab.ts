@@ -242,7 +242,7 @@ class NetnsLab implements Lab {
       interfaceName,
       bindAddress,
       ...(options.bindPort === undefined ? {} : { bindPort: options.bindPort }),
-      ...(options.extraConfig === undefined ? {} : { extra: options.extraConfig }),
+      ...tunnelExtra(impl, options.extraConfig),
     });
     const daemon = await this.startDaemon(node.name, impl, 'relay', config);
     const readyTimeoutMs = options.readyTimeoutMs ?? 15_000;
@@ -284,7 +284,7 @@ class NetnsLab implements Lab {
       serverAddress,
       interfaceName,
       ...(options.bindPort === undefined ? {} : { bindPort: options.bindPort }),
-      ...(options.extraConfig === undefined ? {} : { extra: options.extraConfig }),
+      ...tunnelExtra(impl, options.extraConfig),
     });
     const daemon = await this.startDaemon(nodeName, impl, 'client', config);
     return new TeredoClient(daemon, this.namespace(nodeName), interfaceName);
@@ -374,4 +374,24 @@ async function settleAll(promises: readonly Promise<unknown>[]): Promise<void> {
   const results = await Promise.allSettled(promises);
   const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
   if (failed !== undefined) throw failed.reason;
+}
+
+/**
+ * MIREDO_TS_LAB_WORKERS=N gives our clients and relays `DataplaneWorkers N`, so the same lab
+ * tests run with one worker or several (test/integration/lab/tunnel-one-worker.test.ts).
+ */
+export const LAB_WORKERS_ENV = 'MIREDO_TS_LAB_WORKERS';
+
+export function tunnelExtra(
+  impl: Implementation,
+  extraConfig: readonly string[] | undefined,
+): { readonly extra?: readonly string[] } {
+  const workers = process.env[LAB_WORKERS_ENV];
+  const extra = [
+    ...(extraConfig ?? []),
+    ...(impl === 'ours' && workers !== undefined && /^\d+$/.test(workers)
+      ? [`DataplaneWorkers ${workers}`]
+      : []),
+  ];
+  return extra.length === 0 ? {} : { extra };
 }
