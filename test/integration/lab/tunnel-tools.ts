@@ -3,6 +3,7 @@
  * one-way TCP transfer checked with sha256, watching a client's address over time, and hostile
  * datagrams sent from a WAN node.
  */
+import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,8 +14,9 @@ import { encodeTeredoAddress, parseIPv6 } from '../../../src/teredo/address.js';
 import { TEREDO_CONSTANTS } from '../../../src/teredo/constants.js';
 import { parseIPv4 } from '../../../src/teredo/ipv4.js';
 import { writeOriginIndication } from '../../../src/teredo/wire.js';
-import { formatExit, pollUntil } from '../../../scripts/lab/index.js';
+import { formatExit, IPV6HOST_IPV6, pollUntil } from '../../../scripts/lab/index.js';
 import type { Lab, LabDaemon, Qualified, TeredoClient } from '../../../scripts/lab/index.js';
+import type { LabFixture } from './lab-test-tools.js';
 
 export type Counters = Readonly<Record<string, number>>;
 
@@ -151,6 +153,44 @@ export async function tcpTransfer(
       }
     }
   }
+}
+
+/** A `tcpTransfer` in the fixture's lab (its story told on failure) that must arrive byte-identical. */
+export async function tcpArrivesIdentical(
+  t: TestContext,
+  fixture: LabFixture,
+  options: TcpTransferOptions,
+): Promise<TcpTransfer> {
+  const transfer = await fixture.explain((lab) => tcpTransfer(t, lab, options));
+  assert.equal(transfer.receivedSha256, transfer.sentSha256);
+  return transfer;
+}
+
+/** `bytes` of TCP from `client` to the IPv6 host (port 5001) must arrive byte-identical. */
+export function tcpToIPv6Host(
+  t: TestContext,
+  fixture: LabFixture,
+  client: string,
+  bytes: number,
+): Promise<TcpTransfer> {
+  return tcpArrivesIdentical(t, fixture, {
+    from: client,
+    to: 'ipv6host',
+    address: IPV6HOST_IPV6,
+    port: 5001,
+    bytes,
+  });
+}
+
+/** `bytes` of TCP from the IPv6 host to `client` (port 5002) must arrive byte-identical. */
+export function tcpFromIPv6Host(
+  t: TestContext,
+  fixture: LabFixture,
+  client: string,
+  bytes: number,
+): Promise<TcpTransfer> {
+  const address = fixture.address(client);
+  return tcpArrivesIdentical(t, fixture, { from: 'ipv6host', to: client, address, port: 5002, bytes });
 }
 
 export interface AddressTimeline {

@@ -13,13 +13,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createEngine } from '../../../src/daemon/engine.js';
 import type { EngineEnvironment } from '../../../src/daemon/engine.js';
 import { FAULT_INJECTION_ENV } from '../../../src/daemon/ipc.js';
-import type { EngineSummary, EngineToBootstrap, InitMessage } from '../../../src/daemon/ipc.js';
+import type { EngineSummary, InitMessage } from '../../../src/daemon/ipc.js';
 import { closeFd } from '../../../src/os/fd.js';
 import { localPort, openUdp4 } from '../../../src/os/udp.js';
-import { captureLog, RELAY_INIT } from './fakes.js';
+import { createTestEngine, RELAY_INIT } from './fakes.js';
 
 const DATAPLANE = fileURLToPath(new URL('../../../src/daemon/dataplane.js', import.meta.url));
 
@@ -77,40 +76,8 @@ function serverDescriptors(): { readonly init: InitMessage; readonly close: () =
   };
 }
 
-const NO_DROP: Pick<EngineEnvironment, 'drop' | 'check' | 'closeInherited'> = {
-  drop: {
-    chroot: () => undefined,
-    chdir: () => undefined,
-    setGroupsEmpty: () => undefined,
-    setgid: () => undefined,
-    setuid: () => undefined,
-    setNoNewPrivs: () => undefined,
-  },
-  check: {
-    getuid: () => 65534,
-    geteuid: () => 65534,
-    getgid: () => 65534,
-    getegid: () => 65534,
-    getgroups: () => [],
-    regainRoot: () => false,
-    openTunDevice: () => false,
-  },
-  closeInherited: () => [],
-};
-
 function harness(overrides: Partial<EngineEnvironment> = {}) {
-  const sent: EngineToBootstrap[] = [];
-  const { log, records } = captureLog();
-  let exit: (code: number) => void = () => undefined;
-  const exited = new Promise<number>((resolve) => {
-    exit = resolve;
-  });
-  const engine = createEngine({
-    log,
-    dataplanePath: DATAPLANE,
-    send: (message) => sent.push(message),
-    exit: (code) => exit(code),
-    ...NO_DROP,
+  const { engine, sent, records, exited } = createTestEngine(DATAPLANE, {
     faultInjection: true,
     canReplaceWorkers: () => true,
     ...overrides,

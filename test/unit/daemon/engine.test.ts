@@ -11,7 +11,7 @@ import { createEngine } from '../../../src/daemon/engine.js';
 import type { EngineToBootstrap, InitMessage } from '../../../src/daemon/ipc.js';
 import { closeFd } from '../../../src/os/fd.js';
 import { openUdp4 } from '../../../src/os/udp.js';
-import { captureLog, RELAY_INIT } from './fakes.js';
+import { captureLog, DROPPED_CHECK, RELAY_INIT } from './fakes.js';
 
 const DATAPLANE = fileURLToPath(new URL('../../../src/daemon/dataplane.js', import.meta.url));
 
@@ -44,16 +44,7 @@ function harness(checkOverride: Partial<CheckOperations> = {}) {
     setuid: (uid) => calls.push(`setuid ${uid}`),
     setNoNewPrivs: () => calls.push('no_new_privs'),
   };
-  const check: CheckOperations = {
-    getuid: () => 65534,
-    geteuid: () => 65534,
-    getgid: () => 65534,
-    getegid: () => 65534,
-    getgroups: () => [],
-    regainRoot: () => false,
-    openTunDevice: () => false,
-    ...checkOverride,
-  };
+  const check: CheckOperations = { ...DROPPED_CHECK, ...checkOverride };
   const engine = createEngine({
     log: captured.log,
     dataplanePath: DATAPLANE,

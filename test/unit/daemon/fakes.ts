@@ -5,6 +5,10 @@ import { formatIPv6 } from '../../../src/teredo/ipv6-text.js';
 import type { OpenedTun, OsApi } from '../../../src/daemon/os-api.js';
 import type { InitMessage } from '../../../src/daemon/ipc.js';
 import type { DaemonSettings } from '../../../src/daemon/settings.js';
+import { createEngine } from '../../../src/daemon/engine.js';
+import type { Engine, EngineEnvironment } from '../../../src/daemon/engine.js';
+import type { EngineToBootstrap } from '../../../src/daemon/ipc.js';
+import type { CheckOperations } from '../../../src/daemon/drop-privileges.js';
 
 export interface CapturedLog {
   readonly log: Logger;
@@ -124,3 +128,59 @@ export const SERVER_SETTINGS: Extract<DaemonSettings, { role: 'server' }> = {
   rsRateLimit: { perSecond: 50, burst: 100 },
   forwardRateLimit: { perSecond: 1000, burst: 2000 },
 };
+
+/** What the engine's privilege check sees once it runs as nobody (65534), root out of reach. */
+export const DROPPED_CHECK: CheckOperations = {
+  getuid: () => 65534,
+  geteuid: () => 65534,
+  getgid: () => 65534,
+  getegid: () => 65534,
+  getgroups: () => [],
+  regainRoot: () => false,
+  openTunDevice: () => false,
+};
+
+/** An engine environment that drops nothing and finds its privileges already dropped. */
+export const NO_DROP: Pick<EngineEnvironment, 'drop' | 'check' | 'closeInherited'> = {
+  drop: {
+    chroot: () => undefined,
+    chdir: () => undefined,
+    setGroupsEmpty: () => undefined,
+    setgid: () => undefined,
+    setuid: () => undefined,
+    setNoNewPrivs: () => undefined,
+  },
+  check: DROPPED_CHECK,
+  closeInherited: () => [],
+};
+
+export interface TestEngine {
+  readonly engine: Engine;
+  /** Every message the engine sent to the bootstrap. */
+  readonly sent: EngineToBootstrap[];
+  readonly records: CapturedLog['records'];
+  /** Resolves with the code the engine exits with. */
+  readonly exited: Promise<number>;
+}
+
+/** An engine with real data-plane workers, privileges already dropped, its output captured. */
+export function createTestEngine(
+  dataplanePath: string,
+  overrides: Partial<EngineEnvironment> = {},
+): TestEngine {
+  const sent: EngineToBootstrap[] = [];
+  const { log, records } = captureLog();
+  let exit: (code: number) => void = () => undefined;
+  const exited = new Promise<number>((resolve) => {
+    exit = resolve;
+  });
+  const engine = createEngine({
+    log,
+    dataplanePath,
+    send: (message) => sent.push(message),
+    exit: (code) => exit(code),
+    ...NO_DROP,
+    ...overrides,
+  });
+  return { engine, sent, records, exited };
+}

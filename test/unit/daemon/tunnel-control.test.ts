@@ -21,6 +21,7 @@ import { writeOriginIndication } from '../../../src/teredo/wire.js';
 import { captureLog } from './fakes.js';
 import {
   CLIENT_ADDRESS,
+  describeHelperRequest,
   FakeTime,
   ipv6Packet,
   MAPPED_IPV4,
@@ -119,22 +120,7 @@ function bench(init: InitMessage): Bench {
     fatal: (text) => assert.fail(`fatal: ${text}`),
     counters,
   });
-  const line = (request: HelperRequest): string => {
-    switch (request.type) {
-      case 'set-address':
-      case 'del-address':
-        return `${request.type} ${request.address}/${request.prefixLen}`;
-      case 'set-route':
-      case 'del-route':
-        return `${request.type} ${request.dst}/${request.prefixLen} ${request.metric}`;
-      case 'set-mtu':
-        return `set-mtu ${request.mtu}`;
-      case 'link':
-        return `link ${request.up ? 'up' : 'down'}`;
-      case 'client-state':
-        return `client-state ${request.state} ${request.address} ${request.mtu}`;
-    }
-  };
+
   return {
     control,
     io,
@@ -153,7 +139,7 @@ function bench(init: InitMessage): Bench {
       const lines: string[] = [];
       for (let request = requests.shift(); request !== undefined; request = requests.shift()) {
         assert.equal(request.ifindex, IFINDEX);
-        lines.push(line(request));
+        lines.push(describeHelperRequest(request));
         control.reply({ type: 'reply', id: request.id, result: answer(request) });
       }
       return lines;

@@ -10,11 +10,10 @@ import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { createEngine } from '../../../src/daemon/engine.js';
-import type { EngineToBootstrap, InitMessage } from '../../../src/daemon/ipc.js';
+import type { InitMessage } from '../../../src/daemon/ipc.js';
 import { closeFd } from '../../../src/os/fd.js';
 import { localPort, openUdp4 } from '../../../src/os/udp.js';
-import { captureLog } from './fakes.js';
+import { createTestEngine } from './fakes.js';
 import { ipv6Packet, NATIVE_HOST, PEER_ADDRESS } from './tunnel-harness.js';
 
 const DATAPLANE = fileURLToPath(new URL('../../../src/daemon/dataplane.js', import.meta.url));
@@ -42,36 +41,7 @@ test(
     const client = createSocket('udp4');
     client.bind(0, '127.0.0.1');
     await once(client, 'listening');
-    const sent: EngineToBootstrap[] = [];
-    const { log, records } = captureLog();
-    let exit: (code: number) => void = () => undefined;
-    const exited = new Promise<number>((resolve) => {
-      exit = resolve;
-    });
-    const engine = createEngine({
-      log,
-      dataplanePath: DATAPLANE,
-      send: (message) => sent.push(message),
-      exit: (code) => exit(code),
-      drop: {
-        chroot: () => undefined,
-        chdir: () => undefined,
-        setGroupsEmpty: () => undefined,
-        setgid: () => undefined,
-        setuid: () => undefined,
-        setNoNewPrivs: () => undefined,
-      },
-      check: {
-        getuid: () => 65534,
-        geteuid: () => 65534,
-        getgid: () => 65534,
-        getegid: () => 65534,
-        getgroups: () => [],
-        regainRoot: () => false,
-        openTunDevice: () => false,
-      },
-      closeInherited: () => [],
-    });
+    const { engine, sent, records, exited } = createTestEngine(DATAPLANE);
     const init: InitMessage = {
       type: 'init',
       config: {

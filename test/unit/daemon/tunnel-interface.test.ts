@@ -7,28 +7,10 @@ import { createTunnelInterface } from '../../../src/daemon/tunnel-interface.js';
 import type { TunnelInterface } from '../../../src/daemon/tunnel-interface.js';
 import { formatIPv6 } from '../../../src/teredo/ipv6-text.js';
 import { captureLog } from './fakes.js';
-import { CLIENT_ADDRESS, PEER_ADDRESS, SERVER_IPV4 } from './tunnel-harness.js';
+import { CLIENT_ADDRESS, describeHelperRequest, PEER_ADDRESS, SERVER_IPV4 } from './tunnel-harness.js';
 
 const IFINDEX = 9;
 const OURS = formatIPv6(CLIENT_ADDRESS);
-
-/** One line per request: what the bootstrap would see. */
-function line(request: HelperRequest): string {
-  switch (request.type) {
-    case 'set-address':
-    case 'del-address':
-      return `${request.type} ${request.address}/${request.prefixLen}`;
-    case 'set-route':
-    case 'del-route':
-      return `${request.type} ${request.dst}/${request.prefixLen} ${request.metric}`;
-    case 'set-mtu':
-      return `set-mtu ${request.mtu}`;
-    case 'link':
-      return `link ${request.up ? 'up' : 'down'}`;
-    case 'client-state':
-      return `client-state ${request.state} ${request.address} ${request.mtu}`;
-  }
-}
 
 interface Bench {
   readonly iface: TunnelInterface;
@@ -50,7 +32,7 @@ function bench(): Bench {
       const lines: string[] = [];
       for (let request = sent.shift(); request !== undefined; request = sent.shift()) {
         assert.equal(request.ifindex, IFINDEX);
-        lines.push(line(request));
+        lines.push(describeHelperRequest(request));
         assert.equal(iface.reply({ type: 'reply', id: request.id, result: answer(request) }), true);
       }
       return lines;
@@ -99,7 +81,11 @@ describe('client interface requests', () => {
         prefix: 0x20010000,
         serverIPv4: SERVER_IPV4,
       });
-      assert.equal(decision.accept, true, `${line(request)}: ${decision.accept ? '' : decision.reason}`);
+      assert.equal(
+        decision.accept,
+        true,
+        `${describeHelperRequest(request)}: ${decision.accept ? '' : decision.reason}`,
+      );
     }
   });
 
