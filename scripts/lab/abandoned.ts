@@ -3,7 +3,8 @@
  * handler) leave namespaces and daemons behind. Each lab directory (`<tmp>/mtl-<id>-*`) holds
  * the pid of the process that owns it; a lab whose owner is gone is removed by the next lab.
  */
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LabNamespace } from './namespace.js';
@@ -11,8 +12,15 @@ import { LabNamespace } from './namespace.js';
 const LAB_DIRECTORY = /^mtl-([0-9a-f]{6})-/;
 const OWNER_FILE = 'owner';
 
-export async function writeOwner(directory: string): Promise<void> {
-  await writeFile(join(directory, OWNER_FILE), String(process.pid), { mode: 0o644 });
+/**
+ * Creates the lab's directory with its owner file in one synchronous step: a signal handler
+ * (the demo's forced exit) runs between event-loop turns, so it never sees the directory
+ * without its owner and leaves it behind.
+ */
+export function createOwnedDirectory(prefix: string): string {
+  const directory = mkdtempSync(prefix);
+  writeFileSync(join(directory, OWNER_FILE), String(process.pid), { mode: 0o644 });
+  return directory;
 }
 
 function processExists(pid: number): boolean {

@@ -17,11 +17,11 @@
  */
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sweepAbandonedLabs, writeOwner } from './abandoned.js';
+import { createOwnedDirectory, sweepAbandonedLabs } from './abandoned.js';
 import { PacketCapture } from './capture.js';
 import type { CaptureOptions } from './capture.js';
 import type { CommandResult } from './command.js';
@@ -139,8 +139,7 @@ class NetnsLab implements Lab {
     this.report(null, `building lab ${this.id}: ${names.length} network namespaces (${names.join(', ')})`);
     for (const id of await sweepAbandonedLabs())
       this.report(null, `removed lab ${id}, left behind by a process that died`);
-    this.directory = await mkdtemp(join(tmpdir(), `mtl-${this.id}-`));
-    await writeOwner(this.directory);
+    this.directory = createOwnedDirectory(join(tmpdir(), `mtl-${this.id}-`));
     await chmod(this.directory, 0o755);
     await mkdir(join(this.directory, 'jail'), { mode: 0o755 });
 
