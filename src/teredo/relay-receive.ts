@@ -28,22 +28,13 @@ import { PEER_TRUSTED } from './peers.js';
 import { count, createPeer, secondsOf, syncFlags, trustPeer } from './relay-context.js';
 import type { CoreContext } from './relay-context.js';
 import { pacePing } from './relay-pacing.js';
-import type { ClientIdentity, TunnelOutput } from './relay-types.js';
+import type { ClientIdentity, TunnelCore, TunnelOutput } from './relay-types.js';
 import { isOwnBubbleInterfaceId } from './security.js';
 import { createTeredoPayload, parseTeredoPayload } from './wire.js';
 import type { TeredoPayload } from './wire.js';
 
 export interface Receiver {
-  receive(
-    datagram: Uint8Array,
-    offset: number,
-    length: number,
-    srcIPv4: number,
-    srcPort: number,
-    nowMs: number,
-    wallSeconds: number,
-    out: TunnelOutput,
-  ): void;
+  readonly receive: TunnelCore['fromUdp'];
 }
 
 export function createReceiver(context: CoreContext): Receiver {
