@@ -4,6 +4,7 @@
  * requests one at a time. Everything the engine sends is parsed by ipc.ts before use.
  */
 import { spawn } from 'node:child_process';
+import { workersArgument } from './early-pool.js';
 import type { Logger, LogSink } from '../log/logger.js';
 import { createLineSplitter } from '../log/line-splitter.js';
 import { parseLogLine } from '../log/record.js';
@@ -83,7 +84,7 @@ function exitText(exit: EngineExit): string {
 export function spawnEngine(options: EngineProcessOptions): EngineProcess {
   const { log, sink } = options;
   const { passed, inEngine } = renumberDescriptors(options.fds);
-  const child = spawn(process.execPath, [options.enginePath], {
+  const child = spawn(process.execPath, [options.enginePath, workersArgument(options.init.poolSize)], {
     stdio: ['ignore', 'pipe', 'pipe', 'ipc', ...passed],
     serialization: 'json',
     env: engineEnvironment(process.env),

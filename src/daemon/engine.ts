@@ -18,6 +18,7 @@ import { counterRow, createCounterBlock, sumCounters } from './counters.js';
 import type { CheckOperations, DropOperations } from './drop-privileges.js';
 import { FAULT_INJECTION_ENV, parseBootstrapToEngine } from './ipc.js';
 import type { EngineConfig, EngineToBootstrap, InitMessage } from './ipc.js';
+import type { EarlyPool } from './early-pool.js';
 import { workerProgramVisible } from './jail-program.js';
 import { createWorkerPool } from './jail-worker-pool.js';
 import type { ReplacementPolicy, WorkerPool, WorkerTask } from './jail-worker-pool.js';
@@ -40,12 +41,15 @@ export interface EngineEnvironment {
   readonly closeInherited: (keep: ReadonlySet<number>) => readonly number[];
   /**
    * Whether a worker thread can be started now, inside the jail (the bootstrap puts a copy of
-   * the data-plane program there). Asked when a worker fails. Default: workerProgramVisible.
+   * the data-plane program there). Asked when a worker fails. Default: the bootstrap said the
+   * copy is current (`program-copy`) and workerProgramVisible.
    */
   readonly canReplaceWorkers?: () => boolean;
   readonly replacementPolicy?: ReplacementPolicy;
   /** Tests only: root started the daemon with FAULT_INJECTION_ENV=1 (injectFault works). */
   readonly faultInjection?: boolean;
+  /** The worker threads engine-main.ts started before loading the engine (early-pool.ts). */
+  readonly early?: EarlyPool | null;
 }
 
 /** process.setuid and friends exist only on POSIX systems; their absence is an error, never a no-op. */
@@ -100,7 +104,10 @@ export interface Engine {
 
 export function createEngine(env: EngineEnvironment): Engine {
   const { log } = env;
-  const canReplace = env.canReplaceWorkers ?? (() => workerProgramVisible(env.dataplanePath));
+  /** What the bootstrap last said of the jail's program copy (`program-copy`); none yet: false. */
+  let programCopyCurrent = false;
+  const canReplace =
+    env.canReplaceWorkers ?? (() => programCopyCurrent && workerProgramVisible(env.dataplanePath));
   const startedAt = Date.now();
   let init: InitMessage | null = null;
   let config: EngineConfig | null = null;
@@ -189,6 +196,7 @@ export function createEngine(env: EngineEnvironment): Engine {
       slowPath: (slow) => controlPlane.slowPath(slow),
       fatal,
       canReplace,
+      early: env.early ?? null,
       ...(env.replacementPolicy === undefined ? {} : { policy: env.replacementPolicy }),
     });
     pool = workers;
@@ -264,6 +272,10 @@ export function createEngine(env: EngineEnvironment): Engine {
           control?.reconfigure(message.config);
           log.info('Configuration updated');
           return;
+        case 'program-copy':
+          programCopyCurrent = message.current;
+          log.debug({ current: message.current }, 'Program copy in the jail checked');
+          return;
         case 'reply':
           if (control === null) log.debug({ id: message.id }, 'Unexpected helper reply');
           else control.reply(message);
@@ -284,7 +296,7 @@ export function createEngine(env: EngineEnvironment): Engine {
 }
 
 /** Wires the engine to this process: stderr logging, the IPC channel, exit. */
-export function runEngineProcess(dataplanePath: string): void {
+export function runEngineProcess(dataplanePath: string, early: EarlyPool | null = null): void {
   const log = createLogger({ name: 'miredo-engine', sink: stderrSink() });
   // Only root can set it: the bootstrap passes it on from its own environment (engine-process.ts).
   const faultInjection = process.env[FAULT_INJECTION_ENV] === '1';
@@ -299,6 +311,7 @@ export function runEngineProcess(dataplanePath: string): void {
     check: SYSTEM_CHECK,
     closeInherited: closeInheritedDescriptors,
     faultInjection,
+    early,
   });
   process.on('uncaughtException', (error) => {
     log.critical('Uncaught exception: %s', error.stack ?? error.message);

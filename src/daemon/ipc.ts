@@ -142,6 +142,14 @@ export const reconfigureMessageSchema = z
   .object({ type: z.literal('reconfigure'), config: engineConfigSchema })
   .strict();
 
+/**
+ * Whether the jail's copy of the data-plane program (jail-program.ts) is the running version,
+ * after each check by the bootstrap: a crashed worker is replaced only from a current copy.
+ */
+export const programCopyMessageSchema = z
+  .object({ type: z.literal('program-copy'), current: z.boolean() })
+  .strict();
+
 export const replyResultSchema = z.discriminatedUnion('ok', [
   z.object({ ok: z.literal(true) }).strict(),
   z.object({ ok: z.literal(false), kind: z.enum(['refused', 'failed']), reason }).strict(),
@@ -155,6 +163,7 @@ export const bootstrapToEngineSchema = z.union([
   stopMessageSchema,
   summaryRequestSchema,
   reconfigureMessageSchema,
+  programCopyMessageSchema,
   replyMessageSchema,
 ]);
 

@@ -6,6 +6,10 @@
  * copy left by a killed daemon, or shared by several daemons in one jail, is cleaned up by the
  * last one out. Symbolic links inside the jail are refused, never followed.
  *
+ * A copy of another version of the program (a killed daemon's, before an upgrade) is reported
+ * with the files of it that differ, when the manifest lists them all (removeStaleFiles clears
+ * them); a differing file the manifest does not list is the administrator's and always wins.
+ *
  * Runs in the root bootstrap, asynchronously: the bootstrap keeps serving the engine's helper
  * requests meanwhile (a few hundred small files, once per engine start).
  */
@@ -35,7 +39,15 @@ const FILLING_DIR_MODE = 0o755;
 
 export type CopyResult =
   | { readonly ok: true; readonly created: number; readonly reused: number }
-  | { readonly ok: false; readonly message: string };
+  | {
+      readonly ok: false;
+      readonly message: string;
+      /**
+       * When the only problem is files that an earlier copy made (the manifest lists them) and
+       * that differ from the program: those files. Empty for any other failure.
+       */
+      readonly stale: readonly string[];
+    };
 
 export interface RemoveResult {
   readonly removed: number;
@@ -48,7 +60,14 @@ interface ManifestEntry {
   readonly path: string;
 }
 
-class CopyFailure extends Error {}
+class CopyFailure extends Error {
+  constructor(
+    message: string,
+    readonly stale: readonly string[] = [],
+  ) {
+    super(message);
+  }
+}
 
 function code(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | null)?.code;
@@ -82,6 +101,46 @@ export async function readManifest(jail: string): Promise<ManifestEntry[]> {
 
 function record(jail: string, entry: ManifestEntry): Promise<void> {
   return appendFile(manifestPath(jail), `${entry.kind} ${entry.path}\n`, { mode: 0o644 });
+}
+
+/** Replaces the manifest (atomically) by `entries`, or removes it when there are none. */
+async function writeManifest(jail: string, entries: readonly ManifestEntry[]): Promise<void> {
+  const manifest = manifestPath(jail);
+  try {
+    if (entries.length === 0) await unlink(manifest);
+    else {
+      const temporary = `${manifest}.${process.pid}.tmp`;
+      await writeFile(temporary, entries.map((entry) => `${entry.kind} ${entry.path}\n`).join(''), {
+        mode: 0o644,
+      });
+      await rename(temporary, manifest);
+    }
+  } catch (error) {
+    if (code(error) !== 'ENOENT') throw error;
+  }
+}
+
+function listed(entries: readonly ManifestEntry[], kind: ManifestEntry['kind']): Set<string> {
+  return new Set(entries.filter((entry) => entry.kind === kind).map((entry) => entry.path));
+}
+
+/**
+ * Our read-only directories (the manifest lists them), made writable while we add or remove a
+ * file in them: the bootstrap may lack CAP_DAC_OVERRIDE. restore() makes them read-only again.
+ */
+function directoryOpener(jail: string, ours: ReadonlySet<string>) {
+  const opened = new Set<string>();
+  return {
+    async open(dir: string): Promise<void> {
+      if (!ours.has(dir) || opened.has(dir)) return;
+      await chmod(join(jail, dir), FILLING_DIR_MODE);
+      opened.add(dir);
+    },
+    async restore(): Promise<void> {
+      for (const dir of opened) await chmod(join(jail, dir), COPY_DIR_MODE).catch(() => undefined);
+      opened.clear();
+    },
+  };
 }
 
 /** lstat, or null when nothing is there. */
@@ -141,11 +200,17 @@ async function placeFile(target: string, bytes: Buffer): Promise<boolean> {
 
 /**
  * Makes <jail>/F a copy of F for every file F (absolute paths). Files already there with the
- * same bytes are used as they are. On failure, removes what this call created.
+ * same bytes are used as they are. On failure, removes what this call created. Once a file in
+ * the way differs, it creates nothing more but still compares the rest, so that the result
+ * names every stale file at once.
  */
 export async function installProgramCopy(jail: string, files: readonly string[]): Promise<CopyResult> {
+  const manifest = await readManifest(jail);
+  const ourFiles = listed(manifest, 'f');
+  const ourDirs = directoryOpener(jail, listed(manifest, 'd'));
   const madeDirs: string[] = [];
   const madeFiles: string[] = [];
+  const conflicts: Array<{ readonly file: string; readonly ours: boolean }> = [];
   let reused = 0;
   const ensureDir = async (dir: string): Promise<void> => {
     const target = join(jail, dir);
@@ -169,18 +234,36 @@ export async function installProgramCopy(jail: string, files: readonly string[])
       if (!isCleanAbsolute(file)) throw new CopyFailure(`${file}: not an absolute, normalised path`);
       if (!(await noLinksBelow(jail, file)))
         throw new CopyFailure(`a symbolic link is in the way of ${join(jail, file)}`);
-      for (const dir of ancestors(file)) await ensureDir(dir);
       const target = join(jail, file);
       const bytes = await readFile(file);
-      if ((await look(target)) === null && (await placeFile(target, bytes))) {
-        madeFiles.push(file);
-        await record(jail, { kind: 'f', path: file });
-        continue;
+      if (conflicts.length === 0) {
+        for (const dir of ancestors(file)) await ensureDir(dir);
+        if ((await look(target)) === null) {
+          await ourDirs.open(dirname(file));
+          if (await placeFile(target, bytes)) {
+            madeFiles.push(file);
+            await record(jail, { kind: 'f', path: file });
+            continue;
+          }
+        }
       }
       const existing = await look(target);
-      if (existing === null || !existing.isFile() || !(await sameBytes(target, bytes)))
-        throw new CopyFailure(`${target} exists and differs from ${file}`);
+      if (existing === null && conflicts.length > 0) continue;
+      if (existing === null || !existing.isFile() || !(await sameBytes(target, bytes))) {
+        conflicts.push({ file, ours: ourFiles.has(file) && existing?.isFile() === true });
+        continue;
+      }
       reused += 1;
+    }
+    const [first] = conflicts;
+    if (first !== undefined) {
+      const foreign = conflicts.find((conflict) => !conflict.ours);
+      const shown = foreign ?? first;
+      const more = conflicts.length > 1 ? ` (${conflicts.length} files differ)` : '';
+      throw new CopyFailure(
+        `${join(jail, shown.file)} exists and differs from ${shown.file}${more}`,
+        foreign === undefined ? conflicts.map((conflict) => conflict.file) : [],
+      );
     }
     for (const dir of madeDirs) await chmod(join(jail, dir), COPY_DIR_MODE);
     return { ok: true, created: madeDirs.length + madeFiles.length, reused };
@@ -189,9 +272,58 @@ export async function installProgramCopy(jail: string, files: readonly string[])
       ...madeDirs.map((path) => ({ kind: 'd' as const, path })),
       ...madeFiles.map((path) => ({ kind: 'f' as const, path })),
     ]);
-    const message = error instanceof CopyFailure ? error.message : errnoText(error);
-    return { ok: false, message };
+    if (error instanceof CopyFailure) return { ok: false, message: error.message, stale: error.stale };
+    return { ok: false, message: errnoText(error), stale: [] };
+  } finally {
+    await ourDirs.restore();
   }
+}
+
+/**
+ * Removes files of an earlier copy (installProgramCopy's `stale`): only those the manifest lists
+ * as files we made, only regular files, never through a symbolic link; the manifest then lists
+ * what is left. The caller makes sure that no engine still uses them.
+ */
+export async function removeStaleFiles(jail: string, files: readonly string[]): Promise<RemoveResult> {
+  const manifest = await readManifest(jail);
+  const ourFiles = listed(manifest, 'f');
+  const ourDirs = directoryOpener(jail, listed(manifest, 'd'));
+  const gone = new Set<string>();
+  let kept = 0;
+  try {
+    for (const file of new Set(files)) {
+      if (!ourFiles.has(file)) continue;
+      if (!(await noLinksBelow(jail, file))) {
+        kept += 1;
+        continue;
+      }
+      const target = join(jail, file);
+      const stat = await look(target);
+      if (stat === null) {
+        gone.add(file);
+        continue;
+      }
+      if (!stat.isFile()) {
+        kept += 1;
+        continue;
+      }
+      await ourDirs.open(dirname(file));
+      try {
+        await unlink(target);
+        gone.add(file);
+      } catch (error) {
+        if (code(error) === 'ENOENT') gone.add(file);
+        else kept += 1;
+      }
+    }
+  } finally {
+    await ourDirs.restore();
+  }
+  await writeManifest(
+    jail,
+    manifest.filter((entry) => entry.kind !== 'f' || !gone.has(entry.path)),
+  );
+  return { removed: gone.size, kept };
 }
 
 /** Removes the listed files, then the listed directories that are empty; returns what stayed. */
@@ -237,19 +369,7 @@ async function removeEntries(jail: string, entries: readonly ManifestEntry[]): P
 export async function removeProgramCopy(jail: string): Promise<RemoveResult> {
   const entries = await readManifest(jail);
   const kept = await removeEntries(jail, entries);
-  const manifest = manifestPath(jail);
-  try {
-    if (kept.length === 0) await unlink(manifest);
-    else {
-      const temporary = `${manifest}.${process.pid}.tmp`;
-      await writeFile(temporary, kept.map((entry) => `${entry.kind} ${entry.path}\n`).join(''), {
-        mode: 0o644,
-      });
-      await rename(temporary, manifest);
-    }
-  } catch (error) {
-    if (code(error) !== 'ENOENT') throw error;
-  }
+  await writeManifest(jail, kept);
   return { removed: entries.length - kept.length, kept: kept.length };
 }
 

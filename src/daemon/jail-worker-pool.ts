@@ -15,7 +15,8 @@
  */
 import { MessageChannel } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
-import { Piscina } from 'piscina';
+import { createDataplanePiscina } from './early-pool.js';
+import type { EarlyPool } from './early-pool.js';
 import type { Logger } from '../log/logger.js';
 import { parseWorkerToEngine } from './ipc.js';
 import type { DataplaneTask, EngineToWorker, SlowPathMessage } from './ipc.js';
@@ -47,6 +48,8 @@ export interface WorkerPoolOptions {
   readonly policy?: ReplacementPolicy;
   /** Monotonic milliseconds. */
   readonly now?: () => number;
+  /** Threads the entry point started before `init` (early-pool.ts); used when the size matches. */
+  readonly early?: EarlyPool | null;
 }
 
 export interface WorkerPool {
@@ -109,13 +112,10 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   const now = options.now ?? (() => performance.now());
   const readyTimeoutMs = options.readyTimeoutMs ?? WORKER_READY_TIMEOUT_MS;
   const size = tasks.length;
-  const pool = new Piscina({
-    filename: options.dataplanePath,
-    minThreads: size,
-    maxThreads: size,
-    idleTimeout: Infinity,
-    concurrentTasksPerWorker: 1,
-  });
+  const early = options.early ?? null;
+  if (early !== null && early.size !== size) void early.pool.destroy().catch(() => undefined);
+  const pool =
+    early !== null && early.size === size ? early.pool : createDataplanePiscina(options.dataplanePath, size);
   const ports: Array<MessagePort | null> = tasks.map(() => null);
   const runs: Array<Promise<unknown>> = tasks.map(() => Promise.resolve());
   /** Bumped on every run of a worker: late events of an earlier run are ignored. */

@@ -203,7 +203,10 @@ export function createSupervisor(config: SupervisorOptions): Supervisor {
       else log.error({ child: child.pid }, 'Engine %d failed to start: %s', child.pid, start.reason);
       // Only now: the copy matters once a worker fails, and the engine's start (the time to
       // its first packet) does not share the CPU with it.
-      if (start.ok && engine === child && !exiting) void config.jailProgram?.refresh();
+      if (start.ok && engine === child && !exiting)
+        void config.jailProgram?.refresh(child.pid).then((current) => {
+          if (engine === child) child.send({ type: 'program-copy', current });
+        });
     });
     return child;
   };

@@ -3,7 +3,8 @@
  * socket, drained in batches when readable. Packets to and from trusted peers are moved here
  * (tunnel-fast-path.ts), in place in the receive batch: TUN packets are sent from the slot they
  * were read into, datagrams are written to the TUN device from theirs. Anything else is copied
- * into a `slow-path` message for the control plane. No allocation per fast-path packet.
+ * into a `slow-path` message for the control plane, within the worker's slow-path budget
+ * (slow-path-budget.ts; the rest is dropped). No allocation per fast-path packet.
  */
 import { createPacketBatch } from '../os/packet-batch.js';
 import type { PacketBatch } from '../os/packet-batch.js';
@@ -20,6 +21,8 @@ import { TEREDO_CONSTANTS } from '../teredo/constants.js';
 import { TUNNEL_COUNTER } from '../teredo/tunnel-counters.js';
 import type { DataplaneLoop } from './dataplane-loop.js';
 import type { DataplaneTask, WorkerToEngine } from './ipc.js';
+import { createSlowPathBudget } from './slow-path-budget.js';
+import type { SlowPathBudget } from './slow-path-budget.js';
 import { fastPathFromTun, fastPathFromUdp, ipv6LengthAt } from './tunnel-fast-path.js';
 import type { FastPathContext } from './tunnel-fast-path.js';
 import { attachTunnelShared, createPeerSnapshot } from './tunnel-shared.js';
@@ -36,11 +39,21 @@ const UDP_RECEIVED = TUNNEL_COUNTER['udp-received'];
 const ENCAPSULATED = TUNNEL_COUNTER['encapsulated'];
 const DECAPSULATED = TUNNEL_COUNTER['decapsulated'];
 const SLOW_PATH = TUNNEL_COUNTER['slow-path'];
+const OVER_SLOW_PATH_BUDGET = TUNNEL_COUNTER['drop-slow-path-budget'];
 const SEND_FAILED = TUNNEL_COUNTER['send-failed'];
 const TUN_WRITE_FAILED = TUNNEL_COUNTER['tun-write-failed'];
 /** Reported with length 0: longer than a slot, so longer than any IPv6 packet or UDP payload. */
 const TX_OVERSIZED = TUNNEL_COUNTER['drop-tx-malformed'];
 const RX_OVERSIZED = TUNNEL_COUNTER['drop-rx-malformed'];
+
+/** The data plane's slow-path budgets: one for its client's Teredo server, one for everything else. */
+export interface SlowPathBudgets {
+  readonly peers: SlowPathBudget;
+  readonly server: SlowPathBudget;
+}
+/** A server sends an RA per RS and relays bubbles: far less than the peers' budget allows. */
+export const SERVER_MESSAGES_PER_SECOND = 1_000;
+export const SERVER_BURST = 200;
 
 type Sender = (batch: PacketBatch, first: number, count: number) => number;
 
@@ -91,6 +104,10 @@ export function startTunnelDataplane(
   task: DataplaneTask,
   counters: Float64Array,
   toEngine: (message: WorkerToEngine, transfer?: ArrayBuffer[]) => void,
+  budgets: SlowPathBudgets = {
+    peers: createSlowPathBudget(),
+    server: createSlowPathBudget(SERVER_MESSAGES_PER_SECOND, SERVER_BURST),
+  },
 ): DataplaneLoop {
   const { workerIndex, tunFd } = task;
   const udpFd = task.udpFds[0];
@@ -116,6 +133,18 @@ export function startTunnelDataplane(
   };
 
   const slowPath = (batch: PacketBatch, slot: number, length: number, from: 'tun' | 'udp'): void => {
+    // A client's own server (its RAs, the bubbles it relays) draws on its own budget, so that
+    // a flood from elsewhere cannot cost the client its qualification.
+    const fromServer =
+      from === 'udp' &&
+      context.state.serverIPv4 !== 0 &&
+      batch.addresses[slot] === context.state.serverIPv4 &&
+      batch.ports[slot] === TEREDO_CONSTANTS.port;
+    // Checked before the copy: a flood over budget costs a clock read per packet, nothing more.
+    if (!(fromServer ? budgets.server : budgets.peers).take(performance.now())) {
+      add(OVER_SLOW_PATH_BUDGET, 1);
+      return;
+    }
     const start = slot * batch.slotSize;
     const packet = batch.data.slice(start, start + length);
     const address = from === 'udp' ? (batch.addresses[slot] ?? 0) : 0;

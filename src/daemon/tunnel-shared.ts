@@ -29,7 +29,7 @@ export function createTunnelShared(capacity: number, seed?: number): TunnelShare
   return {
     buffer,
     state: tunnelStateOver(buffer, 0),
-    table: initPeerTable(buffer, PEER_TABLE_OFFSET, capacity, seed),
+    table: initPeerTable(buffer, PEER_TABLE_OFFSET, capacity, seed, true),
   };
 }
 

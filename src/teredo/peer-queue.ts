@@ -11,7 +11,7 @@
  * (peers-queue-slab.ts), so all queues together never take more than its size, however many
  * peers there are (Miredo: 1280 bytes for each of up to 1,048,576 peers, 1.3 GB). A packet that
  * does not fit what is left of its peer's byte budget, or of the slab, is refused, and the caller
- * counts the drop; slabFullDrops tells the second kind apart. Queues are keyed by the peer's IPv6
+ * counts the drop under the reason enqueue returns. Queues are keyed by the peer's IPv6
  * address (see peerKey), not by peer-table slot, since slots move. The key map only holds
  * non-empty queues, each owning at least one chunk: it is bounded by the slab too.
  */
@@ -31,11 +31,15 @@ export interface QueuedPacket {
   readonly port: number;
 }
 
+/**
+ * What became of a packet offered to a queue: `peer-full`, it would take its peer's queue past
+ * the per-peer budget; `slab-full`, it fits that budget but the slab shared by every queue has no
+ * room left for it; `bad-region`, the region is empty or outside the buffer (a caller's bug).
+ */
+export type EnqueueResult = 'queued' | 'peer-full' | 'slab-full' | 'bad-region';
+
 export interface PeerQueues {
-  /**
-   * Copies bytes[offset, offset + length) to the end of `key`'s queue; false if it does not fit
-   * the peer's budget or the slab (or the region is empty or outside `bytes`).
-   */
+  /** Copies bytes[offset, offset + length) to the end of `key`'s queue, unless refused. */
   enqueue(
     key: string,
     direction: QueueDirection,
@@ -44,7 +48,7 @@ export interface PeerQueues {
     length: number,
     ipv4: number,
     port: number,
-  ): boolean;
+  ): EnqueueResult;
   /** Whether `key` has packets waiting. */
   has(key: string): boolean;
   /** Removes `key`'s queue and returns its packets in arrival order (empty if none). */
@@ -57,8 +61,6 @@ export interface PeerQueues {
   keys(): readonly string[];
   readonly packets: number;
   readonly bytes: number;
-  /** Packets refused because the slab was full (they would have fit their peer's budget). */
-  readonly slabFullDrops: number;
   /** The slab: its byteLength is all the memory the queued packets take. */
   readonly buffer: SharedArrayBuffer;
 }
@@ -96,7 +98,6 @@ export function createPeerQueues(
   const heads = new Map<string, number>();
   let packets = 0;
   let bytes = 0;
-  let slabFullDrops = 0;
 
   function drop(key: string, head: number): number {
     const count = slab.packets(head);
@@ -108,20 +109,19 @@ export function createPeerQueues(
   }
 
   return {
-    enqueue(key, direction, source, offset, length, ipv4, port): boolean {
-      if (!Number.isInteger(length) || length <= 0 || !Number.isInteger(offset) || offset < 0) return false;
-      if (offset + length > source.length) return false;
-      const head = heads.get(key) ?? -1;
-      if ((head < 0 ? 0 : slab.bytes(head)) + length > budgetBytes) return false;
-      const queue = slab.append(head, direction, source, offset, length, ipv4, port);
-      if (queue < 0) {
-        slabFullDrops++;
-        return false;
+    enqueue(key, direction, source, offset, length, ipv4, port): EnqueueResult {
+      if (!Number.isInteger(length) || length <= 0 || !Number.isInteger(offset) || offset < 0) {
+        return 'bad-region';
       }
+      if (offset + length > source.length) return 'bad-region';
+      const head = heads.get(key) ?? -1;
+      if ((head < 0 ? 0 : slab.bytes(head)) + length > budgetBytes) return 'peer-full';
+      const queue = slab.append(head, direction, source, offset, length, ipv4, port);
+      if (queue < 0) return 'slab-full';
       if (head < 0) heads.set(key, queue);
       packets += 1;
       bytes += length;
-      return true;
+      return 'queued';
     },
     has(key): boolean {
       return heads.has(key);
@@ -156,9 +156,6 @@ export function createPeerQueues(
     },
     get bytes(): number {
       return bytes;
-    },
-    get slabFullDrops(): number {
-      return slabFullDrops;
     },
     buffer: slab.buffer,
   };

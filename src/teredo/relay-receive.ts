@@ -116,11 +116,9 @@ export function createReceiver(context: CoreContext): Receiver {
         return;
       }
     }
-    if (context.queues.enqueue(key, 'in', packet, at, packetLength, ipv4, port)) {
-      count(context, 'rx-queued');
-    } else {
-      count(context, 'drop-rx-queue-full');
-    }
+    const queued = context.queues.enqueue(key, 'in', packet, at, packetLength, ipv4, port);
+    if (queued === 'queued') count(context, 'rx-queued');
+    else count(context, queued === 'slab-full' ? 'drop-rx-slab-full' : 'drop-rx-queue-full');
     // Miredo touches the reception time here; doing so for a trusted peer would keep its
     // (other) mapping valid on the word of an unverified packet, so only untrusted ones are.
     if ((table.flags(slot) & PEER_TRUSTED) === 0) table.touchRx(slot, nowSeconds);

@@ -118,11 +118,9 @@ export function transmit(
     }
   }
 
-  if (context.queues.enqueue(key, 'out', packet, offset, length, 0, 0)) {
-    count(context, 'tx-queued');
-  } else {
-    count(context, 'drop-tx-queue-full');
-  }
+  const queued = context.queues.enqueue(key, 'out', packet, offset, length, 0, 0);
+  if (queued === 'queued') count(context, 'tx-queued');
+  else count(context, queued === 'slab-full' ? 'drop-tx-slab-full' : 'drop-tx-queue-full');
 
   if (!teredoDestination && identity !== null) {
     const pacing = pacePing(table.pings(slot), table.lastPing(slot), nowSeconds, context.constants);

@@ -1,6 +1,6 @@
 /**
  * The client's and relay's counters (data plane and control plane), one per accept and drop
- * reason plus I/O outcomes. Their order is their index in each counter row. The first seven are
+ * reason plus I/O outcomes. Their order is their index in each counter row. The first eight are
  * the data plane's; the rest are the decisions of the tunnel core (relay.ts), which the control
  * plane counts in its own row. Every name starting with `drop-` is a packet thrown away.
  */
@@ -12,13 +12,18 @@ export const TUNNEL_COUNTER_NAMES = Object.freeze([
   'slow-path',
   'send-failed',
   'tun-write-failed',
+  // Over the worker's slow-path budget (slow-path-budget.ts): never reached the control plane.
+  'drop-slow-path-budget',
 
   // Transmission (TUN -> UDP), reference section 4.7.
   'drop-tx-malformed',
   'drop-tx-multicast',
   'drop-tx-bad-server',
   'drop-tx-table-full',
+  // queue-full: the peer's own queue is at its byte budget; slab-full: it is not, but the slab
+  // all queues share has no room left (peer-queue.ts). Likewise for drop-rx-*.
   'drop-tx-queue-full',
+  'drop-tx-slab-full',
   'tx-not-qualified',
   'tx-source-not-teredo',
   'tx-relay-not-teredo',
@@ -35,6 +40,7 @@ export const TUNNEL_COUNTER_NAMES = Object.freeze([
   'drop-rx-unknown-peer',
   'drop-rx-table-full',
   'drop-rx-queue-full',
+  'drop-rx-slab-full',
   'drop-rx-unmatched',
   'rx-server-bubble',
   'rx-bubble',

@@ -15,10 +15,10 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FAULT_INJECTION_ENV } from '../../../src/daemon/ipc.js';
-import { DATAPLANE_FILE, PISCINA_WORKER_FILE } from '../../../src/daemon/jail-program-files.js';
+import { PISCINA_WORKER_FILE } from '../../../src/daemon/jail-program-files.js';
 import { MANIFEST_NAME } from '../../../src/daemon/jail-program-copy.js';
 import { netnsSkip } from '../../support/netns.js';
-import { createLab, IPV6HOST_IPV6 } from '../../../scripts/lab/index.js';
+import { createLab, IPV6HOST_IPV6, REPO_ROOT } from '../../../scripts/lab/index.js';
 import type { Lab, LabDaemon, Qualified, TeredoClient } from '../../../scripts/lab/index.js';
 import { LabStory, ping, QUALIFY_TIMEOUT_MS } from '../lab/lab-test-tools.js';
 import { engineCounters } from '../lab/tunnel-tools.js';
@@ -130,7 +130,9 @@ describe('a crashed data-plane worker is replaced in place, in the jail', { skip
   it('the jail holds a read-only copy of the worker program', () => {
     assert.ok(lab);
     const jail = join(lab.directory, 'jail');
-    for (const file of [DATAPLANE_FILE, PISCINA_WORKER_FILE]) {
+    // bin/miredo runs the bundles (scripts/bundle.ts): the workers load the bundled data plane.
+    const dataplane = join(REPO_ROOT, 'dist/bundle/daemon/dataplane.js');
+    for (const file of [dataplane, PISCINA_WORKER_FILE]) {
       const copy = join(jail, file);
       assert.ok(existsSync(copy), `${copy} exists`);
       assert.equal(statSync(copy).mode & 0o7777, 0o444);

@@ -190,6 +190,14 @@ test('a SIGHUP with another DataplaneWorkers reopens one TUN queue and UDP socke
     assert.ok(os.calls.includes('openTun teredo 3'), os.calls.join('; '));
     assert.equal(os.calls.filter((call) => call.startsWith('openUdp4 ')).length, 3);
     assert.deepEqual(jail.calls, ['refresh', 'refresh'], 'the copy is checked once each engine is ready');
+    // ...and each engine is told the answer (it replaces crashed workers only from a current copy).
+    const told = (): unknown[] =>
+      records.filter((r) => r['msg'] === 'fake engine program copy').map((r) => r['current']);
+    while (told().length < 2) {
+      assert.ok(Date.now() < deadline, 'the engines were not told about the program copy');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.deepEqual(told(), [true, true]);
   } finally {
     supervisor.terminate(null);
     await supervisor.finished;

@@ -152,6 +152,36 @@ test(
   },
 );
 
+test(
+  'a crashed worker is replaced only once the bootstrap has said the jail copy is current',
+  { timeout: 60_000 },
+  async () => {
+    // A server engine: its control plane has no timers, so the failed engine leaves nothing running.
+    const { init, close } = serverDescriptors();
+    try {
+      // The real check, not the tests' "always": what the bootstrap says, and the files visible.
+      const h = harness({ canReplaceWorkers: undefined });
+      h.engine.handle(init);
+      await h.until(() => h.sent.some((m) => m.type === 'ready'), 'ready');
+      h.engine.handle({ type: 'program-copy', current: true });
+      assert.equal(h.engine.injectFault(0), true);
+      await h.until(() => h.messages().some((m) => /^Data-plane worker 0 replaced in/.test(m)), 'replaced');
+
+      // A stale copy the bootstrap could not replace: the next crash ends the engine instead.
+      h.engine.handle({ type: 'program-copy', current: false });
+      assert.equal(h.engine.injectFault(0), true);
+      assert.equal(await h.exited, 1);
+      const alert = h.records.find((r) => r['level'] === 70);
+      assert.match(
+        String(alert?.['msg']),
+        /^Data-plane worker 0 failed: .*\(no copy of the program in the jail to replace it\)$/,
+      );
+    } finally {
+      close();
+    }
+  },
+);
+
 test('without the program in the jail a crash ends the engine, as before', { timeout: 30_000 }, async () => {
   const { init, close } = serverDescriptors();
   try {

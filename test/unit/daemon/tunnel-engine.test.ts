@@ -7,7 +7,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
-import type { Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import type { InitMessage } from '../../../src/daemon/ipc.js';
@@ -15,22 +14,9 @@ import { closeFd } from '../../../src/os/fd.js';
 import { localPort, openUdp4 } from '../../../src/os/udp.js';
 import { createTestEngine } from './fakes.js';
 import { ipv6Packet, NATIVE_HOST, PEER_ADDRESS } from './tunnel-harness.js';
+import { sendTo, until } from '../../support/loopback.js';
 
 const DATAPLANE = fileURLToPath(new URL('../../../src/daemon/dataplane.js', import.meta.url));
-
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
-async function sendTo(socket: Socket, payload: Uint8Array, port: number): Promise<void> {
-  await new Promise<void>((resolve, reject) =>
-    socket.send(payload, port, '127.0.0.1', (error) => (error ? reject(error) : resolve())),
-  );
-}
 
 test(
   'relay engine: worker slow path to the control plane, counters in the summary, clean stop',

@@ -52,7 +52,7 @@ test('packets that straddle chunks come back whole, in arrival order, with their
       inbound ? 0xc6336401 + index : 0,
       index,
     );
-    assert.ok(accepted, `packet ${index}`);
+    assert.equal(accepted, 'queued', `packet ${index}`);
     buffer.fill(0); // the queue holds a copy
     total += length;
   }
@@ -69,50 +69,59 @@ test('packets that straddle chunks come back whole, in arrival order, with their
   assert.deepEqual([queues.packets, queues.bytes, queues.has(key)], [0, 0, false]);
 });
 
-test('a full slab refuses new packets and counts them; freed chunks are used again', () => {
+test('a full slab refuses new packets as slab-full; freed chunks are used again', () => {
   const chunks = 10;
   const queues = createPeerQueues(1280, 64 + chunks * 272);
   const packet = pattern(200, 0); // 3 + 50 words: one chunk each
   for (let index = 0; index < chunks; index++) {
-    assert.ok(queues.enqueue(keyOf(index), 'out', packet, 0, 200, 0, 0), `peer ${index}`);
+    assert.equal(queues.enqueue(keyOf(index), 'out', packet, 0, 200, 0, 0), 'queued', `peer ${index}`);
   }
-  assert.equal(queues.enqueue(keyOf(99), 'out', packet, 0, 200, 0, 0), false, 'no chunk left');
+  assert.equal(queues.enqueue(keyOf(99), 'out', packet, 0, 200, 0, 0), 'slab-full', 'no chunk left');
   // 10 words are left in each chunk: a 28-byte packet (3 + 7 words) fills one exactly.
-  assert.equal(queues.enqueue(keyOf(0), 'out', packet, 0, 28, 0, 0), true, 'still room in its own chunk');
-  assert.equal(queues.enqueue(keyOf(0), 'out', packet, 0, 1, 0, 0), false, 'its chunk is full now');
-  assert.equal(queues.slabFullDrops, 2);
+  assert.equal(queues.enqueue(keyOf(0), 'out', packet, 0, 28, 0, 0), 'queued', 'still room in its own chunk');
+  assert.equal(queues.enqueue(keyOf(0), 'out', packet, 0, 1, 0, 0), 'slab-full', 'its chunk is full now');
+  assert.equal(
+    queues.enqueue(keyOf(0), 'out', pattern(1280, 0), 0, 1100, 0, 0),
+    'peer-full',
+    'over its own budget: that is the reason, whatever the slab',
+  );
   assert.equal(queues.has(keyOf(99)), false, 'a refused packet leaves no empty queue behind');
 
   assert.equal(queues.discard(keyOf(0)), 2);
   assert.equal(queues.discard(keyOf(0)), 0);
-  assert.ok(queues.enqueue(keyOf(99), 'in', packet, 0, 200, 1, 2), 'the freed chunk serves another peer');
+  assert.equal(
+    queues.enqueue(keyOf(99), 'in', packet, 0, 200, 1, 2),
+    'queued',
+    'the freed chunk serves another peer',
+  );
   assert.deepEqual(queues.take(keyOf(99))[0]!.bytes, packet);
   assert.equal(queues.clear(), chunks - 1);
   for (let index = 0; index < chunks; index++) {
-    assert.ok(queues.enqueue(keyOf(1000 + index), 'out', packet, 0, 200, 0, 0), 'clear freed every chunk');
+    assert.equal(
+      queues.enqueue(keyOf(1000 + index), 'out', packet, 0, 200, 0, 0),
+      'queued',
+      'clear freed every chunk',
+    );
   }
-  assert.equal(queues.slabFullDrops, 2);
 });
 
-test('the per-peer budget holds whatever the slab size; bad regions are refused, not counted as slab drops', () => {
+test('the per-peer budget holds whatever the slab size (peer-full); bad regions are refused as such', () => {
   const queues = createPeerQueues(1280);
   const big = pattern(1280, 3);
-  assert.equal(queues.enqueue(keyOf(1), 'out', big, 0, 1280, 0, 0), true);
-  assert.equal(queues.enqueue(keyOf(1), 'out', big, 0, 1, 0, 0), false, 'budget spent');
-  assert.equal(queues.enqueue(keyOf(2), 'out', big, 0, 1281, 0, 0), false, 'past the buffer');
-  assert.equal(queues.enqueue(keyOf(2), 'out', big, 1279, 2, 0, 0), false, 'past the buffer');
-  assert.equal(queues.enqueue(keyOf(2), 'out', big, -1, 2, 0, 0), false);
-  assert.equal(queues.enqueue(keyOf(2), 'out', big, 0, 0, 0, 0), false, 'empty');
-  assert.equal(queues.enqueue(keyOf(2), 'out', big, 0.5, 2, 0, 0), false);
+  assert.equal(queues.enqueue(keyOf(1), 'out', big, 0, 1280, 0, 0), 'queued');
+  assert.equal(queues.enqueue(keyOf(1), 'out', big, 0, 1, 0, 0), 'peer-full', 'budget spent');
+  assert.equal(queues.enqueue(keyOf(2), 'out', big, 0, 1281, 0, 0), 'bad-region', 'past the buffer');
+  assert.equal(queues.enqueue(keyOf(2), 'out', big, 1279, 2, 0, 0), 'bad-region', 'past the buffer');
+  assert.equal(queues.enqueue(keyOf(2), 'out', big, -1, 2, 0, 0), 'bad-region');
+  assert.equal(queues.enqueue(keyOf(2), 'out', big, 0, 0, 0, 0), 'bad-region', 'empty');
+  assert.equal(queues.enqueue(keyOf(2), 'out', big, 0.5, 2, 0, 0), 'bad-region');
   assert.equal(queues.has(keyOf(2)), false);
-  assert.equal(queues.slabFullDrops, 0);
   assert.deepEqual(queues.take(keyOf(1))[0]!.bytes, big);
 });
 
 test('a slab of no chunks refuses everything', () => {
   const queues = createPeerQueues(1280, 0);
-  assert.equal(queues.enqueue(keyOf(1), 'out', pattern(10, 0), 0, 10, 0, 0), false);
-  assert.equal(queues.slabFullDrops, 1);
+  assert.equal(queues.enqueue(keyOf(1), 'out', pattern(10, 0), 0, 10, 0, 0), 'slab-full');
   assert.deepEqual(queues.keys(), []);
 });
 
@@ -121,13 +130,16 @@ test('a flood of 100,000 peers takes no more memory than the slab; keys stay bou
   const queues = createPeerQueues(1280, slabBytes);
   const packet = pattern(100, 0);
   let accepted = 0;
+  let slabFull = 0;
   for (let index = 0; index < 100_000; index++) {
-    if (queues.enqueue(keyOf(index), 'out', packet, 0, 100, 0, 0)) accepted++;
+    const result = queues.enqueue(keyOf(index), 'out', packet, 0, 100, 0, 0);
+    if (result === 'queued') accepted++;
+    else if (result === 'slab-full') slabFull++;
   }
   const chunks = queueSlabChunks(slabBytes);
   assert.equal(accepted, chunks, 'one 100-byte packet per chunk');
   assert.equal(queues.keys().length, chunks);
-  assert.equal(queues.slabFullDrops, 100_000 - chunks);
+  assert.equal(slabFull, 100_000 - chunks, 'every other one for want of room in the slab');
   assert.equal(queues.bytes, chunks * 100);
   assert.ok(queues.buffer.byteLength <= slabBytes);
 });

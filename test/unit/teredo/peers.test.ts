@@ -302,6 +302,21 @@ test('initPeerTable clears whatever the region held before', () => {
   assert.equal(table.read(slot, keyFor(1), 0, createPeerSnapshot()), true, 'no odd sequence left behind');
 });
 
+test('initPeerTable on a fresh buffer skips the clearing scan and gives an empty, working table', () => {
+  const shared = new SharedArrayBuffer(64 + peerTableByteLength(1024));
+  const table = initPeerTable(shared, 64, 1024, SEED, true);
+  assert.equal(table.size(), 0);
+  assert.equal(table.find(keyFor(1), 0), -1);
+  const slot = insertOrFail(table, keyFor(1), 5);
+  assert.equal(attachPeerTable(shared, 64).find(keyFor(1), 0), slot);
+  // The promise it relies on (and the reason it exists): bytes it was told are zero stay as
+  // they were, so a region that was not fresh keeps its garbage. Only fresh buffers qualify.
+  const dirty = new SharedArrayBuffer(peerTableByteLength(16));
+  new Uint8Array(dirty).fill(0xff);
+  const unscanned = initPeerTable(dirty, 0, 16, SEED, true);
+  assert.notEqual(unscanned.flags(0), 0);
+});
+
 test('attaching to something that is not a peer table throws', () => {
   assert.throws(() => attachPeerTable(new SharedArrayBuffer(4096)), TypeError);
   assert.throws(() => attachPeerTable(new SharedArrayBuffer(16)), RangeError);

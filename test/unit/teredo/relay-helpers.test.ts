@@ -49,12 +49,12 @@ test('peer queues: arrival order, copies, per-peer byte budget, totals', () => {
   const b = peerKey(address('2001:db8::2'), 0);
   assert.notEqual(a, b);
   const buffer = Uint8Array.from({ length: 100 }, (_, i) => i);
-  assert.equal(queues.enqueue(a, 'out', buffer, 0, 40, 0, 0), true);
-  assert.equal(queues.enqueue(a, 'in', buffer, 10, 50, 0xcb000001, 7), true);
-  assert.equal(queues.enqueue(a, 'out', buffer, 0, 11, 0, 0), false, '101 bytes would not fit');
-  assert.equal(queues.enqueue(a, 'out', buffer, 0, 10, 0, 0), true, '100 bytes do');
-  assert.equal(queues.enqueue(b, 'out', buffer, 0, 100, 0, 0), true, 'budgets are per peer');
-  assert.equal(queues.enqueue(b, 'out', buffer, 95, 10, 0, 0), false, 'a region past the buffer');
+  assert.equal(queues.enqueue(a, 'out', buffer, 0, 40, 0, 0), 'queued');
+  assert.equal(queues.enqueue(a, 'in', buffer, 10, 50, 0xcb000001, 7), 'queued');
+  assert.equal(queues.enqueue(a, 'out', buffer, 0, 11, 0, 0), 'peer-full', '101 bytes would not fit');
+  assert.equal(queues.enqueue(a, 'out', buffer, 0, 10, 0, 0), 'queued', '100 bytes do');
+  assert.equal(queues.enqueue(b, 'out', buffer, 0, 100, 0, 0), 'queued', 'budgets are per peer');
+  assert.equal(queues.enqueue(b, 'out', buffer, 95, 10, 0, 0), 'bad-region', 'a region past the buffer');
   assert.deepEqual([queues.packets, queues.bytes], [4, 200]);
   buffer.fill(0);
 
@@ -111,7 +111,7 @@ test('ICMPv6 budget: N per clock second, refilled when the second changes', () =
 });
 
 test('tunnel counters: the data plane names come first and keep their places; indexes match', () => {
-  assert.deepEqual(TUNNEL_COUNTER_NAMES.slice(0, 7), [
+  assert.deepEqual(TUNNEL_COUNTER_NAMES.slice(0, 8), [
     'tun-received',
     'udp-received',
     'encapsulated',
@@ -119,6 +119,7 @@ test('tunnel counters: the data plane names come first and keep their places; in
     'slow-path',
     'send-failed',
     'tun-write-failed',
+    'drop-slow-path-budget',
   ]);
   assert.equal(new Set(TUNNEL_COUNTER_NAMES).size, TUNNEL_COUNTER_NAMES.length);
   TUNNEL_COUNTER_NAMES.forEach((name, index) => assert.equal(TUNNEL_COUNTER[name], index));

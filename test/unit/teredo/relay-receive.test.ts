@@ -2,7 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeTeredoAddress } from '../../../src/teredo/address.js';
+import { DEFAULT_PEER_QUEUE_SLAB_BYTES } from '../../../src/teredo/peer-queue.js';
 import { PEER_COUNTING, PEER_QUEUED, PEER_TRUSTED } from '../../../src/teredo/peers.js';
+import { queueSlabChunks } from '../../../src/teredo/peers-queue-slab.js';
 import {
   address,
   bench,
@@ -20,6 +22,7 @@ import {
   RELAY_PORT,
   RELAY_SIDE_HOST,
   SERVER_IPV4,
+  sizedPacket,
   TEREDO_PORT,
   tun,
   udp,
@@ -250,6 +253,39 @@ test('6: a native source is queued as incoming and pinged through our server', (
   assert.deepEqual(b.udp(fromNative, RELAY_IPV4, RELAY_PORT), []);
   assert.equal(b.counter('ping-paced'), 1);
   assert.equal(b.core.stats().queuedPackets, 2);
+});
+
+test('6: a native source over its queue budget is dropped as drop-rx-queue-full', () => {
+  const b = bench();
+  assert.equal(b.udp(sizedPacket(NATIVE_HOST, CLIENT_ADDRESS, 1200), RELAY_IPV4, RELAY_PORT).length, 1);
+  b.udp(sizedPacket(NATIVE_HOST, CLIENT_ADDRESS, 81), RELAY_IPV4, RELAY_PORT);
+  assert.equal(b.counter('drop-rx-queue-full'), 1, '1281 bytes would not fit');
+  b.udp(sizedPacket(NATIVE_HOST, CLIENT_ADDRESS, 80), RELAY_IPV4, RELAY_PORT);
+  assert.deepEqual([b.counter('rx-queued'), b.counter('drop-rx-slab-full')], [2, 0]);
+  assert.deepEqual(b.core.stats(), { peers: 1, queuedPackets: 2, queuedBytes: 1280 });
+});
+
+test('6: a full slab: the drop is counted as drop-rx-slab-full, apart from a full peer queue', () => {
+  const b = bench({ capacity: 8192 });
+  const nativeAt = (index: number): Uint8Array => {
+    const host = NATIVE_HOST.slice();
+    new DataView(host.buffer).setUint32(12, 0x10000 + index);
+    return host;
+  };
+  // 3 + 320 words of stream for a 1280-byte packet, 63 per chunk: 6 chunks per native host.
+  const peers = Math.floor(queueSlabChunks(DEFAULT_PEER_QUEUE_SLAB_BYTES) / Math.ceil((3 + 320) / 63));
+  for (let index = 0; index <= peers; index++) {
+    b.udp(sizedPacket(nativeAt(index), CLIENT_ADDRESS, 1280), RELAY_IPV4, RELAY_PORT);
+  }
+  assert.equal(b.counter('rx-queued'), peers);
+  assert.equal(b.counter('drop-rx-slab-full'), 1, 'the last host found no room left');
+  assert.equal(b.counter('drop-rx-queue-full'), 0, 'no host was over its own budget');
+  assert.equal(b.counter('ping-sent'), peers + 1, 'each host is still pinged');
+
+  b.udp(sizedPacket(nativeAt(0), CLIENT_ADDRESS, 100), RELAY_IPV4, RELAY_PORT);
+  assert.deepEqual([b.counter('drop-rx-queue-full'), b.counter('drop-rx-slab-full')], [1, 1]);
+  b.udp(sizedPacket(nativeAt(peers + 1), CLIENT_ADDRESS, 100), RELAY_IPV4, RELAY_PORT);
+  assert.deepEqual([b.counter('drop-rx-queue-full'), b.counter('drop-rx-slab-full')], [1, 2]);
 });
 
 test('7: a Teredo source that matches no case is dropped', () => {

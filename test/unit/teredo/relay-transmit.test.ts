@@ -3,7 +3,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeTeredoAddress } from '../../../src/teredo/address.js';
 import { UNREACHABLE_CODE } from '../../../src/teredo/constants.js';
+import { DEFAULT_PEER_QUEUE_SLAB_BYTES } from '../../../src/teredo/peer-queue.js';
 import { PEER_COUNTING, PEER_QUEUED, PEER_TRUSTED } from '../../../src/teredo/peers.js';
+import { queueSlabChunks } from '../../../src/teredo/peers-queue-slab.js';
 import {
   address,
   assertUnreachable,
@@ -28,6 +30,8 @@ import type { Bench, Sent } from './relay-harness.js';
 import { hexOf } from './fixtures.js';
 
 const TO_PEER = ipv6Packet(CLIENT_ADDRESS, PEER_ADDRESS);
+/** Slab chunks a queue holding one 1280-byte packet takes: 3 + 320 words of stream, 63 per chunk. */
+const CHUNKS_PER_FULL_QUEUE = Math.ceil((3 + 1280 / 4) / 63);
 
 /** The two bubbles (direct to the embedded mapping, indirect via the peer's server) to PEER_ADDRESS. */
 function assertBubbles(b: Bench, sent: readonly Sent[], direct: boolean): void {
@@ -295,6 +299,40 @@ test('per-peer queue: 1280 bytes; what does not fit is dropped and counted', () 
   );
   assert.ok(sent.every((item) => udp(item).ipv4 === PEER_IPV4 && udp(item).port === PEER_PORT));
   assert.deepEqual(b.core.stats(), { peers: 1, queuedPackets: 0, queuedBytes: 0 });
+});
+
+test('a full slab: the drop is counted as drop-tx-slab-full, apart from a full peer queue', () => {
+  const b = bench({ capacity: 8192 });
+  const peerAt = (index: number): Uint8Array =>
+    encodeTeredoAddress({
+      prefix: PREFIX,
+      server: PEER_SERVER_IPV4,
+      flags: 0,
+      port: 1024 + index,
+      client: PEER_IPV4,
+    });
+  // Enough peers with one full queue each (a 1280-byte packet) to take every chunk, then one more.
+  const peers = Math.floor(queueSlabChunks(DEFAULT_PEER_QUEUE_SLAB_BYTES) / CHUNKS_PER_FULL_QUEUE);
+  for (let index = 0; index <= peers; index++) b.tun(sizedPacket(CLIENT_ADDRESS, peerAt(index), 1280));
+  assert.equal(b.counter('tx-queued'), peers);
+  assert.equal(b.counter('drop-tx-slab-full'), 1, 'the last peer found no room left');
+  assert.equal(b.counter('drop-tx-queue-full'), 0, 'no peer was over its own budget');
+  assert.deepEqual(b.core.stats(), { peers: peers + 1, queuedPackets: peers, queuedBytes: peers * 1280 });
+
+  // A peer over its own budget is counted as such, full slab or not.
+  b.tun(sizedPacket(CLIENT_ADDRESS, peerAt(0), 100));
+  assert.equal(b.counter('drop-tx-queue-full'), 1);
+  assert.equal(b.counter('drop-tx-slab-full'), 1);
+
+  // Peer 0 answers from its mapping: its queue goes out and its chunks take the refused peer's packet.
+  const flushed = b.udp(bubble(peerAt(0), CLIENT_ADDRESS), PEER_IPV4, 1024);
+  assert.deepEqual(
+    flushed.map((item) => udp(item).bytes.length),
+    [1280],
+  );
+  b.tun(sizedPacket(CLIENT_ADDRESS, peerAt(peers), 1280));
+  assert.equal(b.counter('tx-queued'), peers + 1);
+  assert.equal(b.counter('drop-tx-slab-full'), 1);
 });
 
 test('packets are copied when queued: the caller may reuse its buffer', () => {
