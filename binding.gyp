@@ -5,6 +5,7 @@
       "sources": [
         "src/os/native/addon.cc",
         "src/os/native/errors.cc",
+        "src/os/native/memory.cc",
         "src/os/native/packet_io.cc",
         "src/os/native/process.cc",
         "src/os/native/readiness.cc",

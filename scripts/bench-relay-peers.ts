@@ -2,20 +2,20 @@
  * Peer-table figures at a million peers (src/teredo/peers.ts): table bytes per peer, inserts/s
  * on the control-plane thread, and find()+read() lookups/s in worker threads, one alone (hits,
  * then misses) and N at once (hits), each attached to the same SharedArrayBuffer like the data
- * plane's workers. Keys are random Teredo addresses; lookups pick keys in random order, so the
- * figures include cache misses, as a relay with a million peers would see.
+ * plane's workers. The table is allocated as the daemon allocates it (createTunnelShared, with
+ * transparent huge pages asked for). Keys are random Teredo addresses, so their records lie at
+ * random in the table and most lookups miss the CPU caches, as a relay with a million peers
+ * would; a worker takes the keys in array order from a random start, because the data plane's
+ * key is the packet's address, already in the cache when it looks it up (a random pick in the
+ * 16 MB key array would add a cache miss that the relay does not have).
  *
  * This module is also the lookup worker's script (new Worker(this file)): see the bottom.
  */
 import { randomFillSync } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import {
-  attachPeerTable,
-  createPeerSnapshot,
-  createPeerTable,
-  peerTableByteLength,
-} from '../src/teredo/peers.js';
+import { attachTunnelShared, createTunnelShared } from '../src/daemon/tunnel-shared.js';
+import { createPeerSnapshot, peerTableByteLength } from '../src/teredo/peers.js';
 
 export interface PeerTableOptions {
   readonly peers: number;
@@ -37,6 +37,8 @@ export interface PeerTableFigures {
   readonly capacity: number;
   readonly peers: number;
   readonly tableBytes: number;
+  /** Whether the kernel took the huge-page advice for the table. */
+  readonly hugePages: boolean;
   readonly bytesPerPeer: number;
   readonly insertsPerSecond: number;
   readonly hitsOneWorker: LookupRun;
@@ -84,20 +86,18 @@ function missKeys(count: number): SharedArrayBuffer {
   return buffer;
 }
 
-/** The worker's loop: xorshift picks keys, find() then read() each, for `seconds`. */
+/** The worker's loop: keys in array order from a seeded start, find() then read() each, for `seconds`. */
 function countLookups(job: LookupJob): LookupCount {
-  const table = attachPeerTable(job.table);
+  const table = attachTunnelShared(job.table).table;
   const keys = new Uint8Array(job.keys);
   const snapshot = createPeerSnapshot();
   const go = new Int32Array(job.control);
-  let state = job.seed >>> 0 || 1;
+  let index = (job.seed >>> 0) % job.keyCount;
   const lookupBatch = (): number => {
     let expected = 0;
     for (let i = 0; i < CHUNK; i++) {
-      state ^= state << 13;
-      state ^= state >>> 17;
-      state ^= state << 5;
-      const offset = ((state >>> 0) % job.keyCount) * 16;
+      index = index + 1 === job.keyCount ? 0 : index + 1;
+      const offset = index * 16;
       const slot = table.find(keys, offset);
       if (job.expectHits) {
         if (slot >= 0 && table.read(slot, keys, offset, snapshot)) expected++;
@@ -170,7 +170,8 @@ export async function benchPeerTable(options: PeerTableOptions): Promise<PeerTab
   if (options.peers > options.capacity) throw new Error('more peers than the table holds');
   const keys = randomTeredoKeys(options.peers);
   const keyBytes = new Uint8Array(keys);
-  const table = createPeerTable(options.capacity);
+  const shared = createTunnelShared(options.capacity);
+  const table = shared.table;
   const start = performance.now();
   for (let i = 0; i < options.peers; i++) {
     if (table.insert(keyBytes, i * 16, 1) < 0) throw new Error(`insert ${i} refused`);
@@ -181,7 +182,7 @@ export async function benchPeerTable(options: PeerTableOptions): Promise<PeerTab
   const tableBytes = peerTableByteLength(options.capacity);
   const hits: Omit<LookupJob, 'control' | 'seed'> = {
     job: 'peer-lookups',
-    table: table.buffer,
+    table: shared.buffer,
     keys,
     keyCount: options.peers,
     expectHits: true,
@@ -193,6 +194,7 @@ export async function benchPeerTable(options: PeerTableOptions): Promise<PeerTab
     peers,
     tableBytes,
     bytesPerPeer: tableBytes / peers,
+    hugePages: shared.hugePages.ok && shared.hugePages.bytes > 0,
     insertsPerSecond: Math.round(options.peers / insertSeconds),
     hitsOneWorker: await lookupRun(hits, 1),
     missesOneWorker: await lookupRun(misses, 1),

@@ -204,6 +204,7 @@ export function peerTableRows(figures: PeerTableFigures): string[][] {
     ['peers (capacity)', `${count(figures.peers)} (${count(figures.capacity)})`],
     ['table size, MB', mb(figures.tableBytes)],
     ['bytes per peer', figures.bytesPerPeer.toFixed(1)],
+    ['transparent huge pages', figures.hugePages ? 'yes' : 'no (4 KiB pages)'],
     ['inserts/s (control plane)', count(figures.insertsPerSecond)],
     ['lookups/s, 1 worker, hits', count(figures.hitsOneWorker.lookupsPerSecond)],
     ['lookups/s, 1 worker, misses', count(figures.missesOneWorker.lookupsPerSecond)],

@@ -301,12 +301,26 @@ async function measureRelay(
   }
 }
 
+/**
+ * Our daemons send runs of equal datagrams to one destination as one UDP GSO message
+ * (UDP_SEGMENT). A veth passes such a message on whole, so the fake clients' rule, which counts
+ * datagrams of one exact length, would miss them, and the receivers would be spared per-datagram
+ * work that a real network charges them. With tx-udp-segmentation off on these nodes' WAN
+ * interfaces, the kernel splits the message when it leaves the node, like a NIC without UDP
+ * segmentation offload: what goes on the wire is the same as without GSO, and the splitting is
+ * charged to the sending daemon's CPU. Debian's Miredo does not use GSO: nothing changes for it.
+ */
+async function segmentUdpGsoInSoftware(lab: Lab, nodes: readonly string[]): Promise<void> {
+  for (const node of nodes) await lab.run(node, 'ethtool', ['-K', 'wan0', 'tx-udp-segmentation', 'off']);
+}
+
 async function measureLab(session: Session, options: Options): Promise<Measurement> {
   const lab = await createLab({
     directClients: [FAKES, TCP_CLIENT, QUALIFYING_CLIENT],
     ...(options.verbose ? { onProgress: (event) => console.error(formatProgress(event)) } : {}),
   });
   session.lab = lab;
+  await segmentUdpGsoInSoftware(lab, [RELAY, TCP_CLIENT]);
   await lab.startServer(options.server);
   const plan = {
     serverIPv4: SERVER_IPV4[0],

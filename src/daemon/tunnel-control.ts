@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../log/logger.js';
+import { errnoName } from '../os/errno.js';
 import { decodeTeredoAddress } from '../teredo/address.js';
 import { readU32 } from '../teredo/bytes.js';
 import { TEREDO_CONSTANTS } from '../teredo/constants.js';
@@ -353,6 +354,17 @@ export function createTunnelControl(
   return {
     counterNames: TUNNEL_COUNTER_NAMES,
     shared: shared.buffer,
-    create: (context) => createControlPlane({ config, context, shared, options }),
+    create: (context) => {
+      const advice = shared.hugePages;
+      context.log.debug(
+        {
+          bytes: shared.buffer.byteLength,
+          capacity: shared.table.capacity,
+          hugePages: advice.ok ? advice.bytes : `refused (${errnoName(advice.errno)})`,
+        },
+        'Peer table allocated',
+      );
+      return createControlPlane({ config, context, shared, options });
+    },
   };
 }

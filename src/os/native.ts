@@ -54,7 +54,9 @@ export interface NativeAddon {
     ports: Uint16Array,
     first: number,
     count: number,
+    gso?: Float64Array,
   ): number;
+  udpGsoSupported(fd: number): boolean;
   readTunBatch(fd: number, data: Uint8Array, slotSize: number, lengths: Uint32Array, max: number): number;
   writeTunBatch(
     fd: number,
@@ -69,6 +71,8 @@ export interface NativeAddon {
   watchFd(fd: number, events: number, callback: (status: number, events: number) => void): number;
   watchSetEvents(id: number, events: number): void;
   watchStop(id: number): void;
+
+  adviseHugePages(bytes: Uint8Array): number;
 }
 
 // Relative to the compiled file: dist/src/os/native.js → build/Release/.

@@ -34,8 +34,20 @@ export function recvUdpBatch(fd: number, batch: PacketBatch, max: number = batch
   );
 }
 
-/** sendmmsg of slots first..first+count-1, each to its addresses[i]:ports[i]. */
-export function sendUdpBatch(fd: number, batch: PacketBatch, first: number, count: number): number {
+/**
+ * sendmmsg of slots first..first+count-1, each to its addresses[i]:ports[i]. With `gso` (from
+ * createUdpGso for this same socket), consecutive slots with the same destination and the same
+ * length go as one UDP GSO message (up to 64 datagrams, 65000 bytes), which the kernel splits into
+ * the same datagrams, in the same order, at a fraction of the cost per datagram. The result still
+ * counts slots (from `first`, in order), whatever the number of messages.
+ */
+export function sendUdpBatch(
+  fd: number,
+  batch: PacketBatch,
+  first: number,
+  count: number,
+  gso?: UdpGso,
+): number {
   return native.sendUdpBatch(
     fd,
     batch.data,
@@ -45,7 +57,67 @@ export function sendUdpBatch(fd: number, batch: PacketBatch, first: number, coun
     batch.ports,
     first,
     count,
+    gso?.cells,
   );
+}
+
+/** The cells of a UdpGso, as the addon reads and updates them (packet_io.cc GsoCell). */
+const GSO_ENABLED = 0;
+const GSO_MESSAGES = 1;
+const GSO_SEGMENTS = 2;
+const GSO_REFUSED = 3;
+const GSO_TEST_REFUSE = 4;
+const GSO_CELLS = 5;
+
+/**
+ * UDP GSO (UDP_SEGMENT) for one UDP socket's sends, and what it did. The kernel may refuse it
+ * (IPsec routes, checksums off, segments above the device MTU): the refused message is sent
+ * again at once as plain datagrams, so nothing is lost, and when the refusal means the socket can
+ * never do GSO, `enabled` turns false for good. One per socket and thread; not for raw sockets.
+ */
+export interface UdpGso {
+  /** Whether sends may still merge datagrams. */
+  readonly enabled: boolean;
+  /** GSO messages sent, and the datagrams they carried. */
+  readonly messages: number;
+  readonly segments: number;
+  /** GSO messages the kernel refused (each sent again as plain datagrams). */
+  readonly refusals: number;
+  /** The state the addon reads and updates in place. */
+  readonly cells: Float64Array;
+}
+
+/**
+ * GSO state for sends on `fd`: enabled when fd is a UDP socket on a kernel that has UDP_SEGMENT
+ * (Linux 4.18+). Anything else, a raw socket say, would send a merged message as ONE datagram,
+ * so it gets a state that never merges.
+ */
+export function createUdpGso(fd: number): UdpGso {
+  const cells = new Float64Array(GSO_CELLS);
+  cells[GSO_ENABLED] = native.udpGsoSupported(fd) ? 1 : 0;
+  return {
+    cells,
+    get enabled(): boolean {
+      return cells[GSO_ENABLED] === 1;
+    },
+    get messages(): number {
+      return cells[GSO_MESSAGES] ?? 0;
+    },
+    get segments(): number {
+      return cells[GSO_SEGMENTS] ?? 0;
+    },
+    get refusals(): number {
+      return cells[GSO_REFUSED] ?? 0;
+    },
+  };
+}
+
+/**
+ * Test hook: the next `count` GSO messages go out with a malformed UDP_SEGMENT control message,
+ * which the kernel refuses (EINVAL) as it would refuse GSO on a socket that cannot do it.
+ */
+export function refuseNextGsoForTest(gso: UdpGso, count: number): void {
+  gso.cells[GSO_TEST_REFUSE] = count;
 }
 
 /**

@@ -12,6 +12,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   miredo::RegisterProcess(env, exports);
   miredo::RegisterPacketIo(env, exports);
   miredo::RegisterReadiness(env, exports);
+  miredo::RegisterMemory(env, exports);
   return exports;
 }
 

@@ -1,10 +1,11 @@
-// Batched packet I/O into caller-owned slots: recvmmsg/sendmmsg on UDP sockets, read/write
-// loops on TUN queues; and sendRaw6, one IPv6 packet on a raw socket. No allocation, no
-// exceptions for I/O errors: each batch function returns the number of slots done (0 on
-// EAGAIN), or -errno when the first slot already failed; an error after some slots were done
-// is left for the next call to report. Bad arguments (programmer errors) throw.
+// Batched packet I/O into caller-owned slots: recvmmsg/sendmmsg on UDP sockets (with UDP GSO
+// on request), read/write loops on TUN queues; and sendRaw6, one IPv6 packet on a raw socket.
+// No allocation, no exceptions for I/O errors: each batch function returns the number of slots
+// done (0 on EAGAIN), or -errno when the first slot already failed; an error after some slots
+// were done is left for the next call to report. Bad arguments (programmer errors) throw.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -21,6 +22,33 @@ namespace {
 
 // Messages per recvmmsg/sendmmsg call; larger requests loop.
 constexpr unsigned kChunk = 64;
+
+// UDP GSO (UDP_SEGMENT, Linux 4.18+): consecutive slots with one destination and one length go
+// as ONE message, an iovec per slot (no copy) and a cmsg giving the segment size; the kernel
+// cuts it into datagrams after routing, so most per-datagram work is done once per message.
+// Limits: UDP_MAX_SEGMENTS (64; recent kernels allow 128) segments, and one message's payload
+// must fit an IPv4 datagram (65535 - 20 - 8 = 65507 bytes); 65000 keeps clear of that bound.
+constexpr unsigned kMaxSegments = 64;
+constexpr size_t kMaxSegmentBytes = 65000;
+
+// The caller's GSO state, a Float64Array (packet-io.ts createUdpGso): read and updated here.
+enum GsoCell : size_t {
+  kGsoEnabled,      // 1: may merge slots; set to 0 for good when the kernel refuses UDP_SEGMENT
+  kGsoMessages,     // messages sent with UDP_SEGMENT
+  kGsoSegments,     // datagrams those messages carried
+  kGsoRefused,      // UDP_SEGMENT messages the kernel refused (each went again as plain datagrams)
+  kGsoTestRefuse,   // test hook: malform the cmsg of this many next GSO messages (the kernel says EINVAL)
+  kGsoCells
+};
+
+// Errors that may mean the socket or route cannot do UDP GSO at all: EIO (IPsec/xfrm routes;
+// no checksum offload on older kernels), EINVAL (SO_NO_CHECK), ENOPROTOOPT/EOPNOTSUPP. They are
+// taken to mean that only when the plain retry then goes out: EINVAL is also what a datagram to
+// port 0 gets, and that must not cost anyone else GSO. Other errors (EMSGSIZE: a segment above
+// the device MTU, which a plain send fragments; routing errors) only cost the one message.
+bool MayRefuseGso(int err) {
+  return err == EIO || err == EINVAL || err == ENOPROTOOPT || err == EOPNOTSUPP;
+}
 
 // The caller's slot buffer: slot i is data[i * slotSize, (i + 1) * slotSize).
 struct Slots {
@@ -175,8 +203,30 @@ Napi::Value RecvUdpBatch(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(done));
 }
 
+// How many slots from `slot` on (at most `limit`) one GSO message can carry: the slots must
+// follow each other with the same destination and the same non-zero length (only the last
+// segment of a message may be shorter; equal lengths keep every datagram's boundary), within
+// the segment count and byte limits. Only consecutive slots merge, so messages cover
+// contiguous slot ranges in order and "n slots sent" keeps its meaning.
+unsigned SegmentRun(const Slots& slots, const uint32_t* addresses, const uint16_t* ports, size_t slot,
+                    unsigned limit) {
+  const uint32_t length = slots.lengths[slot];
+  if (length == 0) return 1;
+  const unsigned most = static_cast<unsigned>(std::min<size_t>({limit, kMaxSegments, kMaxSegmentBytes / length}));
+  unsigned run = 1;
+  while (run < most && slots.lengths[slot + run] == length && addresses[slot + run] == addresses[slot] &&
+         ports[slot + run] == ports[slot]) {
+    run++;
+  }
+  return run;
+}
+
 // sendUdpBatch(fd, data, slotSize, lengths, addresses: Uint32Array, ports: Uint16Array,
-//              first, count): sends slots first..first+count-1 to their address/port.
+//              first, count, gso?: Float64Array): sends slots first..first+count-1 to their
+// address/port. With a GSO state whose kGsoEnabled is set (only ever for a UDP socket, see
+// udpGsoSupported), runs of equal consecutive slots go as UDP_SEGMENT messages; a message the
+// kernel refuses is sent again as plain datagrams at once, and GSO is switched off in the state
+// when the refusal means it cannot work (see MayRefuseGso). The result counts SLOTS, in order.
 Napi::Value SendUdpBatch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd;
@@ -189,39 +239,117 @@ Napi::Value SendUdpBatch(const Napi::CallbackInfo& info) {
       !ArgRange(info, 6, slots, &first, &count)) {
     return env.Null();
   }
+  double* gso = nullptr;
+  if (info.Length() > 8 && !info[8].IsUndefined()) {
+    void* cells;
+    if (!ArgSlotArray(info, 8, "gso", napi_float64_array, kGsoCells, &cells)) return env.Null();
+    gso = static_cast<double*>(cells);
+  }
   const uint32_t* destinationAddresses = static_cast<const uint32_t*>(addresses);
   const uint16_t* destinationPorts = static_cast<const uint16_t*>(ports);
 
+  // One round: up to kChunk slots, one iovec each, in up to kChunk messages.
   struct mmsghdr messages[kChunk];
   struct iovec vectors[kChunk];
   struct sockaddr_in destinations[kChunk];
+  union SegmentControl {
+    struct cmsghdr align;
+    char bytes[CMSG_SPACE(sizeof(uint16_t))];
+  } controls[kChunk];
+  unsigned slotsIn[kChunk];
 
+  bool merge = gso != nullptr && gso[kGsoEnabled] != 0;
+  // Slots below this (relative to first) go as plain datagrams: a refused message's retry.
+  size_t plainUntil = 0;
+  // A refusal that switches GSO off if the plain retry goes out.
+  bool refusalToConfirm = false;
   size_t done = 0;
   while (done < count) {
-    unsigned n = static_cast<unsigned>(std::min<size_t>(kChunk, count - done));
-    for (unsigned i = 0; i < n; i++) {
-      size_t slot = first + done + i;
-      std::memset(&destinations[i], 0, sizeof destinations[i]);
-      destinations[i].sin_family = AF_INET;
-      destinations[i].sin_addr.s_addr = htonl(destinationAddresses[slot]);
-      destinations[i].sin_port = htons(destinationPorts[slot]);
-      vectors[i].iov_base = slots.Slot(slot);
-      vectors[i].iov_len = slots.lengths[slot];
-      std::memset(&messages[i], 0, sizeof messages[i]);
-      messages[i].msg_hdr.msg_name = &destinations[i];
-      messages[i].msg_hdr.msg_namelen = sizeof destinations[i];
-      messages[i].msg_hdr.msg_iov = &vectors[i];
-      messages[i].msg_hdr.msg_iovlen = 1;
+    const unsigned window = static_cast<unsigned>(std::min<size_t>(kChunk, count - done));
+    unsigned n = 0;
+    for (unsigned i = 0; i < window; n++) {
+      const size_t slot = first + done + i;
+      const unsigned run = merge && done + i >= plainUntil
+                               ? SegmentRun(slots, destinationAddresses, destinationPorts, slot, window - i)
+                               : 1;
+      for (unsigned k = 0; k < run; k++) {
+        vectors[i + k].iov_base = slots.Slot(slot + k);
+        vectors[i + k].iov_len = slots.lengths[slot + k];
+      }
+      std::memset(&destinations[n], 0, sizeof destinations[n]);
+      destinations[n].sin_family = AF_INET;
+      destinations[n].sin_addr.s_addr = htonl(destinationAddresses[slot]);
+      destinations[n].sin_port = htons(destinationPorts[slot]);
+      std::memset(&messages[n], 0, sizeof messages[n]);
+      struct msghdr& header = messages[n].msg_hdr;
+      header.msg_name = &destinations[n];
+      header.msg_namelen = sizeof destinations[n];
+      header.msg_iov = &vectors[i];
+      header.msg_iovlen = run;
+      if (run > 1) {
+        header.msg_control = controls[n].bytes;
+        header.msg_controllen = sizeof controls[n].bytes;
+        struct cmsghdr* control = CMSG_FIRSTHDR(&header);
+        control->cmsg_level = SOL_UDP;
+        control->cmsg_type = UDP_SEGMENT;
+        control->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+        if (gso[kGsoTestRefuse] > 0) {
+          gso[kGsoTestRefuse] -= 1;
+          control->cmsg_len = CMSG_LEN(sizeof(uint32_t));
+        }
+        const uint16_t segmentSize = static_cast<uint16_t>(slots.lengths[slot]);
+        std::memcpy(CMSG_DATA(control), &segmentSize, sizeof segmentSize);
+      }
+      slotsIn[n] = run;
+      i += run;
     }
-    int sent = sendmmsg(fd, messages, n, MSG_DONTWAIT);
+    const int sent = sendmmsg(fd, messages, n, MSG_DONTWAIT);
     if (sent < 0) {
-      if (errno == EINTR) continue;
-      return Napi::Number::New(env, static_cast<double>(Stopped(done, errno)));
+      const int err = errno;
+      if (err == EINTR) continue;
+      if (slotsIn[0] > 1 && !IsWouldBlock(err)) {
+        gso[kGsoRefused] += 1;
+        plainUntil = done + slotsIn[0];
+        if (MayRefuseGso(err)) {
+          merge = false;
+          refusalToConfirm = true;
+        }
+        continue;
+      }
+      // The plain retry failed too, if there was one: the datagrams were the problem, not GSO.
+      return Napi::Number::New(env, static_cast<double>(Stopped(done, err)));
     }
-    done += static_cast<size_t>(sent);
-    if (static_cast<unsigned>(sent) < n) break;
+    if (refusalToConfirm) {
+      gso[kGsoEnabled] = 0;
+      refusalToConfirm = false;
+    }
+    for (int m = 0; m < sent; m++) {
+      done += slotsIn[m];
+      if (slotsIn[m] > 1) {
+        gso[kGsoMessages] += 1;
+        gso[kGsoSegments] += slotsIn[m];
+      }
+    }
+    if (static_cast<unsigned>(sent) < n) {
+      // sendmmsg stops at a failing message and keeps its error. A GSO message gets tried again
+      // now, so that a refusal is met with plain datagrams; otherwise the next call reports it.
+      if (slotsIn[sent] > 1) continue;
+      break;
+    }
   }
   return Napi::Number::New(env, static_cast<double>(done));
+}
+
+// udpGsoSupported(fd): whether fd is a UDP socket on a kernel that knows UDP_SEGMENT. A kernel
+// that does not would ignore the cmsg and send a GSO message as ONE datagram of all its
+// segments, and so would a raw socket: never pass a GSO state for a socket that fails this.
+Napi::Value UdpGsoSupported(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  if (!ArgFd(info, 0, &fd)) return env.Null();
+  int segmentSize = 0;
+  socklen_t size = sizeof segmentSize;
+  return Napi::Boolean::New(env, getsockopt(fd, SOL_UDP, UDP_SEGMENT, &segmentSize, &size) == 0);
 }
 
 // readTunBatch(fd, data, slotSize, lengths, max): one readv() per packet into slots 0..n-1
@@ -305,6 +433,7 @@ Napi::Value SendRaw6(const Napi::CallbackInfo& info) {
 void RegisterPacketIo(Napi::Env env, Napi::Object exports) {
   exports.Set("recvUdpBatch", Napi::Function::New(env, RecvUdpBatch, "recvUdpBatch"));
   exports.Set("sendUdpBatch", Napi::Function::New(env, SendUdpBatch, "sendUdpBatch"));
+  exports.Set("udpGsoSupported", Napi::Function::New(env, UdpGsoSupported, "udpGsoSupported"));
   exports.Set("readTunBatch", Napi::Function::New(env, ReadTunBatch, "readTunBatch"));
   exports.Set("writeTunBatch", Napi::Function::New(env, WriteTunBatch, "writeTunBatch"));
   exports.Set("sendRaw6", Napi::Function::New(env, SendRaw6, "sendRaw6"));

@@ -7,7 +7,8 @@ import fc from 'fast-check';
 import { closeFd } from '../../../src/os/fd.js';
 import { createPacketBatch, slotOffset, slotPacket } from '../../../src/os/packet-batch.js';
 import type { PacketBatch } from '../../../src/os/packet-batch.js';
-import { errnoName, recvUdpBatch, sendUdpBatch } from '../../../src/os/packet-io.js';
+import { createUdpGso, errnoName, recvUdpBatch, sendUdpBatch } from '../../../src/os/packet-io.js';
+import { openRaw4 } from '../../../src/os/raw.js';
 import { localPort, openUdp4 } from '../../../src/os/udp.js';
 import { hex, ipv4Number } from '../../support/inet.js';
 import { netnsScenarios } from './netns-harness.js';
@@ -184,6 +185,37 @@ netnsScenarios(import.meta.url, {
     closeFd(sender);
   },
 
+  'a GSO message the kernel refuses (segments above the MTU) goes as plain, fragmented datagrams':
+    async () => {
+      execFileSync('ip', ['link', 'set', 'lo', 'mtu', '1200']);
+      const receiver = openUdp4('127.0.0.1', 0, { reusePort: false, receiveBufferBytes: 1 << 22 });
+      const sender = openUdp4('127.0.0.1', 0, { reusePort: false });
+      const gso = createUdpGso(sender);
+      const outbox = createPacketBatch(10, 1400);
+      const inbox = createPacketBatch(10, 1400);
+      const payloads = Array.from({ length: 10 }, (_, i) => new Uint8Array(i < 5 ? 1300 : 1000).fill(i));
+      payloads.forEach((payload, i) => fillSlot(outbox, i, payload, LOCALHOST, localPort(receiver)));
+      // 28 + 1300 bytes exceed the MTU: EMSGSIZE for GSO, while a plain send fragments (DF clear).
+      assert.equal(sendUdpBatch(sender, outbox, 0, 10, gso), 10);
+      assert.deepEqual(
+        [gso.enabled, gso.refusals, gso.messages, gso.segments],
+        [true, 1, 1, 5],
+        'the 1300-byte run refused and sent plain, the 1000-byte run merged',
+      );
+      assert.equal(await receiveAll(receiver, inbox, 10), 10);
+      payloads.forEach((payload, i) =>
+        assert.equal(hex(slotPacket(inbox, i)), hex(payload), `datagram ${i}`),
+      );
+      closeFd(receiver);
+      closeFd(sender);
+    },
+
+  'a raw socket never gets GSO: it would send a merged message as one packet': () => {
+    const raw = openRaw4();
+    assert.equal(createUdpGso(raw).enabled, false);
+    closeFd(raw);
+  },
+
   'datagrams leave with DF clear (IP_PMTUDISC_DONT), unlike a default socket': async () => {
     const sink = createSocket('udp4');
     sink.bind(0, '127.0.0.1');
@@ -205,9 +237,14 @@ netnsScenarios(import.meta.url, {
       ]);
     }
     const fd = openUdp4('127.0.0.1', 0, { reusePort: false });
-    const outbox = createPacketBatch(1, 16);
+    const outbox = createPacketBatch(4, 16);
     fillSlot(outbox, 0, Uint8Array.of(1), LOCALHOST, nativePort);
     assert.equal(sendUdpBatch(fd, outbox, 0, 1), 1);
+    // A GSO message's datagrams get its header: DF clear too.
+    for (let i = 1; i < 4; i++) fillSlot(outbox, i, Uint8Array.of(i), LOCALHOST, nativePort);
+    const gso = createUdpGso(fd);
+    assert.equal(sendUdpBatch(fd, outbox, 1, 3, gso), 3);
+    assert.equal(gso.segments, 3);
     const plain = createSocket('udp4');
     await new Promise<void>((resolve, reject) =>
       plain.send(Uint8Array.of(1), dgramPort, '127.0.0.1', (error) => (error ? reject(error) : resolve())),

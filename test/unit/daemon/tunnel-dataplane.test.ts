@@ -10,20 +10,60 @@ import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { MessageChannel } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
 import type { DataplaneTask, WorkerToEngine } from '../../../src/daemon/ipc.js';
 import { createSlowPathBudget } from '../../../src/daemon/slow-path-budget.js';
 import type { SlowPathBudget } from '../../../src/daemon/slow-path-budget.js';
-import { startTunnelDataplane } from '../../../src/daemon/tunnel-dataplane.js';
+import {
+  BATCH_SLOTS,
+  PARTIAL_BATCH_PAUSE_MIN_PACKETS,
+  pausesAfterRead,
+  startTunnelDataplane,
+} from '../../../src/daemon/tunnel-dataplane.js';
 import { createTunnelShared } from '../../../src/daemon/tunnel-shared.js';
+import type { TunnelShared } from '../../../src/daemon/tunnel-shared.js';
 import { closeFd } from '../../../src/os/fd.js';
+import { createPacketBatch, slotOffset, slotPacket } from '../../../src/os/packet-batch.js';
+import { recvUdpBatch, sendUdpBatch } from '../../../src/os/packet-io.js';
+import { encodeTeredoAddress } from '../../../src/teredo/address.js';
 import { TEREDO_CONSTANTS } from '../../../src/teredo/constants.js';
+import { PEER_TRUSTED } from '../../../src/teredo/peers.js';
 import { localPort, openUdp4 } from '../../../src/os/udp.js';
 import { TUNNEL_COUNTER, TUNNEL_COUNTER_NAMES } from '../../../src/teredo/tunnel-counters.js';
 import type { TunnelCounterName } from '../../../src/teredo/tunnel-counters.js';
 import { sendTo, until } from '../../support/loopback.js';
+import { ipv6Packet, NATIVE_HOST, PEER_ADDRESS, PREFIX } from './tunnel-harness.js';
 
 /** Junk the fast path cannot take: `tag` in every byte, so each one can be told apart. */
 const junk = (tag: number): Uint8Array => new Uint8Array(60).fill(tag);
+
+/** A relay worker's task on loopback stand-ins: `tunFd` for its TUN queue, `udp` for its socket. */
+function relayTask(parts: {
+  readonly workerIndex: number;
+  readonly prefix: number;
+  readonly tunFd: number;
+  readonly udp: number;
+  readonly shared: TunnelShared;
+  readonly port: MessagePort;
+}): DataplaneTask {
+  return {
+    workerIndex: parts.workerIndex,
+    config: {
+      role: 'relay',
+      relayType: 'cone',
+      prefix: parts.prefix,
+      interfaceMtu: 1280,
+      bindAddress: '127.0.0.1',
+      bindPort: localPort(parts.udp),
+    },
+    tunFd: parts.tunFd,
+    udpFds: [parts.udp],
+    rawFd: null,
+    counters: new SharedArrayBuffer(8 * TUNNEL_COUNTER_NAMES.length),
+    shared: parts.shared.buffer,
+    port: parts.port,
+  };
+}
 
 test('the slow path within its budget: over it, packets are dropped and counted, not posted', async (t) => {
   const tunStandIn = openUdp4('127.0.0.1', 0, { reusePort: false });
@@ -33,23 +73,7 @@ test('the slow path within its budget: over it, packets are dropped and counted,
   await once(sender, 'listening');
   const { port1, port2 } = new MessageChannel();
   const shared = createTunnelShared(16);
-  const task: DataplaneTask = {
-    workerIndex: 3,
-    config: {
-      role: 'relay',
-      relayType: 'cone',
-      prefix: 0x20010000,
-      interfaceMtu: 1280,
-      bindAddress: '127.0.0.1',
-      bindPort: localPort(udp),
-    },
-    tunFd: tunStandIn,
-    udpFds: [udp],
-    rawFd: null,
-    counters: new SharedArrayBuffer(8 * TUNNEL_COUNTER_NAMES.length),
-    shared: shared.buffer,
-    port: port2,
-  };
+  const task = relayTask({ workerIndex: 3, prefix: 0x20010000, tunFd: tunStandIn, udp, shared, port: port2 });
   const counters = new Float64Array(TUNNEL_COUNTER_NAMES.length);
   const counter = (name: TunnelCounterName): number => counters[TUNNEL_COUNTER[name]]!;
   const posted: WorkerToEngine[] = [];
@@ -151,4 +175,101 @@ test('the slow path within its budget: over it, packets are dropped and counted,
   await deliver(udp, [61]);
   assert.deepEqual([counter('slow-path'), counter('drop-slow-path-budget')], [15, 14]);
   assert.equal(readings.length, 26, 'the peers budget was not asked for the server datagrams');
+});
+
+test('drain pauses before its next read only after a partial batch of 4 or more packets', () => {
+  assert.equal(PARTIAL_BATCH_PAUSE_MIN_PACKETS, 4);
+  const pausing = Array.from({ length: BATCH_SLOTS + 3 }, (_, k) => k - 2).filter(pausesAfterRead);
+  assert.deepEqual(
+    pausing,
+    Array.from({ length: BATCH_SLOTS - 4 }, (_, k) => k + 4),
+    'not after errors, 0-3 packets (low rates keep their latency) or a full batch (read again at once)',
+  );
+});
+
+test('the relay fast path sends each peer its packets in order, in one burst of many', async (t) => {
+  const LOCALHOST = 0x7f000001;
+  const NOW = 1000;
+  const tunStandIn = openUdp4('127.0.0.1', 0, { reusePort: false });
+  const udp = openUdp4('127.0.0.1', 0, { reusePort: false });
+  const injector = openUdp4('127.0.0.1', 0, { reusePort: false });
+  const peerA = openUdp4('127.0.0.1', 0, { reusePort: false, receiveBufferBytes: 1 << 22 });
+  const peerB = openUdp4('127.0.0.1', 0, { reusePort: false, receiveBufferBytes: 1 << 22 });
+  const shared = createTunnelShared(16, 1);
+  shared.state.publish({
+    active: true,
+    prefix: PREFIX,
+    serverIPv4: 0,
+    mappedIPv4: 0,
+    mappedPort: 0,
+    mtu: 1280,
+  });
+  shared.state.setClock(NOW);
+  const addressB = encodeTeredoAddress({
+    prefix: PREFIX,
+    server: 0xc0000201,
+    flags: 0,
+    port: 50001,
+    client: 0xcb00714e,
+  });
+  for (const [key, fd] of [
+    [PEER_ADDRESS, peerA],
+    [addressB, peerB],
+  ] as const) {
+    const slot = shared.table.insert(key, 0, NOW);
+    shared.table.setFlags(slot, PEER_TRUSTED);
+    shared.table.setMapping(slot, LOCALHOST, localPort(fd));
+    shared.table.touchRx(slot, NOW);
+  }
+  const { port1, port2 } = new MessageChannel();
+  const counters = new Float64Array(TUNNEL_COUNTER_NAMES.length);
+  const posted: WorkerToEngine[] = [];
+  const loop = startTunnelDataplane(
+    relayTask({ workerIndex: 0, prefix: PREFIX, tunFd: tunStandIn, udp, shared, port: port2 }),
+    counters,
+    (message) => posted.push(message),
+  );
+  t.after(() => {
+    loop.stop();
+    port1.close();
+    port2.close();
+    for (const fd of [tunStandIn, udp, injector, peerA, peerB]) closeFd(fd);
+  });
+
+  // 10 full-size packets to A, a short one to A, 5 to B, 3 to A: written to the "TUN queue" at
+  // once, so that the loop reads them as one batch.
+  const plan = [
+    ...Array.from({ length: 10 }, () => ['A', 1232] as const),
+    ['A', 60] as const,
+    ...Array.from({ length: 5 }, () => ['B', 1232] as const),
+    ...Array.from({ length: 3 }, () => ['A', 1232] as const),
+  ];
+  const packets = plan.map(([peer, payloadBytes], k) =>
+    ipv6Packet({
+      source: NATIVE_HOST,
+      destination: peer === 'A' ? PEER_ADDRESS : addressB,
+      payload: new Uint8Array(payloadBytes).fill(k),
+    }),
+  );
+  const outbox = createPacketBatch(plan.length, 1280);
+  packets.forEach((packet, k) => {
+    outbox.data.set(packet, slotOffset(outbox, k));
+    outbox.lengths[k] = packet.length;
+    outbox.addresses[k] = LOCALHOST;
+    outbox.ports[k] = localPort(tunStandIn);
+  });
+  assert.equal(sendUdpBatch(injector, outbox, 0, plan.length), plan.length);
+  const encapsulated = (): number => counters[TUNNEL_COUNTER['encapsulated']]!;
+  await until(() => encapsulated() >= plan.length, 'the packets relayed');
+  assert.equal(counters[TUNNEL_COUNTER['send-failed']], 0);
+  assert.deepEqual(posted, [], 'nothing for the slow path');
+
+  const inbox = createPacketBatch(plan.length, 1280);
+  const received = (fd: number): Uint8Array[] => {
+    const n = recvUdpBatch(fd, inbox);
+    return Array.from({ length: Math.max(n, 0) }, (_, k) => slotPacket(inbox, k).slice());
+  };
+  const to = (peer: 'A' | 'B'): Uint8Array[] => packets.filter((_, k) => plan[k]?.[0] === peer);
+  assert.deepEqual(received(peerA), to('A'));
+  assert.deepEqual(received(peerB), to('B'));
 });
