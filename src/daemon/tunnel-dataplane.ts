@@ -58,6 +58,8 @@ const ENCAPSULATED = TUNNEL_COUNTER['encapsulated'];
 const DECAPSULATED = TUNNEL_COUNTER['decapsulated'];
 const SLOW_PATH = TUNNEL_COUNTER['slow-path'];
 const OVER_SLOW_PATH_BUDGET = TUNNEL_COUNTER['drop-slow-path-budget'];
+const GSO_MESSAGES = TUNNEL_COUNTER['udp-gso-messages'];
+const GSO_REFUSED = TUNNEL_COUNTER['udp-gso-refused'];
 const SEND_FAILED = TUNNEL_COUNTER['send-failed'];
 const TUN_WRITE_FAILED = TUNNEL_COUNTER['tun-write-failed'];
 /** Reported with length 0: longer than a slot, so longer than any IPv6 packet or UDP payload. */
@@ -151,6 +153,17 @@ export function startTunnelDataplane(
   const add = (index: number, amount: number): void => {
     counters[index] = (counters[index] ?? 0) + amount;
   };
+  /** The GSO state's totals as of the last count, so that the counters get the differences. */
+  let gsoMessagesCounted = 0;
+  let gsoRefusedCounted = 0;
+  const countGso = (): void => {
+    const messages = udpGso.messages;
+    const refused = udpGso.refusals;
+    add(GSO_MESSAGES, messages - gsoMessagesCounted);
+    add(GSO_REFUSED, refused - gsoRefusedCounted);
+    gsoMessagesCounted = messages;
+    gsoRefusedCounted = refused;
+  };
 
   const slowPath = (batch: PacketBatch, slot: number, length: number, from: 'tun' | 'udp'): void => {
     // A client's own server (its RAs, the bubbles it relays) draws on its own budget, so that
@@ -201,6 +214,7 @@ export function startTunnelDataplane(
       const { sent, tried } = sendMarked(sendUdp, tunBatch, marks, n);
       add(ENCAPSULATED, sent);
       add(SEND_FAILED, tried - sent);
+      countGso();
     }
     return n;
   };

@@ -1,6 +1,6 @@
 /**
  * The client's and relay's counters (data plane and control plane), one per accept and drop
- * reason plus I/O outcomes. Their order is their index in each counter row. The first eight are
+ * reason plus I/O outcomes. Their order is their index in each counter row. The first ten are
  * the data plane's; the rest are the decisions of the tunnel core (relay.ts), which the control
  * plane counts in its own row. Every name starting with `drop-` is a packet thrown away.
  */
@@ -14,6 +14,10 @@ export const TUNNEL_COUNTER_NAMES = Object.freeze([
   'tun-write-failed',
   // Over the worker's slow-path budget (slow-path-budget.ts): never reached the control plane.
   'drop-slow-path-budget',
+  // UDP GSO messages the workers sent (each several datagrams to one peer), and those the kernel
+  // refused (their datagrams went again one by one: nothing lost, see src/os/packet-io.ts).
+  'udp-gso-messages',
+  'udp-gso-refused',
 
   // Transmission (TUN -> UDP), reference section 4.7.
   'drop-tx-malformed',
