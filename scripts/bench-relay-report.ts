@@ -6,6 +6,7 @@ import type { PeerTableFigures } from './bench-relay-peers.js';
 import type { Trial } from './bench-relay-search.js';
 import type { TcpRun } from './bench-relay-tcp.js';
 import type { Implementation } from './lab/index.js';
+import type { MachineDescription } from './bench-machine.js';
 
 export interface UdpFigures {
   /** Delivered packets/s of the best loss-free trial (0 if none passed). */
@@ -111,14 +112,7 @@ export interface QualificationFigures {
 export interface RelayBenchReport {
   readonly benchmark: 'relay';
   readonly date: string;
-  readonly machine: {
-    readonly cpus: number;
-    readonly cpuModel: string;
-    readonly kernel: string;
-    readonly node: string;
-    /** 1, 5 and 15 minute load averages when the run started: other work skews every figure. */
-    readonly loadAverage: readonly number[];
-  };
+  readonly machine: MachineDescription;
   readonly setup: Readonly<Record<string, string | number | boolean>>;
   readonly relays: readonly RelayFigures[];
   /** ours / Debian's, null when either figure is missing. */
@@ -204,7 +198,7 @@ export function peerTableRows(figures: PeerTableFigures): string[][] {
     ['peers (capacity)', `${count(figures.peers)} (${count(figures.capacity)})`],
     ['table size, MB', mb(figures.tableBytes)],
     ['bytes per peer', figures.bytesPerPeer.toFixed(1)],
-    ['transparent huge pages', figures.hugePages ? 'yes' : 'no (4 KiB pages)'],
+    ['of which in huge pages, MB', mb(figures.hugePageBytes)],
     ['inserts/s (control plane)', count(figures.insertsPerSecond)],
     ['lookups/s, 1 worker, hits', count(figures.hitsOneWorker.lookupsPerSecond)],
     ['lookups/s, 1 worker, misses', count(figures.missesOneWorker.lookupsPerSecond)],

@@ -14,7 +14,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, release } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AgentHandle } from './bench-relay-agent-handle.js';
@@ -46,6 +46,7 @@ import {
   SERVER_IPV4,
 } from './lab/index.js';
 import type { Implementation, Lab, LabDaemon } from './lab/index.js';
+import { describeMachine } from './bench-machine.js';
 
 const USAGE = `usage: node dist/scripts/bench-relay.js [options]   (as root)
   --only debian|ours          measure one relay only (default: both)
@@ -421,13 +422,7 @@ function buildReport(
   return {
     benchmark: 'relay',
     date: new Date(startedAt).toISOString(),
-    machine: {
-      cpus: cpus().length,
-      cpuModel: cpus()[0]?.model ?? '',
-      kernel: release(),
-      node: process.version,
-      loadAverage: load.map((value) => Number(value.toFixed(2))),
-    },
+    machine: describeMachine(load),
     setup: {
       server: serverLabel(options.server),
       tcpClient: label(options.tcpClient),

@@ -28,7 +28,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, release, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
@@ -46,6 +46,7 @@ import type { FloodTopology, RaSink } from './flood/topology.js';
 import type { FloodResult } from './flood/flood-sender.js';
 import { floodResult, startFlood, steadyValue } from './flood/tools.js';
 import type { ToolRun } from './flood/tool-events.js';
+import { describeMachine } from './bench-machine.js';
 
 const GOAL_RATIO = 2;
 /** Answering this share of the RS sent means the server kept up with the generator. */
@@ -368,12 +369,7 @@ async function main(options: Options): Promise<number> {
     const report = {
       benchmark: 'server-rs-ra',
       date: new Date().toISOString(),
-      machine: {
-        cpus: cpus().length,
-        cpuModel: cpus()[0]?.model ?? '',
-        kernel: release(),
-        node: process.version,
-      },
+      machine: describeMachine(),
       generator: {
         seconds: options.seconds,
         warmupSeconds: options.warmup,

@@ -13,13 +13,14 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, release, tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { comparisonRows, formatColumns, peerTableRows } from './bench-relay-report.js';
 import type { RelayBenchReport } from './bench-relay-report.js';
+import { describeMachine } from './bench-machine.js';
 
 const SCRIPTS = dirname(fileURLToPath(import.meta.url));
 const REPO_ROOT = resolve(SCRIPTS, '..', '..');
@@ -210,13 +211,7 @@ async function main(options: Options): Promise<number> {
     const report = {
       benchmark: 'all',
       date: new Date(startedAt).toISOString(),
-      machine: {
-        cpus: cpus().length,
-        cpuModel: cpus()[0]?.model ?? '',
-        kernel: release(),
-        node: process.version,
-        loadAverage: load.map((value) => Number(value.toFixed(2))),
-      },
+      machine: describeMachine(load),
       durationSeconds: Number(((Date.now() - startedAt) / 1000).toFixed(1)),
       ...results,
       errors,

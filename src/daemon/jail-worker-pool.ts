@@ -113,9 +113,9 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   const readyTimeoutMs = options.readyTimeoutMs ?? WORKER_READY_TIMEOUT_MS;
   const size = tasks.length;
   const early = options.early ?? null;
-  if (early !== null && early.size !== size) void early.pool.destroy().catch(() => undefined);
-  const pool =
-    early !== null && early.size === size ? early.pool : createDataplanePiscina(options.dataplanePath, size);
+  const reuse = early !== null && early.size === size;
+  if (early !== null && !reuse) void early.pool.destroy().catch(() => undefined);
+  const pool = reuse ? early.pool : createDataplanePiscina(options.dataplanePath, size);
   const ports: Array<MessagePort | null> = tasks.map(() => null);
   const runs: Array<Promise<unknown>> = tasks.map(() => Promise.resolve());
   /** Bumped on every run of a worker: late events of an earlier run are ignored. */

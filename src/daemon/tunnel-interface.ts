@@ -68,7 +68,8 @@ interface Step {
   readonly applied: () => void;
 }
 
-function describe(request: RequestBody): string {
+/** One line per helper request, as the log and the tests show it. */
+export function describeRequest(request: RequestBody): string {
   switch (request.type) {
     case 'set-address':
     case 'del-address':
@@ -122,7 +123,7 @@ export function createTunnelInterface(options: TunnelInterfaceOptions): TunnelIn
       if (body === null) continue;
       const id = nextId;
       nextId = nextId >= 0xffff_ffff ? 1 : nextId + 1;
-      pending = { id, step, what: describe(body) };
+      pending = { id, step, what: describeRequest(body) };
       counts.sent += 1;
       send({ ...body, id } as HelperRequest);
     }

@@ -21,7 +21,6 @@ import { writeOriginIndication } from '../../../src/teredo/wire.js';
 import { captureLog } from './fakes.js';
 import {
   CLIENT_ADDRESS,
-  describeHelperRequest,
   FakeTime,
   ipv6Packet,
   MAPPED_IPV4,
@@ -38,6 +37,7 @@ import {
   TEREDO_PORT,
 } from './tunnel-harness.js';
 import type { Sent } from './tunnel-harness.js';
+import { describeRequest } from '../../../src/daemon/tunnel-interface.js';
 
 const IFINDEX = 9;
 const PEER_SERVER_IPV4 = 0xc0000201;
@@ -139,7 +139,7 @@ function bench(init: InitMessage): Bench {
       const lines: string[] = [];
       for (let request = requests.shift(); request !== undefined; request = requests.shift()) {
         assert.equal(request.ifindex, IFINDEX);
-        lines.push(describeHelperRequest(request));
+        lines.push(describeRequest(request));
         control.reply({ type: 'reply', id: request.id, result: answer(request) });
       }
       return lines;
@@ -243,8 +243,8 @@ describe('client control plane', () => {
       'link up',
       'set-address fe80::ffff:ffff:ffff/64',
       `set-address ${String(up['address'])}/32`,
-      'set-route ::/0 1029',
-      `client-state up ${String(up['address'])} 1400`,
+      'set-route ::/0 metric 1029',
+      `client-state up ${String(up['address'])} mtu 1400`,
     ]);
   });
 
@@ -318,9 +318,9 @@ describe('client control plane', () => {
     assert.equal(b.state().active, false);
     assert.equal(b.peers(), 0);
     assert.deepEqual(b.serve(), [
-      'del-route ::/0 1029',
+      'del-route ::/0 metric 1029',
       `del-address ${firstText}/32`,
-      'client-state down :: 1280',
+      'client-state down :: mtu 1280',
     ]);
 
     // The next attempt comes 100 s after the last RS (sent 4 s ago) and brings a new address.
@@ -334,8 +334,8 @@ describe('client control plane', () => {
     const lines = b.serve();
     assert.equal(lines.length, 3);
     assert.match(lines[0] ?? '', /^set-address 2001:0:c633:6401:[0-9a-f]+:63be:34ff:8efa\/32$/);
-    assert.equal(lines[1], 'set-route ::/0 1029');
-    assert.match(lines[2] ?? '', /^client-state up 2001:0:c633:6401:[0-9a-f]+:63be:34ff:8efa 1280$/);
+    assert.equal(lines[1], 'set-route ::/0 metric 1029');
+    assert.match(lines[2] ?? '', /^client-state up 2001:0:c633:6401:[0-9a-f]+:63be:34ff:8efa mtu 1280$/);
   });
 
   it('a new mapping replaces the address: the new one is set before the old one is removed', () => {
@@ -348,7 +348,7 @@ describe('client control plane', () => {
     assert.equal(lines.length, 3);
     assert.match(lines[0] ?? '', /^set-address 2001:0:c633:6401:[0-9a-f]+:63bf:34ff:8ef9\/32$/);
     assert.equal(lines[1], `del-address ${first}/32`);
-    assert.match(lines[2] ?? '', /^client-state up .*:8ef9 1280$/);
+    assert.match(lines[2] ?? '', /^client-state up .*:8ef9 mtu 1280$/);
   });
 
   it('keeps running when the helper refuses, and logs why', () => {
@@ -387,8 +387,8 @@ describe('client control plane', () => {
     assert.equal(b.time.pending(), 0);
     const lines = b.serve();
     assert.equal(lines.length, 3);
-    assert.equal(lines[0], 'del-route ::/0 1029');
-    assert.equal(lines[2], 'client-state down :: 1280');
+    assert.equal(lines[0], 'del-route ::/0 metric 1029');
+    assert.equal(lines[2], 'client-state down :: mtu 1280');
     await stopped;
     assert.equal(b.messages().at(-1), 'Teredo pseudo-tunnel stopped');
   });

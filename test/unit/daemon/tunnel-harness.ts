@@ -11,7 +11,6 @@ import {
 import { clientLinkLocal } from '../../../src/teredo/address.js';
 import type { TunnelClock, TunnelTimers } from '../../../src/daemon/tunnel-control.js';
 import type { TunnelIo } from '../../../src/daemon/tunnel-output.js';
-import type { HelperRequest } from '../../../src/daemon/ipc.js';
 
 export function address(text: string): Uint8Array {
   const bytes = parseIPv6(text);
@@ -184,23 +183,5 @@ export class FakeTime implements TunnelClock, TunnelTimers {
       next.callback();
     }
     this.nowMs = end;
-  }
-}
-
-/** One line per helper request: what the bootstrap would see. */
-export function describeHelperRequest(request: HelperRequest): string {
-  switch (request.type) {
-    case 'set-address':
-    case 'del-address':
-      return `${request.type} ${request.address}/${request.prefixLen}`;
-    case 'set-route':
-    case 'del-route':
-      return `${request.type} ${request.dst}/${request.prefixLen} ${request.metric}`;
-    case 'set-mtu':
-      return `set-mtu ${request.mtu}`;
-    case 'link':
-      return `link ${request.up ? 'up' : 'down'}`;
-    case 'client-state':
-      return `client-state ${request.state} ${request.address} ${request.mtu}`;
   }
 }

@@ -7,7 +7,8 @@ import { createTunnelInterface } from '../../../src/daemon/tunnel-interface.js';
 import type { TunnelInterface } from '../../../src/daemon/tunnel-interface.js';
 import { formatIPv6 } from '../../../src/teredo/ipv6-text.js';
 import { captureLog } from './fakes.js';
-import { CLIENT_ADDRESS, describeHelperRequest, PEER_ADDRESS, SERVER_IPV4 } from './tunnel-harness.js';
+import { CLIENT_ADDRESS, PEER_ADDRESS, SERVER_IPV4 } from './tunnel-harness.js';
+import { describeRequest } from '../../../src/daemon/tunnel-interface.js';
 
 const IFINDEX = 9;
 const OURS = formatIPv6(CLIENT_ADDRESS);
@@ -32,7 +33,7 @@ function bench(): Bench {
       const lines: string[] = [];
       for (let request = sent.shift(); request !== undefined; request = sent.shift()) {
         assert.equal(request.ifindex, IFINDEX);
-        lines.push(describeHelperRequest(request));
+        lines.push(describeRequest(request));
         assert.equal(iface.reply({ type: 'reply', id: request.id, result: answer(request) }), true);
       }
       return lines;
@@ -50,8 +51,8 @@ describe('client interface requests', () => {
       'link up',
       'set-address fe80::ffff:ffff:ffff/64',
       `set-address ${OURS}/32`,
-      'set-route ::/0 1029',
-      `client-state up ${OURS} 1400`,
+      'set-route ::/0 metric 1029',
+      `client-state up ${OURS} mtu 1400`,
     ]);
     assert.deepEqual(b.iface.configured(), {
       linkUp: true,
@@ -84,7 +85,7 @@ describe('client interface requests', () => {
       assert.equal(
         decision.accept,
         true,
-        `${describeHelperRequest(request)}: ${decision.accept ? '' : decision.reason}`,
+        `${describeRequest(request)}: ${decision.accept ? '' : decision.reason}`,
       );
     }
   });
@@ -94,12 +95,12 @@ describe('client interface requests', () => {
     b.iface.up(CLIENT_ADDRESS, 1280);
     b.serve();
     b.iface.up(CLIENT_ADDRESS, 1400);
-    assert.deepEqual(b.serve(), ['set-mtu 1400', `client-state up ${OURS} 1400`]);
+    assert.deepEqual(b.serve(), ['set-mtu 1400', `client-state up ${OURS} mtu 1400`]);
     b.iface.up(PEER_ADDRESS, 1400);
     assert.deepEqual(b.serve(), [
       `set-address ${formatIPv6(PEER_ADDRESS)}/32`,
       `del-address ${OURS}/32`,
-      `client-state up ${formatIPv6(PEER_ADDRESS)} 1400`,
+      `client-state up ${formatIPv6(PEER_ADDRESS)} mtu 1400`,
     ]);
     assert.equal(b.iface.configured().address, formatIPv6(PEER_ADDRESS));
   });
@@ -110,9 +111,9 @@ describe('client interface requests', () => {
     b.serve();
     b.iface.down();
     assert.deepEqual(b.serve(), [
-      'del-route ::/0 1029',
+      'del-route ::/0 metric 1029',
       `del-address ${OURS}/32`,
-      'client-state down :: 1280',
+      'client-state down :: mtu 1280',
     ]);
     assert.deepEqual(b.iface.configured(), {
       linkUp: true,
@@ -149,13 +150,17 @@ describe('client interface requests', () => {
     );
     assert.match(errors[1] ?? '', /set-route ::\/0 metric 1029 failed: EEXIST/);
     b.iface.down();
-    assert.deepEqual(b.serve(), ['client-state down :: 1280'], 'nothing was applied, so nothing is removed');
+    assert.deepEqual(
+      b.serve(),
+      ['client-state down :: mtu 1280'],
+      'nothing was applied, so nothing is removed',
+    );
     // The next qualification asks again.
     b.iface.up(CLIENT_ADDRESS, 1280);
     assert.deepEqual(b.serve(), [
       `set-address ${OURS}/32`,
-      'set-route ::/0 1029',
-      `client-state up ${OURS} 1280`,
+      'set-route ::/0 metric 1029',
+      `client-state up ${OURS} mtu 1280`,
     ]);
   });
 
@@ -170,7 +175,7 @@ describe('client interface requests', () => {
     assert.deepEqual(lines, [
       `set-address ${formatIPv6(PEER_ADDRESS)}/32`,
       `del-address ${OURS}/32`,
-      `client-state up ${formatIPv6(PEER_ADDRESS)} 1280`,
+      `client-state up ${formatIPv6(PEER_ADDRESS)} mtu 1280`,
     ]);
     assert.equal(b.iface.configured().address, null);
   });
