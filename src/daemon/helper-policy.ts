@@ -3,18 +3,32 @@
  * own facts in, an accepted kernel action or a refusal reason out.
  *
  * Allowed, and only on the bootstrap's own interface:
- *   - addresses inside the Teredo prefix (<prefix>::/32, prefix length 32..128) or one of the two
- *     Teredo link-local addresses (prefix length 64..128); never multicast. A client may also
- *     set Teredo addresses of its own server under another global prefix (its server decides
- *     the prefix): bits 32..63 equal to the configured server IPv4;
+ *   - addresses whose first 32 bits are the configured Teredo prefix (<prefix>::/32; a client's
+ *     is always 2001:0::/32, see below) with a prefix length of 32..128, or one of the two Teredo
+ *     link-local addresses with 64..128; never multicast;
  *   - MTU 1280..65535;
  *   - the prefix route <prefix>::/32 and the default route ::/0, with a metric of at least 1024 so
  *     that a Teredo route never outranks the host's ordinary routes (Miredo uses 1024 and 1029);
  *   - link up/down;
  *   - a client's state report (up with an address it may set, other than a link-local, and an
  *     MTU in range; down with ::), which runs the client hook.
+ *
+ * A client's prefix: Miredo's client takes whatever prefix its server advertises, but an
+ * address's prefix length makes the kernel install a route for it, so the bootstrap cannot take
+ * the engine's word for the prefix: an address under another /32 (say 2a00:1450:c000:201::1/32)
+ * would route that whole global /32 into the tunnel. The client engine ignores (logs, counts) a
+ * Router Advertisement for any prefix but 2001:0::/32, and this policy refuses the rest.
+ *
+ * Prefix lengths: the kernel gives an address of length L a route to its /L at metric 256, the
+ * metric of every address route, below the 1024 floor of set-route. For L >= 32 inside the
+ * prefix, that route is the Teredo prefix route itself (Miredo's hook adds $ADDRESS/32, and so do
+ * we) or a part of it: never wider than what set-route allows. Its lower metric only decides
+ * between routes to the same destination, and no host has another route into 2001:0::/32, which
+ * RFC 4380 reserves for Teredo (a relay's own prefix route is on this same interface). So lengths
+ * 32..128 are accepted, and anything wider than /32 is refused; a link-local's /64 route is
+ * fe80::/64, which every IPv6 interface has.
  */
-import { formatIPv4 } from '../teredo/ipv4.js';
+import { teredoPrefixAt } from '../teredo/address.js';
 import { formatIPv6, parseIPv6 } from '../teredo/ipv6-text.js';
 import type { HelperRequest } from './ipc.js';
 import { parseIPv6Value, prefixToBytes } from './ipv6.js';
@@ -25,18 +39,19 @@ export const MIN_ROUTE_METRIC = 1024;
 /** Miredo's hook installs the Teredo default route at 1029, behind routes learnt from RAs (1024). */
 export const MIN_DEFAULT_ROUTE_METRIC = 1029;
 
+/** The Teredo prefix is a /32; the Teredo link-locals live in fe80::/64. */
+const TEREDO_PREFIX_BITS = 32;
+const LINK_LOCAL_PREFIX_BITS = 64;
+
 /** fe80::ffff:ffff:ffff (no cone bit) and fe80::8000:5445:5245:444f ("TEREDO", cone bit). */
 export const TEREDO_LINK_LOCALS: readonly string[] = ['fe80::ffff:ffff:ffff', 'fe80::8000:5445:5245:444f'];
 
 export interface HelperPolicyContext {
   /** The interface the bootstrap created; null when it has none (server). */
   readonly ifindex: number | null;
-  /** The configured Teredo prefix, the first 32 bits (0x20010000 for 2001:0::/32). */
+  /** The configured Teredo prefix, the first 32 bits (0x20010000 for 2001:0::/32; a client's is always that). */
   readonly prefix: number;
-  /**
-   * A client's Teredo server (uint32 IPv4): addresses embedding it are the client's own, under
-   * whatever global prefix the server advertises. Absent or null for a relay.
-   */
+  /** A client's Teredo server (uint32 IPv4); absent or null for a relay. Only a client reports its state. */
   readonly serverIPv4?: number | null;
 }
 
@@ -74,34 +89,19 @@ function refuse(reason: string): PolicyDecision {
 }
 
 function prefixText(prefix: number): string {
-  return `${formatIPv6(prefixToBytes(prefix))}/32`;
-}
-
-function inPrefix(address: Uint8Array, prefix: number): boolean {
-  const p = prefixToBytes(prefix);
-  return address[0] === p[0] && address[1] === p[1] && address[2] === p[2] && address[3] === p[3];
+  return `${formatIPv6(prefixToBytes(prefix))}/${TEREDO_PREFIX_BITS}`;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((byte, i) => byte === b[i]);
 }
 
-/** Bits 32..63 are `server`, and the first 32 bits are a global unicast prefix. */
-function isAddressOfServer(address: Uint8Array, server: number): boolean {
-  const first = address[0] ?? 0;
-  const linkOrSiteLocal = first === 0xfe && ((address[1] ?? 0) & 0x80) !== 0;
-  if (first === 0 || first === 0xff || linkOrSiteLocal) return false;
-  const embedded =
-    (((address[4] ?? 0) << 24) | ((address[5] ?? 0) << 16) | ((address[6] ?? 0) << 8) | (address[7] ?? 0)) >>>
-    0;
-  return embedded === server >>> 0;
-}
+const TEREDO_LINK_LOCAL_BYTES: readonly Uint8Array[] = TEREDO_LINK_LOCALS.map(
+  (text) => parseIPv6(text) ?? new Uint8Array(16),
+);
 
 function isTeredoLinkLocal(address: Uint8Array): boolean {
-  return TEREDO_LINK_LOCALS.some((text) => {
-    const bytes = parseIPv6(text);
-    return bytes !== null && sameBytes(bytes, address);
-  });
+  return TEREDO_LINK_LOCAL_BYTES.some((bytes) => sameBytes(bytes, address));
 }
 
 function judgeAddress(
@@ -113,18 +113,20 @@ function judgeAddress(
   if (address === null) return refuse(`"${value}" is not an IPv6 address`);
   const text = formatIPv6(address);
   if (address[0] === 0xff) return refuse(`address ${text} is multicast`);
-  const server = context.serverIPv4 ?? null;
-  if (inPrefix(address, context.prefix) || (server !== null && isAddressOfServer(address, server))) {
-    if (prefixLen < 32) return refuse(`prefix length /${prefixLen} is wider than the Teredo prefix /32`);
+  if (teredoPrefixAt(address, 0) === context.prefix >>> 0) {
+    if (prefixLen < TEREDO_PREFIX_BITS) {
+      return refuse(`prefix length /${prefixLen} is wider than the Teredo prefix /${TEREDO_PREFIX_BITS}`);
+    }
     return address;
   }
   if (isTeredoLinkLocal(address)) {
-    if (prefixLen < 64) return refuse(`prefix length /${prefixLen} is wider than link-local /64`);
+    if (prefixLen < LINK_LOCAL_PREFIX_BITS) {
+      return refuse(`prefix length /${prefixLen} is wider than link-local /${LINK_LOCAL_PREFIX_BITS}`);
+    }
     return address;
   }
-  const ofServer = server === null ? '' : `, is not a Teredo address of the server ${formatIPv4(server)}`;
   return refuse(
-    `address ${text} is outside the Teredo prefix ${prefixText(context.prefix)}${ofServer} and is not a Teredo link-local address`,
+    `address ${text} is outside the Teredo prefix ${prefixText(context.prefix)} and is not a Teredo link-local address`,
   );
 }
 
@@ -137,7 +139,7 @@ function judgeRoute(
   const dst = parseIPv6Value(value);
   if (dst === null) return refuse(`"${value}" is not an IPv6 address`);
   const isDefault = prefixLen === 0 && dst.every((byte) => byte === 0);
-  const isPrefixRoute = prefixLen === 32 && sameBytes(dst, prefixToBytes(context.prefix));
+  const isPrefixRoute = prefixLen === TEREDO_PREFIX_BITS && sameBytes(dst, prefixToBytes(context.prefix));
   if (!isDefault && !isPrefixRoute) {
     return refuse(
       `route ${formatIPv6(dst)}/${prefixLen} is neither the Teredo prefix route ${prefixText(context.prefix)} nor the default route ::/0`,

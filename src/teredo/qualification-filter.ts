@@ -30,15 +30,25 @@ export const QUALIFICATION_PASS_REASONS: readonly QualificationPassReason[] = Ob
   'not-to-client-link-local',
 ]);
 
-/** Why a consumed datagram was ignored: the RA checks of Miredo's maintenance, in its order. */
+/**
+ * Why a consumed datagram was ignored: the RA checks of Miredo's maintenance, in its order, then
+ * ours: the prefix must be the standard one (constants.prefix, the obsolete 3ffe:831f already
+ * mapped to it), because the bootstrap's policy lets a client set addresses under no other.
+ */
 export type QualificationIgnoreReason =
-  'not-soliciting' | 'wrong-nonce' | 'auth-failed' | RouterAdvertisementDropReason | 'wrong-server';
+  | 'not-soliciting'
+  | 'wrong-nonce'
+  | 'auth-failed'
+  | RouterAdvertisementDropReason
+  | 'wrong-server'
+  | 'wrong-prefix';
 export const QUALIFICATION_IGNORE_REASONS: readonly QualificationIgnoreReason[] = Object.freeze([
   'not-soliciting',
   'wrong-nonce',
   'auth-failed',
   ...ROUTER_ADVERTISEMENT_DROP_REASONS,
   'wrong-server',
+  'wrong-prefix',
 ]);
 
 export type QualificationVerdict =
@@ -80,6 +90,7 @@ export function judgeQualificationDatagram(
   });
   if (verdict !== 'ok') return ignore(verdict);
   if (advertisement.serverIPv4 !== expectation.serverIPv4 >>> 0) return ignore('wrong-server');
+  if (advertisement.prefix !== expectation.constants.prefix >>> 0) return ignore('wrong-prefix');
   return { kind: 'accept', advertisement: Object.freeze(advertisement) };
 }
 

@@ -50,6 +50,8 @@ export const QUALIFICATION_MESSAGES = Object.freeze({
   authFailed: 'Authentication with server failed.',
   timeDrift: 'Too much time drift. Resynchronizing.',
   multiplePrefixes: 'Multiple Teredo prefixes received',
+  /** Ours: Miredo takes any prefix, but our bootstrap lets a client use only 2001:0::/32. */
+  foreignPrefix: 'Teredo server advertised a prefix other than 2001:0::/32: ignored',
 } as const);
 
 export interface QualificationOptions {
@@ -171,6 +173,8 @@ export function createQualification(options: QualificationOptions): Qualificatio
   let lastTimestamp = Number.NEGATIVE_INFINITY;
   let identity: Identity | null = null;
   let noReplyLogged = false;
+  /** A foreign prefix is logged once per RS, however often its answer is replayed. */
+  let foreignPrefixLogged = false;
 
   const counters = {
     solicitationsSent: 0,
@@ -191,6 +195,7 @@ export function createQualification(options: QualificationOptions): Qualificatio
     pendingNonce = nonce(security, lastTimestamp >>> 0, serverIPv4, constants.port);
     const datagram = new Uint8Array(ROUTER_SOLICITATION_DATAGRAM_BYTES);
     buildRouterSolicitation(datagram, 0, { nonce: pendingNonce });
+    foreignPrefixLogged = false;
     phase = 'soliciting';
     solicitations++;
     counters.solicitationsSent++;
@@ -280,6 +285,10 @@ export function createQualification(options: QualificationOptions): Qualificatio
           }
           if (verdict.reason === 'multiple-prefixes') {
             return [{ kind: 'log', level: 'warning', message: QUALIFICATION_MESSAGES.multiplePrefixes }];
+          }
+          if (verdict.reason === 'wrong-prefix' && !foreignPrefixLogged) {
+            foreignPrefixLogged = true;
+            return [{ kind: 'log', level: 'warning', message: QUALIFICATION_MESSAGES.foreignPrefix }];
           }
           return [];
         case 'accept': {

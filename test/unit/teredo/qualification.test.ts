@@ -352,6 +352,33 @@ test('the obsolete 3ffe:831f prefix is rewritten to 2001:0000', () => {
   assert.equal(formatIPv6(up.address), EXPECTED_ADDRESS);
 });
 
+test('an RA for another prefix than 2001:0::/32 is ignored, counted, and logged once per RS', () => {
+  const q = machine();
+  const rs = only(q.start(T0), 'send');
+  const warning = { kind: 'log', level: 'warning', message: QUALIFICATION_MESSAGES.foreignPrefix };
+  for (const prefix of [0x2a001450, 0x20010db8, 0x20010001, 0x20000000]) {
+    const actions = offer(q, ra(rs, { prefix }), T0 + 50);
+    assert.deepEqual(actions, prefix === 0x2a001450 ? [warning] : [], prefix.toString(16));
+  }
+  assert.equal(q.counters.ignored['wrong-prefix'], 4);
+  assert.equal(q.state.up, false);
+  assert.equal(q.nextDeadlineMs(), T0 + 4 * SECOND, 'the schedule is untouched');
+  // The next RS may log it again; the standard prefix still qualifies.
+  const next = only(q.timer(T0 + 4 * SECOND), 'send');
+  assert.deepEqual(offer(q, ra(next, { prefix: 0x2a001450 }), T0 + 4 * SECOND + 50), [warning]);
+  const up = only(offer(q, ra(next), T0 + 4 * SECOND + 100), 'up');
+  assert.equal(formatIPv6(up.address).startsWith('2001:0:'), true);
+});
+
+test('an RA for another prefix does not move a qualified client', () => {
+  const { q, up } = qualified();
+  const refresh = only(q.timer(q.nextDeadlineMs()), 'send');
+  assert.deepEqual(kinds(offer(q, ra(refresh, { prefix: 0x2a001450 }), q.nextDeadlineMs() - 1)), [
+    `log:${QUALIFICATION_MESSAGES.foreignPrefix}`,
+  ]);
+  assert.deepEqual(q.state.address, up.address);
+});
+
 test('the RA may come from any IPv4 with source port 3544 (as Miredo; the nonce authenticates it)', () => {
   const q = machine();
   const rs = only(q.start(T0), 'send');
