@@ -14,8 +14,8 @@
  * and PATH. Our helper has already configured the interface by then: the hook is for local
  * additions. Debian's own hook flushes and redoes the same configuration, so for a moment the
  * address and routes are gone and packets sent then are lost; "Client hook up done" is logged
- * when it has finished. Invocations never overlap; each is killed after a timeout; its output
- * is logged.
+ * when it has finished. Invocations never overlap; each is killed after a timeout, with every
+ * process it started (its process group); its output is logged.
  */
 import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
@@ -97,25 +97,53 @@ export const systemHookProbe: HookProbe = async (path) => {
   }
 };
 
+/**
+ * Runs the hook as the leader of a new process group (and session), so that the timeout ends
+ * everything it started: a `sleep 20 &` that keeps our output pipe open would otherwise hold
+ * the helper's queue after the hook itself was killed or had exited. At the timeout the whole
+ * group gets SIGKILL and the pipes are closed on our side, so the run ends then even if some
+ * process that left the group still holds them.
+ */
 export const systemHookRunner: HookRunner = (path, env, timeoutMs) =>
   new Promise((resolve) => {
-    const child = spawn(path, [], { env: { ...env }, stdio: ['ignore', 'pipe', 'pipe'], cwd: '/' });
+    const child = spawn(path, [], {
+      env: { ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: '/',
+      detached: true,
+    });
     let output = '';
+    let timedOut = false;
     const collect = (chunk: Buffer): void => {
       if (output.length < MAX_OUTPUT_BYTES) output += chunk.toString('utf8');
     };
     child.stdout.on('data', collect);
     child.stderr.on('data', collect);
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup(child.pid);
+      child.stdout.destroy();
+      child.stderr.destroy();
+    }, timeoutMs);
     child.on('error', (error) => {
       clearTimeout(timer);
       resolve({ code: null, output, error: error.message });
     });
     child.on('close', (code) => {
       clearTimeout(timer);
-      resolve({ code, output });
+      resolve({ code: timedOut ? null : code, output });
     });
   });
+
+/** SIGKILL to the process group led by `pid` (gone already: nothing to do). */
+function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // ESRCH: every process of the group has ended.
+  }
+}
 
 export function createClientHook(options: ClientHookOptions): ClientHook {
   const { path, log } = options;
