@@ -172,7 +172,7 @@ export function parseCommandLine(program: Program, args: readonly string[]): Par
     const arg = args[index] ?? '';
     index += 1;
     if (arg === '--') {
-      positionals.push(...args.slice(index));
+      for (const positional of args.slice(index)) positionals.push(positional);
       break;
     }
     if (arg.startsWith('--')) {

@@ -23,15 +23,16 @@ interface OptionSpec {
   readonly takesArgument: boolean;
 }
 
-const SHORT_OPTIONS: Readonly<Record<string, OptionSpec>> = {
-  c: { id: 'c', takesArgument: true },
-  f: { id: 'f', takesArgument: false },
-  h: { id: 'h', takesArgument: false },
-  p: { id: 'p', takesArgument: true },
-  t: { id: 't', takesArgument: true },
-  u: { id: 'u', takesArgument: true },
-  V: { id: 'V', takesArgument: false },
-};
+/** A Map, so that no argument finds a property of Object.prototype. */
+const SHORT_OPTIONS: ReadonlyMap<string, OptionSpec> = new Map([
+  ['c', { id: 'c', takesArgument: true }],
+  ['f', { id: 'f', takesArgument: false }],
+  ['h', { id: 'h', takesArgument: false }],
+  ['p', { id: 'p', takesArgument: true }],
+  ['t', { id: 't', takesArgument: true }],
+  ['u', { id: 'u', takesArgument: true }],
+  ['V', { id: 'V', takesArgument: false }],
+]);
 
 const LONG_OPTIONS: ReadonlyArray<readonly [string, OptionSpec]> = [
   ['chroot', { id: 't', takesArgument: true }],
@@ -89,7 +90,7 @@ export function parseCheckconfArgs(argv: readonly string[], program: string): Ch
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
     if (arg === '--') {
-      operands.push(...argv.slice(i + 1));
+      for (const operand of argv.slice(i + 1)) operands.push(operand);
       break;
     }
     if (arg.startsWith('--')) {
@@ -124,7 +125,7 @@ export function parseCheckconfArgs(argv: readonly string[], program: string): Ch
     if (arg.startsWith('-') && arg !== '-') {
       for (let j = 1; j < arg.length; j++) {
         const letter = arg[j] ?? '';
-        const spec = SHORT_OPTIONS[letter];
+        const spec = SHORT_OPTIONS.get(letter);
         if (spec === undefined) {
           complaints.push(`${program}: invalid option -- '${letter}'`);
           continue;

@@ -81,14 +81,17 @@ export async function runCheckconf(
   }
 
   const file = args.file ?? (args.server ? DEFAULT_SERVER_CONF : DEFAULT_MIREDO_CONF);
-  const diagnostics: Diagnostic[] = [];
+  // concat, not push(...): a file can hold more directives than a call can take arguments.
+  let diagnostics: readonly Diagnostic[];
   if (args.server) {
     const result = await readServerConfFile(file);
-    diagnostics.push(...(result.ok ? [] : result.errors), ...result.warnings);
+    diagnostics = (result.ok ? [] : result.errors).concat(result.warnings);
   } else {
     const result = await readMiredoConfFile(file);
-    diagnostics.push(...(result.ok ? [] : result.errors), ...result.warnings);
-    diagnostics.push(...(await resolutionErrors(result, file)));
+    diagnostics = (result.ok ? [] : result.errors).concat(
+      result.warnings,
+      await resolutionErrors(result, file),
+    );
   }
 
   const faults = byLine(diagnostics.filter(isFault));

@@ -9,12 +9,12 @@ export type ResolveResult =
   | { readonly ok: true; readonly address: string }
   | { readonly ok: false; readonly code: string; readonly message: string };
 
-const REASONS: Readonly<Record<string, string>> = {
-  ENOTFOUND: 'host not found',
-  ENODATA: 'host has no IPv4 address',
-  EAI_AGAIN: 'temporary failure in name resolution',
-  EAI_FAIL: 'name resolution failed',
-};
+const REASONS: ReadonlyMap<string, string> = new Map([
+  ['ENOTFOUND', 'host not found'],
+  ['ENODATA', 'host has no IPv4 address'],
+  ['EAI_AGAIN', 'temporary failure in name resolution'],
+  ['EAI_FAIL', 'name resolution failed'],
+]);
 
 export async function resolveIPv4(name: string): Promise<ResolveResult> {
   if (name === '') return { ok: false, code: 'EINVAL', message: 'empty host name' };
@@ -26,7 +26,7 @@ export async function resolveIPv4(name: string): Promise<ResolveResult> {
     return { ok: true, address };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'UNKNOWN';
-    const message = REASONS[code] ?? (error instanceof Error ? error.message : String(error));
+    const message = REASONS.get(code) ?? (error instanceof Error ? error.message : String(error));
     return { ok: false, code, message };
   }
 }

@@ -92,7 +92,8 @@ export class SettingReader {
     notRead: ReadonlyMap<string, string>,
     build: () => { config: T; origins: ConfigOrigins<T> },
   ): ConfigResult<T> {
-    this.diagnostics.push(...this.directives.superfluous(notRead));
+    // Not push(...list): a file of 150,000 unknown directives would overflow the call stack.
+    for (const diagnostic of this.directives.superfluous(notRead)) this.diagnostics.push(diagnostic);
     const { errors, warnings } = this.split();
     if (errors.length > 0) return { ok: false, errors, warnings };
     return { ok: true, warnings, ...build() };

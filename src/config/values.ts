@@ -44,17 +44,18 @@ export const TeredoPrefixSchema = z
   .max(0xffffffff)
   .refine((prefix) => prefix >>> 24 !== 0xff, { message: 'multicast prefix' });
 
-const RELAY_TYPE_NAMES: Readonly<Record<string, RelayType>> = {
-  client: 'client',
-  autoclient: 'client',
-  relay: 'cone',
-  cone: 'cone',
-  restricted: 'restricted',
-};
+/** A Map, not an object: a value such as `constructor` must not find Object.prototype's. */
+const RELAY_TYPE_NAMES: ReadonlyMap<string, RelayType> = new Map([
+  ['client', 'client'],
+  ['autoclient', 'client'],
+  ['relay', 'cone'],
+  ['cone', 'cone'],
+  ['restricted', 'restricted'],
+]);
 
 /** RelayType: client (alias autoclient), cone (alias relay) or restricted. */
 export const relayTypeValue = valueSchema((text) => {
-  const type = RELAY_TYPE_NAMES[asciiLowerCase(text)];
+  const type = RELAY_TYPE_NAMES.get(asciiLowerCase(text));
   return type !== undefined
     ? ok(type)
     : fail(`"${text}" is not a relay type (expected client, autoclient, relay, cone or restricted)`);

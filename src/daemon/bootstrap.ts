@@ -121,7 +121,11 @@ export async function runBootstrap(
   process.umask(0o022);
 
   const loaded = await loadSettings(options, deps.sources);
-  if (!loaded.ok) return fail(...loaded.warnings, ...loaded.errors);
+  if (!loaded.ok) {
+    // Not fail(...list): 150,000 unknown directives are more warnings than a call takes arguments.
+    for (const message of loaded.warnings.concat(loaded.errors)) reporter.error(message);
+    return fail();
+  }
   if (deps.getuid() !== 0) return fail(`${options.program}: ${NOT_ROOT_MESSAGE}`);
   const user = resolveUser(options.user, deps.lookupUser);
   if (!user.ok) return fail(user.message);

@@ -27,10 +27,8 @@ export function parseLogLine(line: string): LogRecord | null {
   const level = levelFromValue(object['level']);
   if (level === null) return null;
   const msg = typeof object['msg'] === 'string' ? object['msg'] : '';
-  const fields: Record<string, unknown> = {};
-  for (const [key, field] of Object.entries(object)) {
-    if (!NOT_FIELDS.has(key)) fields[key] = field;
-  }
+  // fromEntries defines properties: a "__proto__" key is a field, never the record's prototype.
+  const fields = Object.fromEntries(Object.entries(object).filter(([key]) => !NOT_FIELDS.has(key)));
   return { level, msg, fields };
 }
 

@@ -1,15 +1,16 @@
 /**
  * bin/miredo's start-up checks, run as a real process: usage errors (2), configuration errors
- * naming FILE:LINE (1), refusal without root, of root as the engine user, of an unknown user and
- * of a bad jail directory (1) - all before any kernel resource is touched - and the detached
- * start (no -f) in a namespace: the foreground process exits 0 once the daemon runs, or 1 with
- * the daemon's error message.
+ * naming FILE:LINE (1; bin/miredo-checkconf: 255), also for prototype names and 160,000 unknown
+ * directives, refusal without root, of root as the engine user, of an unknown user and of a bad
+ * jail directory (1) - all before any kernel resource is touched - and the detached start (no -f)
+ * in a namespace: the foreground process exits 0 once the daemon runs, or 1 with the daemon's
+ * error message.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createNetns, execCommand, isRoot, netnsSkip, rootSkip } from '../../support/netns.js';
 import type { Netns } from '../../support/netns.js';
 import { NOT_ROOT_MESSAGE } from '../../../src/daemon/bootstrap.js';
@@ -20,6 +21,10 @@ const RELAY_CONF = 'RelayType cone\nInterfaceName mtscli0\nBindPort 0\n';
 
 function miredo(args: readonly string[]) {
   return execCommand(process.execPath, [MIREDO_BIN, ...args], 20_000);
+}
+
+function checkconf(args: readonly string[]) {
+  return execCommand(process.execPath, [join(dirname(MIREDO_BIN), 'miredo-checkconf'), ...args], 20_000);
 }
 
 describe('miredo start-up checks', () => {
@@ -60,6 +65,31 @@ describe('miredo start-up checks', () => {
     assert.equal(result.code, 1);
     assert.match(result.stderr, new RegExp(`^${bad}:2: InterfaceMTU: `, 'm'));
     assert.match(result.stderr, new RegExp(`^${bad}:3: BindPort: `, 'm'));
+  });
+
+  it('prototype names and 160,000 unknown directives: FILE:LINE, exit 1 (miredo) and 255 (checkconf)', async () => {
+    for (const name of ['constructor', '__proto__']) {
+      const path = join(dir, `${name}.conf`);
+      writeFileSync(path, `RelayType ${name}\n`, { mode: 0o644 });
+      const expected = `${path}:1: RelayType: "${name}" is not a relay type (expected client, autoclient, relay, cone or restricted)\n`;
+      const daemon = await miredo(['-f', '-c', path]);
+      assert.deepEqual([daemon.code, daemon.stderr], [1, expected]);
+      const check = await checkconf([path]);
+      assert.deepEqual([check.code, check.stderr], [255, `${expected}Fatal configuration error\n`]);
+    }
+    // About 150,000 overflowed the call stack; the error on the last line must still come out.
+    const count = 160_000;
+    const big = join(dir, 'big.conf');
+    const unknown = Array.from({ length: count }, (_, i) => `U${i} x\n`).join('');
+    writeFileSync(big, `RelayType cone\n${unknown}BindPort 70000\n`, { mode: 0o644 });
+    const lastError = `${big}:${count + 2}: BindPort: "70000" is not a port number (maximum 65535)\n`;
+    const daemon = await miredo(['-f', '-c', big]);
+    assert.equal(daemon.code, 1);
+    assert.equal(daemon.stderr.split('\n').length - 1, count + 1);
+    assert.ok(daemon.stderr.endsWith(lastError), daemon.stderr.slice(-200));
+    const check = await checkconf([big]);
+    assert.equal(check.code, 255);
+    assert.ok(check.stderr.endsWith(`${lastError}Fatal configuration error\n`), check.stderr.slice(-200));
   });
 
   it('refuses to run without root', async () => {
