@@ -26,7 +26,6 @@ export interface FrameChannel {
   send(message: unknown): void;
   /** Stops reading and writing; no handler is called afterwards. */
   close(): void;
-  readonly open: boolean;
 }
 
 export function openFrameChannel(socket: Socket, handlers: FrameChannelHandlers): FrameChannel {
@@ -89,8 +88,5 @@ export function openFrameChannel(socket: Socket, handlers: FrameChannelHandlers)
       socket.pause();
     },
     close,
-    get open(): boolean {
-      return open;
-    },
   };
 }

@@ -10,7 +10,7 @@ import type { FrameChannel, FrameChannelHandlers } from '../../src/daemon/ipc-ch
 
 export const ENGINE_IPC_FD = 3;
 
-export function startedAsEngine(): boolean {
+function startedAsEngine(): boolean {
   return process.argv.some((argument) => argument.startsWith('--workers='));
 }
 

@@ -2,8 +2,10 @@
  * Engine doubles for the supervisor tests (no privileges, no pool): `ready` after init, a
  * summary on request, exit on stop. Started by the real spawnEngine(), they pick
  * their behaviour from the init message's relay MTU: 1281 = crash 20 ms after ready, 1282 =
- * never become ready, 1283 = ask for the address 2001::1/128 once ready. Does nothing unless spawnEngine() started it (so `node --test` may load it).
+ * never become ready, 1283 = ask for the address 2001::1/128 once ready, 1284 = exit
+ * leaving a descendant that holds its output, 1285 = send a message no schema accepts. Does nothing unless spawnEngine() started it (so `node --test` may load it).
  */
+import { spawn } from 'node:child_process';
 import { parseBootstrapToEngine } from '../../../src/daemon/ipc.js';
 import type { FrameChannel } from '../../../src/daemon/ipc-channel.js';
 import { engineDoubleChannel } from '../../support/engine-channel.js';
@@ -23,6 +25,16 @@ const channel: FrameChannel | null = engineDoubleChannel({
         if (behaviour === 2) return;
         channel?.send({ type: 'ready', pid: process.pid, workers: message.poolSize });
         if (behaviour === 1) setTimeout(() => process.exit(3), 20);
+        if (behaviour === 4) {
+          // A descendant keeps the engine's stdout and stderr open after the engine exits.
+          const sleeper = spawn('sleep', ['30'], { stdio: ['ignore', 'inherit', 'inherit'] });
+          process.stderr.write(
+            `${JSON.stringify({ level: 30, pid: process.pid, msg: 'fake engine descendant', sleeper: sleeper.pid })}\n`,
+          );
+          sleeper.unref();
+          setTimeout(() => process.exit(0), 20);
+        }
+        if (behaviour === 5) channel?.send({ type: 'ready', pid: 0, workers: 1 });
         if (behaviour === 3) {
           const ifindex = message.interface?.index ?? 0;
           channel?.send({ type: 'set-address', id: 1, ifindex, address: '2001::1', prefixLen: 128 });
