@@ -36,7 +36,7 @@ const FAST: SupervisorTiming = {
   stopGraceMs: 500,
   crashWindowMs: 10_000,
   maxCrashes: 3,
-  readyTimeoutMs: 500,
+  readyTimeoutMs: 2000,
 };
 
 class Files implements SettingsSources {

@@ -89,6 +89,8 @@ test('while the peer does not read our replies, we stop reading its requests', a
   const reply = 'r'.repeat(1024);
   let handled = 0;
   let peakBuffered = 0;
+  let paused: (handled: number) => void = () => undefined;
+  const pausedAt = new Promise<number>((resolve) => (paused = resolve));
   const channel = openFrameChannel(
     ours,
     handlers({
@@ -96,6 +98,7 @@ test('while the peer does not read our replies, we stop reading its requests', a
         handled += 1;
         channel.send(reply);
         peakBuffered = Math.max(peakBuffered, ours.writableLength);
+        if (ours.isPaused()) paused(handled);
       },
     }),
   );
@@ -103,9 +106,12 @@ test('while the peer does not read our replies, we stop reading its requests', a
   const requests = Buffer.concat(Array.from({ length: 20_000 }, (_, id) => encodeFrame({ id })));
   theirs.pause();
   theirs.write(requests);
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  const whenPaused = await pausedAt;
+  // Paused, nothing more is delivered, however long the peer does not read.
+  for (let turn = 0; turn < 20; turn++) await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(handled, whenPaused, 'nothing delivered while paused');
   assert.ok(handled < 20_000, `handled ${handled} without the peer reading`);
-  assert.ok(peakBuffered < 4 * 1024 * 1024, `buffered ${peakBuffered} bytes of replies`);
+  assert.ok(peakBuffered < 64 * 1024, `buffered ${peakBuffered} bytes of replies`);
   // Once the peer reads, everything is served.
   const decoder = createFrameDecoder();
   let replies = 0;
