@@ -19,13 +19,14 @@ import { removePidFile, tryLockPidFile, writePidFile } from '../os/pidfile.js';
 import { prepareChrootDir } from './chroot-dir.js';
 import type { StartupReporter } from './daemonize.js';
 import { errnoText } from './errno-text.js';
+import { handleFatalErrors } from './fatal-errors.js';
 import type { OsApi } from './os-api.js';
 import { lookupUser } from './posix.js';
 import { openResources } from './resources.js';
 import { prepareJailProgram } from './jail-program.js';
 import type { JailProgram } from './jail-program.js';
 import { loadSettings, poolSizeFor, SYSTEM_SOURCES } from './settings.js';
-import type { SettingsSources } from './settings.js';
+import type { DaemonSettings, SettingsSources } from './settings.js';
 import { signalDescription, signalNumber } from './signals.js';
 import { createSupervisor } from './supervisor.js';
 import type { SupervisorTiming } from './supervisor.js';
@@ -44,6 +45,8 @@ export interface BootstrapDependencies {
   readonly timing?: SupervisorTiming;
   /** Default prepareJailProgram: the copy of the worker's files in the jail. */
   readonly jailProgram?: (jail: string, log: Logger) => JailProgram;
+  /** After an internal error, how long the normal stop may take (default FATAL_CLEANUP_MS). */
+  readonly fatalCleanupMs?: number;
 }
 
 export const ENGINE_PATH = fileURLToPath(new URL('./engine-main.js', import.meta.url));
@@ -145,7 +148,10 @@ export async function runBootstrap(
     return fail(message);
   }
   writePidFile(lock.fd, process.pid);
+  let pidFileHeld = true;
   const releasePidFile = (): void => {
+    if (!pidFileHeld) return;
+    pidFileHeld = false;
     try {
       removePidFile(options.pidFile, lock.fd);
     } catch (error) {
@@ -153,24 +159,56 @@ export async function runBootstrap(
     }
   };
 
-  const opened = await openResources(loaded.settings, poolSizeFor(loaded.settings, deps.poolSize), deps.os);
+  try {
+    return await superviseEngine(options, reporter, deps, {
+      settings: loaded.settings,
+      user: user.user,
+      jail: jail.dir,
+      logging,
+      releasePidFile,
+    });
+  } finally {
+    releasePidFile();
+    logging.close();
+  }
+}
+
+interface Prepared {
+  readonly settings: DaemonSettings;
+  readonly user: { readonly uid: number; readonly gid: number };
+  readonly jail: string;
+  readonly logging: LogSetup;
+  readonly releasePidFile: () => void;
+}
+
+/** From the PID file on: opens the resources, runs the supervisor until the daemon stops. */
+async function superviseEngine(
+  options: CommandLineOptions,
+  reporter: StartupReporter,
+  deps: BootstrapDependencies,
+  prepared: Prepared,
+): Promise<number> {
+  const { logging, settings } = prepared;
+  const { log } = logging;
+  const opened = await openResources(settings, poolSizeFor(settings, deps.poolSize), deps.os);
   if (!opened.ok) {
     log.alert('Miredo setup failure: %s', opened.message);
-    releasePidFile();
+    prepared.releasePidFile();
     log.info('Terminated with error(s).');
-    logging.close();
-    return fail(opened.message);
+    reporter.error(opened.message);
+    reporter.done(1);
+    return 1;
   }
 
   // Filled once each engine is ready, emptied once the daemon has stopped (jail-program.ts).
-  const jailProgram = (deps.jailProgram ?? prepareJailProgram)(jail.dir, log);
+  const jailProgram = (deps.jailProgram ?? prepareJailProgram)(prepared.jail, log);
   const supervisor = createSupervisor({
     options,
-    settings: loaded.settings,
+    settings,
     resources: opened.resources,
-    uid: user.user.uid,
-    gid: user.user.gid,
-    chrootDir: jail.dir,
+    uid: prepared.user.uid,
+    gid: prepared.user.gid,
+    chrootDir: prepared.jail,
     poolSize: deps.poolSize,
     jailProgram,
     logLevel: deps.logLevel,
@@ -181,6 +219,20 @@ export async function runBootstrap(
     sources: deps.sources,
     enginePath: deps.enginePath,
     ...(deps.timing === undefined ? {} : { timing: deps.timing }),
+  });
+  let failed = false;
+  const removeFatalHandlers = handleFatalErrors({
+    log,
+    stop: () => {
+      failed = true;
+      supervisor.terminate(null, 1);
+    },
+    lastResort: () => {
+      supervisor.killEngine();
+      prepared.releasePidFile();
+    },
+    exit: (code) => process.exit(code),
+    ...(deps.fatalCleanupMs === undefined ? {} : { cleanupMs: deps.fatalCleanupMs }),
   });
 
   const handlers: Array<readonly [NodeJS.Signals, () => void]> = [
@@ -203,8 +255,8 @@ export async function runBootstrap(
   const code = await supervisor.finished;
   for (const [signal, handler] of handlers) process.off(signal, handler);
   await jailProgram.release();
-  releasePidFile();
-  logging.close();
+  removeFatalHandlers();
+  prepared.releasePidFile();
   if (!start.ok) reporter.done(1);
-  return code;
+  return failed ? Math.max(code, 1) : code;
 }

@@ -1,14 +1,24 @@
 /**
  * The bootstrap's handle on one engine process: spawns it with the kernel descriptors at known
- * numbers and an IPC channel, sends `init`, forwards its log lines, and serves its helper
- * requests one at a time. Everything the engine sends is parsed by ipc.ts before use.
+ * numbers and a framed channel (ipc-channel.ts), sends `init`, forwards its log lines marked as
+ * the engine's, and serves its helper requests one at a time. Everything the engine sends is
+ * parsed by ipc.ts before use; anything that does not parse is a protocol violation, and the
+ * engine is killed for it (the supervisor then restarts it under its crash-loop guard).
+ *
+ * Requests of a dead engine are never applied: once it has exited (or been killed) the ones
+ * still queued are dropped, and `exited` settles only after the one in progress has finished,
+ * so whatever reverts the engine's changes on `exited` sees everything that was applied.
  */
 import { spawn } from 'node:child_process';
+import type { Socket } from 'node:net';
 import { workersArgument } from './early-pool.js';
 import type { Logger, LogSink } from '../log/logger.js';
+import { engineLogLine } from '../log/engine-line.js';
 import { createLineSplitter } from '../log/line-splitter.js';
-import { parseLogLine } from '../log/record.js';
-import { FAULT_INJECTION_ENV, helperRequestSchema, parseEngineToBootstrap, requestIdOf } from './ipc.js';
+import { openFrameChannel } from './ipc-channel.js';
+import { describeFrameViolation } from './ipc-frames.js';
+import { createRequestQueue } from './helper-queue.js';
+import { FAULT_INJECTION_ENV, parseEngineToBootstrap } from './ipc.js';
 import type { BootstrapToEngine, EngineSummary, HelperRequest, InitMessage, ReplyResult } from './ipc.js';
 
 export interface EngineExit {
@@ -46,12 +56,19 @@ export interface EngineProcess {
   requestSummary(timeoutMs: number): Promise<EngineSummary | null>;
   /** `stop`, then SIGKILL after `graceMs`; resolves when the process is gone. */
   stop(graceMs: number): Promise<EngineExit>;
+  /** SIGKILL now (the bootstrap's last resort). */
+  kill(): void;
 }
 
 /** stdin, stdout, stderr, then the IPC channel at 3: passed descriptors start at 4. */
 export const IPC_FD = 3;
 export const FIRST_PASSED_FD = 4;
 export const DEFAULT_READY_TIMEOUT_MS = 10_000;
+/**
+ * How long the engine's stdout and stderr may stay open once it has exited (its last log lines
+ * are still being read). A descendant that inherited them cannot delay `exited` beyond this.
+ */
+export const OUTPUT_DRAIN_MS = 1000;
 /** Requests waiting for the helper beyond this are refused: a flooding engine cannot queue without bound. */
 export const MAX_PENDING_REQUESTS = 64;
 
@@ -84,9 +101,9 @@ function exitText(exit: EngineExit): string {
 export function spawnEngine(options: EngineProcessOptions): EngineProcess {
   const { log, sink } = options;
   const { passed, inEngine } = renumberDescriptors(options.fds);
+  // A plain 'pipe' (a socketpair, read with read(2)) rather than 'ipc': see ipc-channel.ts.
   const child = spawn(process.execPath, [options.enginePath, workersArgument(options.init.poolSize)], {
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc', ...passed],
-    serialization: 'json',
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe', ...passed],
     env: engineEnvironment(process.env),
     cwd: '/',
   });
@@ -100,6 +117,8 @@ export function spawnEngine(options: EngineProcessOptions): EngineProcess {
   const exited = new Promise<EngineExit>((resolve) => {
     settleExited = resolve;
   });
+  /** False from the moment the engine is known dead (exited, killed, or never started). */
+  let alive = true;
   let hasExited = false;
   const summaries = new Map<number, (summary: EngineSummary | null) => void>();
   let nextSummaryId = 1;
@@ -112,75 +131,34 @@ export function spawnEngine(options: EngineProcessOptions): EngineProcess {
     child.kill('SIGKILL');
   }, options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS);
 
-  const send = (message: BootstrapToEngine): void => {
-    if (!child.connected) return;
-    child.send(message, (error) => {
-      if (error !== null && error !== undefined)
-        log.debug('Cannot send %s to the engine: %s', message.type, error.message);
-    });
+  const requests = createRequestQueue({
+    limit: MAX_PENDING_REQUESTS,
+    serve: options.onRequest,
+    reply: (id, result) => send({ type: 'reply', id, result }),
+    log,
+    enginePid: pid,
+  });
+
+  /** Nothing more from this engine is acted on; the queue waits for the request in progress. */
+  let closing: Promise<number> | null = null;
+  const dead = (): Promise<number> => {
+    alive = false;
+    channel?.close();
+    closing ??= requests.close();
+    return closing;
   };
 
-  // Engine output: pino lines go to our sink as they are; anything else (a crash trace) is wrapped.
-  const forward = (line: string): void => {
-    if (parseLogLine(line) !== null) sink.write(`${line}\n`);
-    else log.error({ child: pid }, '%s', line);
-  };
-  for (const stream of [child.stdout, child.stderr]) {
-    if (stream === null) continue;
-    const splitter = createLineSplitter(forward);
-    stream.on('data', (chunk: Buffer) => splitter.push(chunk));
-    stream.on('end', () => splitter.end());
-  }
-
-  let pending = 0;
-  let queue: Promise<void> = Promise.resolve();
-  const serve = (request: HelperRequest): void => {
-    if (pending >= MAX_PENDING_REQUESTS) {
-      log.warning(
-        { child: pid, id: request.id },
-        'Refused %s request: too many pending requests',
-        request.type,
-      );
-      send({
-        type: 'reply',
-        id: request.id,
-        result: { ok: false, kind: 'refused', reason: 'too many pending requests' },
-      });
-      return;
-    }
-    pending += 1;
-    queue = queue.then(async () => {
-      let result: ReplyResult;
-      try {
-        result = await options.onRequest(request);
-      } catch (error) {
-        result = {
-          ok: false,
-          kind: 'failed',
-          reason: (error instanceof Error ? error.message : String(error)).slice(0, 512),
-        };
-      } finally {
-        pending -= 1;
-      }
-      send({ type: 'reply', id: request.id, result });
-    });
+  const violation = (reason: string): void => {
+    if (!alive) return;
+    log.critical({ child: pid, reason }, 'Protocol violation by engine %d: %s; killing it', pid, reason);
+    child.kill('SIGKILL');
+    void dead();
   };
 
-  child.on('message', (raw: unknown) => {
+  const receive = (raw: unknown): void => {
     const parsed = parseEngineToBootstrap(raw);
     if (!parsed.ok) {
-      const id = requestIdOf(raw);
-      const type =
-        typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>)['type'] : undefined;
-      const isRequest = helperRequestSchema.options.some((option) => option.shape.type.value === type);
-      log.warning({ child: pid }, 'Invalid message from the engine: %s', parsed.error);
-      if (isRequest && id !== null) {
-        send({
-          type: 'reply',
-          id,
-          result: { ok: false, kind: 'refused', reason: `malformed request: ${parsed.error}`.slice(0, 512) },
-        });
-      }
+      violation(`invalid message: ${parsed.error}`.slice(0, 512));
       return;
     }
     const message = parsed.message;
@@ -196,29 +174,66 @@ export function spawnEngine(options: EngineProcessOptions): EngineProcess {
         return;
       }
       default:
-        serve(message);
+        requests.push(message);
     }
-  });
+  };
+
+  const socket = child.stdio[IPC_FD] as Socket | null | undefined;
+  const channel =
+    socket === null || socket === undefined
+      ? null
+      : openFrameChannel(socket, {
+          message: receive,
+          violation: (frame) => violation(describeFrameViolation(frame)),
+          // The engine closing its end is not an exit: 'exit' below decides.
+          closed: () => undefined,
+        });
+
+  function send(message: BootstrapToEngine): void {
+    channel?.send(message);
+  }
+
+  // Engine output: each line re-written by the bootstrap, marked as the engine's (engine-line.ts).
+  const forward = (line: string): void => {
+    sink.write(engineLogLine(line, pid, Date.now()));
+  };
+  const outputs = [child.stdout, child.stderr].filter((stream) => stream !== null);
+  for (const stream of outputs) {
+    const splitter = createLineSplitter(forward);
+    stream.on('data', (chunk: Buffer) => splitter.push(chunk));
+    stream.on('end', () => splitter.end());
+  }
+
+  const finish = async (exit: EngineExit): Promise<void> => {
+    clearTimeout(readyTimer);
+    settleReady({ ok: false, reason: exitText(exit) });
+    const dropped = await dead();
+    if (dropped > 0)
+      log.warning({ child: pid }, 'Dropped %d request(s) of engine %d: it is gone', dropped, pid);
+    hasExited = true;
+    for (const resolve of summaries.values()) resolve(null);
+    summaries.clear();
+    settleExited(exit);
+  };
 
   child.on('error', (error) => {
     clearTimeout(readyTimer);
     settleReady({ ok: false, reason: error.message });
     log.error({ child: pid }, 'Engine process error: %s', error.message);
-    if (child.pid === undefined) {
-      hasExited = true;
-      settleExited({ code: null, signal: null });
-    }
+    if (child.pid === undefined) void finish({ code: null, signal: null });
   });
 
+  let drainTimer: NodeJS.Timeout | null = null;
+  child.on('exit', () => {
+    void dead();
+    drainTimer = setTimeout(() => {
+      for (const stream of outputs) stream.destroy();
+    }, OUTPUT_DRAIN_MS);
+  });
   // 'close' rather than 'exit': it comes after the engine's last log lines have been read.
   child.on('close', (code, signal) => {
-    hasExited = true;
-    clearTimeout(readyTimer);
-    const exit = { code, signal };
-    settleReady({ ok: false, reason: exitText(exit) });
-    for (const resolve of summaries.values()) resolve(null);
-    summaries.clear();
-    settleExited(exit);
+    if (drainTimer !== null) clearTimeout(drainTimer);
+    void finish({ code, signal });
   });
 
   send({ type: 'init', ...options.init, fds: inEngine });
@@ -229,7 +244,7 @@ export function spawnEngine(options: EngineProcessOptions): EngineProcess {
     exited,
     send,
     requestSummary(timeoutMs: number): Promise<EngineSummary | null> {
-      if (hasExited) return Promise.resolve(null);
+      if (hasExited || !alive) return Promise.resolve(null);
       const id = nextSummaryId++;
       return new Promise((resolve) => {
         const timer = setTimeout(() => {
@@ -242,6 +257,9 @@ export function spawnEngine(options: EngineProcessOptions): EngineProcess {
         });
         send({ type: 'summary', id });
       });
+    },
+    kill(): void {
+      child.kill('SIGKILL');
     },
     async stop(graceMs: number): Promise<EngineExit> {
       if (hasExited) return exited;

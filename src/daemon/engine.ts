@@ -7,6 +7,8 @@
  * bootstrap keeps there (jail-worker-pool.ts, jail-program.ts).
  */
 import { openSync, closeSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { ENGINE_LOG_NAME } from '../log/engine-line.js';
 import { createLogger, stderrSink } from '../log/logger.js';
 import type { Logger } from '../log/logger.js';
 import { setGroupsEmpty, setNoNewPrivs } from '../os/privileges.js';
@@ -16,6 +18,9 @@ import { controlPlaneFactory } from './control-plane.js';
 import type { ControlPlane } from './control-plane.js';
 import { counterRow, createCounterBlock, sumCounters } from './counters.js';
 import type { CheckOperations, DropOperations } from './drop-privileges.js';
+import { openFrameChannel } from './ipc-channel.js';
+import type { FrameChannel } from './ipc-channel.js';
+import { describeFrameViolation } from './ipc-frames.js';
 import { FAULT_INJECTION_ENV, parseBootstrapToEngine } from './ipc.js';
 import type { EngineConfig, EngineToBootstrap, InitMessage } from './ipc.js';
 import type { EarlyPool } from './early-pool.js';
@@ -297,15 +302,14 @@ export function createEngine(env: EngineEnvironment): Engine {
 
 /** Wires the engine to this process: stderr logging, the IPC channel, exit. */
 export function runEngineProcess(dataplanePath: string, early: EarlyPool | null = null): void {
-  const log = createLogger({ name: 'miredo-engine', sink: stderrSink() });
+  const log = createLogger({ name: ENGINE_LOG_NAME, sink: stderrSink() });
   // Only root can set it: the bootstrap passes it on from its own environment (engine-process.ts).
   const faultInjection = process.env[FAULT_INJECTION_ENV] === '1';
+  let toBootstrap: FrameChannel | null = null;
   const engine = createEngine({
     log,
     dataplanePath,
-    send: (message) => {
-      if (process.connected) process.send?.(message);
-    },
+    send: (message) => toBootstrap?.send(message),
     exit: (code) => process.exit(code),
     drop: SYSTEM_DROP,
     check: SYSTEM_CHECK,
@@ -317,8 +321,15 @@ export function runEngineProcess(dataplanePath: string, early: EarlyPool | null 
     log.critical('Uncaught exception: %s', error.stack ?? error.message);
     process.exit(1);
   });
-  process.on('message', (raw: unknown) => engine.handle(raw));
-  process.on('disconnect', () => engine.disconnected());
+  // The channel's end the bootstrap put at IPC_FD: a socket, framed by ipc-frames.ts.
+  toBootstrap = openFrameChannel(new Socket({ fd: IPC_FD, readable: true, writable: true }), {
+    message: (raw) => engine.handle(raw),
+    violation: (violation) => {
+      log.critical('Invalid frame from the bootstrap: %s', describeFrameViolation(violation));
+      engine.disconnected();
+    },
+    closed: () => engine.disconnected(),
+  });
   // The bootstrap manages us by IPC: a terminal's SIGINT/SIGQUIT (sent to the whole foreground
   // process group) or a stray signal must not kill us. A SIGUSR1 listener also keeps Node from
   // opening its inspector, which it does on SIGUSR1 when nothing listens.

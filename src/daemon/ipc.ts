@@ -347,10 +347,3 @@ export function parseWorkerToEngine(raw: unknown): Parsed<WorkerToEngine> {
 export function parseEngineToWorker(raw: unknown): Parsed<EngineToWorker> {
   return parseWith(engineToWorkerSchema, raw);
 }
-
-/** The id of a request that failed validation, when one can be read, so it can still be refused. */
-export function requestIdOf(raw: unknown): number | null {
-  if (typeof raw !== 'object' || raw === null) return null;
-  const id = (raw as Record<string, unknown>)['id'];
-  return requestId.safeParse(id).success ? (id as number) : null;
-}

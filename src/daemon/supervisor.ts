@@ -6,15 +6,13 @@
 import type { Logger, LogSink } from '../log/logger.js';
 import type { LogLevel } from '../log/levels.js';
 import type { SyslogFacility } from '../config/syslog-facility.js';
-import { TEREDO_CONSTANTS } from '../teredo/constants.js';
-import { parseIPv4 } from '../teredo/ipv4.js';
 import { errnoText } from './errno-text.js';
 import { spawnEngine } from './engine-process.js';
 import type { EngineExit, EngineProcess, EngineStart } from './engine-process.js';
 import { clientHookPath, createClientHook } from './client-hook.js';
 import { createHelper } from './helper.js';
 import type { Helper, TunnelBaseline } from './helper.js';
-import type { EngineConfig } from './ipc.js';
+import { engineConfigFor, prefixOf, serverOf } from './engine-config.js';
 import type { OsApi } from './os-api.js';
 import { planReload } from './reload-plan.js';
 import type { InPlaceChange } from './reload-plan.js';
@@ -74,59 +72,10 @@ export interface Supervisor {
   reload(signal: NodeJS.Signals): void;
   terminate(signal: NodeJS.Signals | null, code?: number): void;
   summary(): Promise<void>;
+  /** SIGKILL to every engine still running, now (the last resort when the bootstrap itself fails). */
+  killEngine(): void;
   /** Resolves with the exit status once everything is cleaned up. */
   readonly finished: Promise<number>;
-}
-
-function peerTableCapacityOf(settings: DaemonSettings): { peerTableCapacity?: number } {
-  return settings.role === 'server' || settings.peerTableCapacity === undefined
-    ? {}
-    : { peerTableCapacity: settings.peerTableCapacity };
-}
-
-export function engineConfigFor(settings: DaemonSettings, resources: KernelResources): EngineConfig {
-  switch (settings.role) {
-    case 'client':
-      return {
-        role: 'client',
-        serverName: settings.serverName,
-        serverAddress: settings.serverAddress,
-        serverAddress2: settings.serverAddress2,
-        bindAddress: settings.bindAddress,
-        bindPort: resources.boundPort ?? settings.bindPort,
-        ...peerTableCapacityOf(settings),
-      };
-    case 'relay':
-      return {
-        role: 'relay',
-        relayType: settings.relayType,
-        prefix: settings.prefix,
-        interfaceMtu: settings.interfaceMtu,
-        bindAddress: settings.bindAddress,
-        bindPort: resources.boundPort ?? settings.bindPort,
-        ...peerTableCapacityOf(settings),
-      };
-    case 'server':
-      return {
-        role: 'server',
-        serverBindAddress: settings.serverBindAddress,
-        serverBindAddress2: settings.serverBindAddress2,
-        prefix: settings.prefix,
-        interfaceMtu: settings.interfaceMtu,
-        rsRateLimit: { ...settings.rsRateLimit },
-        forwardRateLimit: { ...settings.forwardRateLimit },
-      };
-  }
-}
-
-/** A client's prefix is its server's choice; 2001:0::/32 is the standard one. */
-function prefixOf(settings: DaemonSettings): number {
-  return settings.role === 'client' ? TEREDO_CONSTANTS.prefix : settings.prefix;
-}
-
-/** A client's server, whose Teredo addresses the helper lets the client's engine set. */
-function serverOf(settings: DaemonSettings): number | null {
-  return settings.role === 'client' ? parseIPv4(settings.serverAddress) : null;
 }
 
 export function createSupervisor(config: SupervisorOptions): Supervisor {
@@ -399,6 +348,11 @@ export function createSupervisor(config: SupervisorOptions): Supervisor {
       const summary = await current.requestSummary(1000);
       if (summary === null) log.warning('The engine did not answer the summary request');
       else log.notice({ ...summary }, 'Engine summary');
+    },
+
+    killEngine(): void {
+      engine?.kill();
+      for (const child of stopped) child.kill();
     },
 
     finished,

@@ -39,15 +39,20 @@ function fieldText(value: unknown): string {
 
 /**
  * One syslog message: the message text, then the remaining fields as key=value, with control
- * characters replaced so that one record stays one syslog line.
+ * characters replaced so that one record stays one syslog line. A record that is not `own`'s
+ * (another name or pid: the engine's, as engine-line.ts writes them) starts with `name[pid]: `,
+ * since syslog shows every line under the bootstrap's own identity.
  */
-export function syslogText(record: LogRecord, omit: Readonly<Record<string, unknown>> = {}): string {
+export function syslogText(record: LogRecord, own: { readonly name: string; readonly pid: number }): string {
+  const { name, pid } = record.fields;
+  const foreign = name !== own.name || pid !== own.pid;
   const extras: string[] = [];
   for (const [key, value] of Object.entries(record.fields)) {
-    if (Object.hasOwn(omit, key) && omit[key] === value) continue;
+    if (key === 'name' || key === 'pid' || (foreign && key === 'engine' && value === pid)) continue;
     extras.push(`${key}=${fieldText(value)}`);
   }
-  const text = extras.length === 0 ? record.msg : `${record.msg} [${extras.join(' ')}]`;
+  const prefix = foreign ? `${fieldText(name ?? '-')}[${fieldText(pid ?? '-')}]: ` : '';
+  const text = `${prefix}${extras.length === 0 ? record.msg : `${record.msg} [${extras.join(' ')}]`}`;
   // eslint-disable-next-line no-control-regex
   return text.replace(/[\u0000-\u001f\u007f]/g, ' ').slice(0, MAX_LOG_LINE);
 }

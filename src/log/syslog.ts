@@ -20,23 +20,32 @@ export interface SyslogSink extends LogSink {
   close(): void;
 }
 
+/** What one line written to the sink becomes: a syslog priority and the message text. */
+export function syslogEntry(
+  line: string,
+  own: { readonly name: string; readonly pid: number },
+): { readonly priority: SyslogPriorityName; readonly text: string } {
+  const trimmed = line.endsWith('\n') ? line.slice(0, -1) : line;
+  const record = parseLogLine(trimmed);
+  if (record === null) {
+    // eslint-disable-next-line no-control-regex
+    return { priority: 'err', text: trimmed.replace(/[\u0000-\u001f\u007f]/g, ' ') };
+  }
+  return { priority: syslogPriorityName(record.level), text: syslogText(record, own) };
+}
+
 /**
- * A log sink that turns each pino JSON line into one syslog(3) call. Lines that are not pino
- * records (a crash trace, say) are sent as they are, at error priority.
+ * A log sink that turns each pino JSON line into one syslog(3) call. Only the bootstrap's logger
+ * and its copies of the engine's lines (engine-line.ts, always pino records) write here; anything
+ * else is sent as it is, at error priority.
  */
 export function openSyslogSink(ident: string, facility: SyslogFacility): SyslogSink {
-  const omit = { name: ident, pid: process.pid };
+  const own = { name: ident, pid: process.pid };
   posix.openlog(ident, { pid: true, ndelay: true }, facility);
   return {
     write(line: string): void {
-      const trimmed = line.endsWith('\n') ? line.slice(0, -1) : line;
-      const record = parseLogLine(trimmed);
-      if (record === null) {
-        // eslint-disable-next-line no-control-regex
-        posix.syslog('err', trimmed.replace(/[\u0000-\u001f\u007f]/g, ' '));
-        return;
-      }
-      posix.syslog(syslogPriorityName(record.level), syslogText(record, omit));
+      const entry = syslogEntry(line, own);
+      posix.syslog(entry.priority, entry.text);
     },
     setFacility(next: SyslogFacility): void {
       posix.closelog();

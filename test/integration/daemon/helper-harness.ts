@@ -1,7 +1,7 @@
 /**
  * Hosts the bootstrap's real helper and engine channel (createHelper + spawnEngine, the code
  * the daemon runs) around a real TUN interface, with the rogue engine double at the other end
- * of the IPC channel. Run inside a namespace with MTS_HELPER_HARNESS=1; logs JSON lines on
+ * of the channel. Run inside a namespace with MTS_HELPER_HARNESS=1; logs JSON lines on
  * stderr, says "harness: engine done" when the double has exited, and keeps the interface
  * until SIGTERM so the test can inspect it. Does nothing without the variable.
  */
@@ -49,7 +49,10 @@ async function main(): Promise<void> {
     readyTimeoutMs: 60_000,
   });
   const exit = await engine.exited;
-  log.info({ code: exit.code, ifindex: tun.ifindex }, 'harness: engine done');
+  log.info(
+    { code: exit.code, signal: exit.signal, engine: engine.pid, ifindex: tun.ifindex },
+    'harness: engine done',
+  );
   // Signal listeners do not keep Node alive: a timer does, until the test's SIGTERM.
   const keepAlive = setInterval(() => undefined, 60_000);
   process.on('SIGTERM', () => {

@@ -22,7 +22,8 @@ import { planReload } from '../../../src/daemon/reload-plan.js';
 import { openResources } from '../../../src/daemon/resources.js';
 import { loadSettings, poolSizeFor } from '../../../src/daemon/settings.js';
 import type { DaemonSettings, SettingsSources } from '../../../src/daemon/settings.js';
-import { createSupervisor, engineConfigFor } from '../../../src/daemon/supervisor.js';
+import { engineConfigFor } from '../../../src/daemon/engine-config.js';
+import { createSupervisor } from '../../../src/daemon/supervisor.js';
 import type { SupervisorTiming } from '../../../src/daemon/supervisor.js';
 import { createTunnelControl, DEFAULT_PEER_CAPACITY } from '../../../src/daemon/tunnel-control.js';
 import { createTunnelShared } from '../../../src/daemon/tunnel-shared.js';
@@ -35,7 +36,7 @@ const FAST: SupervisorTiming = {
   stopGraceMs: 500,
   crashWindowMs: 10_000,
   maxCrashes: 3,
-  readyTimeoutMs: 500,
+  readyTimeoutMs: 2000,
 };
 
 class Files implements SettingsSources {

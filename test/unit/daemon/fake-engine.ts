@@ -1,14 +1,18 @@
 /**
  * Engine doubles for the supervisor tests (no privileges, no pool): `ready` after init, a
- * summary on request, exit on stop. Started with the argument-free spawnEngine(), they pick
+ * summary on request, exit on stop. Started by the real spawnEngine(), they pick
  * their behaviour from the init message's relay MTU: 1281 = crash 20 ms after ready, 1282 =
- * never become ready. Does nothing without an IPC channel (so `node --test` may load it).
+ * never become ready, 1283 = ask for the address 2001::1/128 once ready, 1284 = exit
+ * leaving a descendant that holds its output, 1285 = send a message no schema accepts. Does nothing unless spawnEngine() started it (so `node --test` may load it).
  */
+import { spawn } from 'node:child_process';
 import { parseBootstrapToEngine } from '../../../src/daemon/ipc.js';
+import type { FrameChannel } from '../../../src/daemon/ipc-channel.js';
+import { engineDoubleChannel } from '../../support/engine-channel.js';
 
-if (process.send !== undefined) {
-  const startedAt = Date.now();
-  process.on('message', (raw: unknown) => {
+const startedAt = Date.now();
+const channel: FrameChannel | null = engineDoubleChannel({
+  message: (raw: unknown) => {
     const parsed = parseBootstrapToEngine(raw);
     if (!parsed.ok) return;
     const message = parsed.message;
@@ -19,12 +23,26 @@ if (process.send !== undefined) {
           `${JSON.stringify({ level: 30, pid: process.pid, msg: 'fake engine init', behaviour })}\n`,
         );
         if (behaviour === 2) return;
-        process.send?.({ type: 'ready', pid: process.pid, workers: message.poolSize });
+        channel?.send({ type: 'ready', pid: process.pid, workers: message.poolSize });
         if (behaviour === 1) setTimeout(() => process.exit(3), 20);
+        if (behaviour === 4) {
+          // A descendant keeps the engine's stdout and stderr open after the engine exits.
+          const sleeper = spawn('sleep', ['30'], { stdio: ['ignore', 'inherit', 'inherit'] });
+          process.stderr.write(
+            `${JSON.stringify({ level: 30, pid: process.pid, msg: 'fake engine descendant', sleeper: sleeper.pid })}\n`,
+          );
+          sleeper.unref();
+          setTimeout(() => process.exit(0), 20);
+        }
+        if (behaviour === 5) channel?.send({ type: 'ready', pid: 0, workers: 1 });
+        if (behaviour === 3) {
+          const ifindex = message.interface?.index ?? 0;
+          channel?.send({ type: 'set-address', id: 1, ifindex, address: '2001::1', prefixLen: 128 });
+        }
         return;
       }
       case 'summary':
-        process.send?.({
+        channel?.send({
           type: 'summary-report',
           id: message.id,
           summary: {
@@ -55,5 +73,7 @@ if (process.send !== undefined) {
       default:
         return;
     }
-  });
-}
+  },
+  violation: () => process.exit(2),
+  closed: () => process.exit(0),
+});

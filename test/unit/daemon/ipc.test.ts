@@ -7,7 +7,6 @@ import {
   parseEngineToBootstrap,
   parseEngineToWorker,
   parseWorkerToEngine,
-  requestIdOf,
 } from '../../../src/daemon/ipc.js';
 import type { InitMessage } from '../../../src/daemon/ipc.js';
 import { RELAY_INIT } from './fakes.js';
@@ -178,13 +177,6 @@ test('engine → bootstrap: malformed helper requests are refused by the schema'
     { type: 'run-hook', id: 1, script: '/bin/sh' },
   ];
   for (const request of bad) assertInvalid(parseEngineToBootstrap(request), JSON.stringify(request));
-});
-
-test('requestIdOf recovers the id of a malformed request so it can be refused', () => {
-  assert.equal(requestIdOf({ type: 'set-mtu', id: 17, mtu: 'x' }), 17);
-  assert.equal(requestIdOf({ type: 'set-mtu', id: -1 }), null);
-  assert.equal(requestIdOf({ type: 'set-mtu' }), null);
-  assert.equal(requestIdOf('junk'), null);
 });
 
 test('engine ↔ worker messages', () => {

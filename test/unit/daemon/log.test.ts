@@ -85,7 +85,7 @@ test('parseLogLine accepts pino records and nothing else', () => {
   assert.equal(parseLogLine(`{"level":30,"msg":"${'x'.repeat(MAX_LOG_LINE)}"}`), null);
 });
 
-test('syslogText: message, then fields; own name and pid left out; no control characters', () => {
+test("syslogText: message, then fields; another process's record starts with its name[pid]; no control characters", () => {
   const record = parseLogLine(
     '{"level":30,"pid":9,"name":"miredo","msg":"Child 5 exited\\n(code: 1)","child":5,"why":"a b"}',
   );
@@ -97,7 +97,7 @@ test('syslogText: message, then fields; own name and pid left out; no control ch
   );
   assert.equal(
     syslogText(record, { name: 'miredo', pid: 10 }),
-    'Child 5 exited (code: 1) [pid=9 child=5 why="a b"]',
+    'miredo[9]: Child 5 exited (code: 1) [child=5 why="a b"]',
   );
 });
 
