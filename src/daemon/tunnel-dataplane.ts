@@ -4,7 +4,8 @@
  * (tunnel-fast-path.ts), in place in the receive batch: TUN packets are sent from the slot they
  * were read into, datagrams are written to the TUN device from theirs. Anything else is copied
  * into a `slow-path` message for the control plane, within the worker's slow-path budgets
- * (slow-path-budget.ts; the rest is dropped). No allocation per fast-path packet.
+ * (slow-path-budget.ts) and, for datagrams from anyone, while the control plane keeps up with
+ * the worker's messages (slow-path-backlog.ts); the rest is dropped. No allocation per packet.
  */
 import { createPacketBatch } from '../os/packet-batch.js';
 import type { PacketBatch } from '../os/packet-batch.js';
@@ -22,6 +23,7 @@ import { TEREDO_CONSTANTS } from '../teredo/constants.js';
 import { TUNNEL_COUNTER } from '../teredo/tunnel-counters.js';
 import type { DataplaneLoop } from './dataplane-loop.js';
 import type { DataplaneTask, WorkerToEngine } from './ipc.js';
+import { BACKLOG_LIMIT } from './slow-path-backlog.js';
 import { createSlowPathBudgets } from './slow-path-budget.js';
 import type { SlowPathBudgets } from './slow-path-budget.js';
 import { fastPathFromTun, fastPathFromUdp, fromSolicitedPeer, ipv6LengthAt } from './tunnel-fast-path.js';
@@ -59,10 +61,13 @@ const DECAPSULATED = TUNNEL_COUNTER['decapsulated'];
 const SLOW_PATH = TUNNEL_COUNTER['slow-path'];
 const OVER_SLOW_PATH_BUDGET = TUNNEL_COUNTER['drop-slow-path-budget'];
 const SLOW_PATH_SOLICITED = TUNNEL_COUNTER['slow-path-solicited'];
+const SLOW_PATH_BACKLOG = TUNNEL_COUNTER['drop-slow-path-backlog'];
 const GSO_MESSAGES = TUNNEL_COUNTER['udp-gso-messages'];
 const GSO_REFUSED = TUNNEL_COUNTER['udp-gso-refused'];
 const SEND_FAILED = TUNNEL_COUNTER['send-failed'];
 const TUN_WRITE_FAILED = TUNNEL_COUNTER['tun-write-failed'];
+/** admission(): the packet may go to the control plane (any other value: the counter to drop it under). */
+const ADMITTED = -1;
 /** Reported with length 0: longer than a slot, so longer than any IPv6 packet or UDP payload. */
 const TX_OVERSIZED = TUNNEL_COUNTER['drop-tx-malformed'];
 const RX_OVERSIZED = TUNNEL_COUNTER['drop-rx-malformed'];
@@ -124,6 +129,7 @@ export function startTunnelDataplane(
     throw new Error('a tunnel data-plane task needs a TUN queue, a UDP socket and the shared tunnel state');
   }
   const shared = attachTunnelShared(task.shared);
+  shared.backlog.restart(workerIndex);
   const context: FastPathContext = {
     relay: task.config.role === 'relay',
     table: shared.table,
@@ -155,29 +161,32 @@ export function startTunnelDataplane(
   };
 
   /**
-   * Whether the packet in the batch's `slot` is within its slow-path budget (and takes a token).
-   * Checked before the copy: a flood over budget costs a clock read and a table lookup per
-   * packet, nothing more.
+   * Whether the packet in the batch's `slot` may go to the control plane (it then took a token),
+   * else the counter to drop it under. Checked before the copy: a flood over budget costs a
+   * clock read and a table lookup per packet, nothing more.
    */
-  const withinBudget = (batch: PacketBatch, slot: number, length: number, from: 'tun' | 'udp'): boolean => {
+  const admission = (batch: PacketBatch, slot: number, length: number, from: 'tun' | 'udp'): number => {
     const nowMs = performance.now();
-    if (from === 'tun') return budgets.tun.take(nowMs);
+    if (from === 'tun') return budgets.tun.take(nowMs) ? ADMITTED : OVER_SLOW_PATH_BUDGET;
     const address = batch.addresses[slot] ?? 0;
     const port = batch.ports[slot] ?? 0;
     const { serverIPv4 } = context.state;
     if (serverIPv4 !== 0 && address === serverIPv4 && port === TEREDO_CONSTANTS.port) {
-      return budgets.server.take(nowMs);
+      return budgets.server.take(nowMs) ? ADMITTED : OVER_SLOW_PATH_BUDGET;
     }
-    if (budgets.udp.take(nowMs)) return true;
-    if (!fromSolicitedPeer(context, batch.data, slot * batch.slotSize, length, address, port)) return false;
-    if (!budgets.solicited.take(nowMs)) return false;
+    const behind = shared.backlog.waiting(workerIndex) >= BACKLOG_LIMIT;
+    if (!behind && budgets.udp.take(nowMs)) return ADMITTED;
+    const refused = behind ? SLOW_PATH_BACKLOG : OVER_SLOW_PATH_BUDGET;
+    if (!fromSolicitedPeer(context, batch.data, slot * batch.slotSize, length, address, port)) return refused;
+    if (!budgets.solicited.take(nowMs)) return refused;
     add(SLOW_PATH_SOLICITED, 1);
-    return true;
+    return ADMITTED;
   };
 
   const slowPath = (batch: PacketBatch, slot: number, length: number, from: 'tun' | 'udp'): void => {
-    if (!withinBudget(batch, slot, length, from)) {
-      add(OVER_SLOW_PATH_BUDGET, 1);
+    const refused = admission(batch, slot, length, from);
+    if (refused !== ADMITTED) {
+      add(refused, 1);
       return;
     }
     const start = slot * batch.slotSize;
@@ -186,6 +195,7 @@ export function startTunnelDataplane(
     const port = from === 'udp' ? (batch.ports[slot] ?? 0) : 0;
     add(SLOW_PATH, 1);
     toEngine({ type: 'slow-path', workerIndex, from, packet, address, port }, [packet.buffer]);
+    shared.backlog.posted(workerIndex);
   };
 
   const fromTun = (): number => {

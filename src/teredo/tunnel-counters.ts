@@ -1,6 +1,6 @@
 /**
  * The client's and relay's counters (data plane and control plane), one per accept and drop
- * reason plus I/O outcomes. Their order is their index in each counter row. The first eleven are
+ * reason plus I/O outcomes. Their order is their index in each counter row. The first twelve are
  * the data plane's; the rest are the decisions of the tunnel core (relay.ts), which the control
  * plane counts in its own row. Every name starting with `drop-` is a packet thrown away.
  */
@@ -21,6 +21,9 @@ export const TUNNEL_COUNTER_NAMES = Object.freeze([
   // Over the budget for anyone, but within the one for answers from peers the local side is
   // soliciting (pending: see tunnel-fast-path.ts, fromSolicitedPeer), so a flood cannot starve them.
   'slow-path-solicited',
+  // Datagrams from anyone not posted because the control plane had not yet taken the worker's
+  // last BACKLOG_LIMIT messages (src/daemon/slow-path-backlog.ts): it is behind, under a flood.
+  'drop-slow-path-backlog',
 
   // Transmission (TUN -> UDP), reference section 4.7.
   'drop-tx-malformed',

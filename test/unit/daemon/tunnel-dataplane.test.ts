@@ -1,9 +1,9 @@
 /**
  * The client's and relay's packet loop (src/daemon/tunnel-dataplane.ts) run on this thread,
  * without root: loopback UDP sockets stand in for the TUN queue (one packet per datagram, like
- * a TUN descriptor) and the UDP socket, the relay's shared state is inactive, so every packet
- * is for the slow path. Its budget runs on a fake clock: packets over it are dropped and
- * counted, and never reach the control plane.
+ * a TUN descriptor) and the UDP socket. Its slow-path budgets run on a fake clock: packets over
+ * them are dropped and counted, and never reach the control plane; so are datagrams from anyone
+ * while the control plane has not taken the worker's last messages (the backlog).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +12,7 @@ import { once } from 'node:events';
 import { MessageChannel } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import type { DataplaneTask, WorkerToEngine } from '../../../src/daemon/ipc.js';
+import { BACKLOG_LIMIT } from '../../../src/daemon/slow-path-backlog.js';
 import { createSlowPathBudget } from '../../../src/daemon/slow-path-budget.js';
 import type { SlowPathBudget } from '../../../src/daemon/slow-path-budget.js';
 import {
@@ -386,4 +387,65 @@ test('the relay fast path sends each peer its packets in order, in one burst of 
   const to = (peer: 'A' | 'B'): Uint8Array[] => packets.filter((_, k) => plan[k]?.[0] === peer);
   assert.deepEqual(received(peerA), to('A'));
   assert.deepEqual(received(peerB), to('B'));
+});
+
+test('while the control plane is behind, datagrams from anyone are dropped; the TUN side and solicited answers still go', async (t) => {
+  const tunStandIn = openUdp4('127.0.0.1', 0, { reusePort: false });
+  const udp = openUdp4('127.0.0.1', 0, { reusePort: false });
+  const sender = createSocket('udp4');
+  sender.bind(0, '127.0.0.1');
+  await once(sender, 'listening');
+  const { port1, port2 } = new MessageChannel();
+  const shared = createTunnelShared(16, 1);
+  shared.state.publish({
+    active: true,
+    prefix: PREFIX,
+    serverIPv4: 0,
+    mappedIPv4: 0,
+    mappedPort: 0,
+    mtu: 1280,
+  });
+  shared.table.insert(NATIVE_HOST, 0, 1, undefined, PEER_SOLICITED);
+  const counters = new Float64Array(TUNNEL_COUNTER_NAMES.length);
+  const counter = (name: TunnelCounterName): number => counters[TUNNEL_COUNTER[name]]!;
+  const posted: WorkerToEngine[] = [];
+  const loop = startTunnelDataplane(
+    relayTask({ workerIndex: 5, prefix: PREFIX, tunFd: tunStandIn, udp, shared, port: port2 }),
+    counters,
+    (message) => posted.push(message),
+  );
+  t.after(() => {
+    loop.stop();
+    sender.close();
+    port1.close();
+    port2.close();
+    closeFd(tunStandIn);
+    closeFd(udp);
+  });
+  const deliver = async (fd: number, packets: readonly Uint8Array[]): Promise<void> => {
+    const name = fd === udp ? 'udp-received' : 'tun-received';
+    const target = counter(name) + packets.length;
+    for (const packet of packets) await sendTo(sender, packet, localPort(fd));
+    await until(() => counter(name) >= target, `${target} ${name}`);
+  };
+
+  // The control plane has not taken the worker's last BACKLOG_LIMIT - 1 messages.
+  for (let k = 1; k < BACKLOG_LIMIT; k++) shared.backlog.posted(5);
+  await deliver(udp, [junk(1), junk(2), junk(3)]);
+  assert.equal(posted.length, 1, 'one more datagram, then the limit');
+  assert.deepEqual([counter('drop-slow-path-backlog'), counter('drop-slow-path-budget')], [2, 0]);
+  assert.equal(shared.backlog.waiting(5), BACKLOG_LIMIT);
+
+  const answer = ipv6Packet({ source: NATIVE_HOST, destination: PEER_ADDRESS });
+  await deliver(udp, [answer]);
+  await deliver(tunStandIn, [junk(4)]);
+  assert.equal(posted.length, 3, 'a solicited answer and a TUN packet still go');
+  assert.equal(counter('slow-path-solicited'), 1);
+  assert.equal(shared.backlog.waiting(5), BACKLOG_LIMIT + 2);
+
+  // It catches up: datagrams from anyone go again.
+  for (let k = 0; k < 3; k++) shared.backlog.taken(5);
+  await deliver(udp, [junk(5), junk(6)]);
+  assert.equal(posted.length, 4);
+  assert.equal(counter('drop-slow-path-backlog'), 3);
 });
