@@ -227,7 +227,7 @@ for (const { capacity, flood } of [
       `${capacity} slots: ${perSecond * FLOOD_SECONDS} spoofed sources in ${FLOOD_SECONDS} simulated s ` +
         `(${(elapsedMs / 1000).toFixed(1)} s of CPU); table ${b.table.size()} peers, ${b.table.unproven()} unproven (limit ${limit}); ` +
         `evicted ${b.counter('peers-evicted')}, refused ${b.counter('drop-rx-table-full') + b.counter('drop-tx-table-full')}; ` +
-        `established peers lost ${lost} packets; new peer reached ${newPeerReached - FLOOD_SECONDS / 2} s after its first packet; ` +
+        `established peers lost ${lost} packets; the new peer had a slot at once and kept it through ${newPeerReached - FLOOD_SECONDS / 2} s of flood until it answered; ` +
         `the talker lost its slot ${talkerEvictions} times`,
     );
     assert.equal(lost, 0, 'every packet to and from the proven peers went through');
