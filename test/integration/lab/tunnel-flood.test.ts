@@ -36,7 +36,7 @@ const NEW_PEER_INTERVAL_S = 0.2;
  * Bounds asserted: a few seconds to reach a new peer (measured 0.1-0.4 s; before the fix it never
  * answered within 10 s); the established flow loses what walt's kernel drops when the flood fills
  * its socket's receive buffer faster than the workers drain it: here the flooder, the kernel's
- * delivery of its packets and walt share two cores (measured 4-10 %; before the fix 19-56 %).
+ * delivery of its packets and walt share two cores (measured 4-19 %; before the fix 30-56 %).
  */
 const NEW_PEER_WITHIN_MS = 3000;
 const MAX_ESTABLISHED_LOSS = 0.25;
