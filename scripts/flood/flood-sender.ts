@@ -1,6 +1,7 @@
 /**
- * Sends a pool of prepared raw IPv4 packets (see spoofed-rs.ts) round and round with batched
- * sendmmsg, as fast as the kernel takes them, until a packet count or a duration is reached.
+ * Sends a pool of prepared raw IPv4 packets (see spoofed-rs.ts, spoofed-teredo.ts) round and
+ * round with batched sendmmsg, as fast as the kernel takes them, until a packet count or a
+ * duration is reached; `onTurn(turn)` may rewrite the pool before each turn after the first.
  * A slot the kernel refuses (ENOBUFS when a queue on the path is full, and the like) counts
  * as failed and is skipped; a full socket buffer (EAGAIN) is waited out.
  */
@@ -51,6 +52,7 @@ export async function floodFromPool(
   pool: PacketBatch,
   limit: FloodLimit,
   batchSize = 64,
+  onTurn?: (turn: number) => void,
 ): Promise<FloodResult> {
   if (limit.packets === undefined && limit.seconds === undefined) {
     throw new RangeError('a flood needs a packet count or a duration');
@@ -65,6 +67,7 @@ export async function floodFromPool(
   let failed = 0;
   let cursor = 0;
   let batches = 0;
+  let turn = 0;
 
   while (sent + failed < maxPackets && performance.now() < deadline) {
     const count = Math.min(batchSize, pool.count - cursor, maxPackets - sent - failed);
@@ -87,6 +90,7 @@ export async function floodFromPool(
       sent += result;
     }
     cursor = (cursor + advance) % pool.count;
+    if (cursor === 0) onTurn?.(++turn);
     if (++batches % BATCHES_PER_TURN === 0) await nextTurn();
   }
 

@@ -17,6 +17,15 @@ const script = (name: string): string => fileURLToPath(new URL(`./${name}`, impo
 
 export interface FloodOptions {
   readonly server: string;
+  /** Spoofed Teredo datagrams to a client instead of Router Solicitations (see flood-cli.ts). */
+  readonly teredo?: {
+    /** The client's mapped IPv4 address and port. */
+    readonly ipv4: string;
+    readonly port: number;
+    /** Its Teredo address. */
+    readonly address: string;
+    readonly payload?: 'echo' | 'bubble';
+  };
   readonly packets?: number;
   readonly seconds?: number;
   readonly pool?: number;
@@ -24,8 +33,13 @@ export interface FloodOptions {
 }
 
 /** Events: `started` {at}, `done` (a FloodResult). */
-export function startFlood(ns: Netns, options: FloodOptions): ToolRun {
+export function startFlood(ns: Pick<Netns, 'spawn'>, options: FloodOptions): ToolRun {
   const args = ['--server', options.server];
+  const { teredo } = options;
+  if (teredo !== undefined) {
+    args.push('--teredo', `${teredo.ipv4}:${teredo.port}`, '--address', teredo.address);
+    if (teredo.payload !== undefined) args.push('--payload', teredo.payload);
+  }
   if (options.packets !== undefined) args.push('--packets', String(options.packets));
   if (options.seconds !== undefined) args.push('--seconds', String(options.seconds));
   if (options.pool !== undefined) args.push('--pool', String(options.pool));

@@ -252,6 +252,7 @@ function createControlPlane({ config, context, shared, options }: Parts): Contro
     },
 
     slowPath(message: SlowPathMessage): void {
+      shared.backlog.taken(message.workerIndex);
       const { packet } = message;
       const nowMs = now();
       if (message.from === 'tun') {

@@ -3,8 +3,9 @@
  * socket, drained in batches when readable. Packets to and from trusted peers are moved here
  * (tunnel-fast-path.ts), in place in the receive batch: TUN packets are sent from the slot they
  * were read into, datagrams are written to the TUN device from theirs. Anything else is copied
- * into a `slow-path` message for the control plane, within the worker's slow-path budget
- * (slow-path-budget.ts; the rest is dropped). No allocation per fast-path packet.
+ * into a `slow-path` message for the control plane, within the worker's slow-path budgets
+ * (slow-path-budget.ts) and, for datagrams from anyone, while the control plane keeps up with
+ * the worker's messages (slow-path-backlog.ts); the rest is dropped. No allocation per packet.
  */
 import { createPacketBatch } from '../os/packet-batch.js';
 import type { PacketBatch } from '../os/packet-batch.js';
@@ -22,9 +23,10 @@ import { TEREDO_CONSTANTS } from '../teredo/constants.js';
 import { TUNNEL_COUNTER } from '../teredo/tunnel-counters.js';
 import type { DataplaneLoop } from './dataplane-loop.js';
 import type { DataplaneTask, WorkerToEngine } from './ipc.js';
-import { createSlowPathBudget } from './slow-path-budget.js';
-import type { SlowPathBudget } from './slow-path-budget.js';
-import { fastPathFromTun, fastPathFromUdp, ipv6LengthAt } from './tunnel-fast-path.js';
+import { BACKLOG_LIMIT } from './slow-path-backlog.js';
+import { createSlowPathBudgets } from './slow-path-budget.js';
+import type { SlowPathBudgets } from './slow-path-budget.js';
+import { fastPathFromTun, fastPathFromUdp, fromSolicitedPeer, ipv6LengthAt } from './tunnel-fast-path.js';
 import type { FastPathContext } from './tunnel-fast-path.js';
 import { attachTunnelShared, createPeerSnapshot } from './tunnel-shared.js';
 import { createTunnelSnapshot } from './tunnel-state.js';
@@ -58,22 +60,17 @@ const ENCAPSULATED = TUNNEL_COUNTER['encapsulated'];
 const DECAPSULATED = TUNNEL_COUNTER['decapsulated'];
 const SLOW_PATH = TUNNEL_COUNTER['slow-path'];
 const OVER_SLOW_PATH_BUDGET = TUNNEL_COUNTER['drop-slow-path-budget'];
+const SLOW_PATH_SOLICITED = TUNNEL_COUNTER['slow-path-solicited'];
+const SLOW_PATH_BACKLOG = TUNNEL_COUNTER['drop-slow-path-backlog'];
 const GSO_MESSAGES = TUNNEL_COUNTER['udp-gso-messages'];
 const GSO_REFUSED = TUNNEL_COUNTER['udp-gso-refused'];
 const SEND_FAILED = TUNNEL_COUNTER['send-failed'];
 const TUN_WRITE_FAILED = TUNNEL_COUNTER['tun-write-failed'];
+/** admission(): the packet may go to the control plane (any other value: the counter to drop it under). */
+const ADMITTED = -1;
 /** Reported with length 0: longer than a slot, so longer than any IPv6 packet or UDP payload. */
 const TX_OVERSIZED = TUNNEL_COUNTER['drop-tx-malformed'];
 const RX_OVERSIZED = TUNNEL_COUNTER['drop-rx-malformed'];
-
-/** The data plane's slow-path budgets: one for its client's Teredo server, one for everything else. */
-export interface SlowPathBudgets {
-  readonly peers: SlowPathBudget;
-  readonly server: SlowPathBudget;
-}
-/** A server sends an RA per RS and relays bubbles: far less than the peers' budget allows. */
-export const SERVER_MESSAGES_PER_SECOND = 1_000;
-export const SERVER_BURST = 200;
 
 type Sender = (batch: PacketBatch, first: number, count: number) => number;
 
@@ -124,10 +121,7 @@ export function startTunnelDataplane(
   task: DataplaneTask,
   counters: Float64Array,
   toEngine: (message: WorkerToEngine, transfer?: ArrayBuffer[]) => void,
-  budgets: SlowPathBudgets = {
-    peers: createSlowPathBudget(),
-    server: createSlowPathBudget(SERVER_MESSAGES_PER_SECOND, SERVER_BURST),
-  },
+  budgets: SlowPathBudgets = createSlowPathBudgets(),
 ): DataplaneLoop {
   const { workerIndex, tunFd } = task;
   const udpFd = task.udpFds[0];
@@ -135,6 +129,7 @@ export function startTunnelDataplane(
     throw new Error('a tunnel data-plane task needs a TUN queue, a UDP socket and the shared tunnel state');
   }
   const shared = attachTunnelShared(task.shared);
+  shared.backlog.restart(workerIndex);
   const context: FastPathContext = {
     relay: task.config.role === 'relay',
     table: shared.table,
@@ -165,17 +160,33 @@ export function startTunnelDataplane(
     gsoRefusedCounted = refused;
   };
 
+  /**
+   * Whether the packet in the batch's `slot` may go to the control plane (it then took a token),
+   * else the counter to drop it under. Checked before the copy: a flood over budget costs a
+   * clock read and a table lookup per packet, nothing more.
+   */
+  const admission = (batch: PacketBatch, slot: number, length: number, from: 'tun' | 'udp'): number => {
+    const nowMs = performance.now();
+    if (from === 'tun') return budgets.tun.take(nowMs) ? ADMITTED : OVER_SLOW_PATH_BUDGET;
+    const address = batch.addresses[slot] ?? 0;
+    const port = batch.ports[slot] ?? 0;
+    const { serverIPv4 } = context.state;
+    if (serverIPv4 !== 0 && address === serverIPv4 && port === TEREDO_CONSTANTS.port) {
+      return budgets.server.take(nowMs) ? ADMITTED : OVER_SLOW_PATH_BUDGET;
+    }
+    const behind = shared.backlog.waiting(workerIndex) >= BACKLOG_LIMIT;
+    if (!behind && budgets.udp.take(nowMs)) return ADMITTED;
+    const refused = behind ? SLOW_PATH_BACKLOG : OVER_SLOW_PATH_BUDGET;
+    if (!fromSolicitedPeer(context, batch.data, slot * batch.slotSize, length, address, port)) return refused;
+    if (!budgets.solicited.take(nowMs)) return refused;
+    add(SLOW_PATH_SOLICITED, 1);
+    return ADMITTED;
+  };
+
   const slowPath = (batch: PacketBatch, slot: number, length: number, from: 'tun' | 'udp'): void => {
-    // A client's own server (its RAs, the bubbles it relays) draws on its own budget, so that
-    // a flood from elsewhere cannot cost the client its qualification.
-    const fromServer =
-      from === 'udp' &&
-      context.state.serverIPv4 !== 0 &&
-      batch.addresses[slot] === context.state.serverIPv4 &&
-      batch.ports[slot] === TEREDO_CONSTANTS.port;
-    // Checked before the copy: a flood over budget costs a clock read per packet, nothing more.
-    if (!(fromServer ? budgets.server : budgets.peers).take(performance.now())) {
-      add(OVER_SLOW_PATH_BUDGET, 1);
+    const refused = admission(batch, slot, length, from);
+    if (refused !== ADMITTED) {
+      add(refused, 1);
       return;
     }
     const start = slot * batch.slotSize;
@@ -184,6 +195,7 @@ export function startTunnelDataplane(
     const port = from === 'udp' ? (batch.ports[slot] ?? 0) : 0;
     add(SLOW_PATH, 1);
     toEngine({ type: 'slow-path', workerIndex, from, packet, address, port }, [packet.buffer]);
+    shared.backlog.posted(workerIndex);
   };
 
   const fromTun = (): number => {

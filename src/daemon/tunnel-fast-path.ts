@@ -6,10 +6,10 @@
  * to flush and no bubble or ping counter to reset. Everything else returns -1 and goes to the
  * control plane. No allocation: the caller owns the snapshot records.
  */
-import { isTeredoAt, teredoServerAt } from '../teredo/address.js';
+import { isTeredoAt, teredoMappingMatchesAt, teredoServerAt } from '../teredo/address.js';
 import { isGlobalUnicastIPv4 } from '../teredo/ipv4.js';
 import { isLinkLocalIPv6At } from '../teredo/ipv6-address.js';
-import { PEER_COUNTING, PEER_QUEUED, PEER_TRUSTED } from '../teredo/peers.js';
+import { PEER_COUNTING, PEER_QUEUED, PEER_SOLICITED, PEER_TRUSTED } from '../teredo/peers.js';
 import type { PeerSnapshot, PeerTable } from '../teredo/peers.js';
 import type { TunnelSnapshot } from './tunnel-state.js';
 
@@ -104,6 +104,37 @@ export function fastPathFromUdp(
   if (slot < 0) return -1;
   const { peer } = context;
   return peer.mappedIPv4 === srcIPv4 >>> 0 && peer.mappedPort === srcPort ? slot : -1;
+}
+
+/**
+ * Whether a datagram the fast path refused is the answer of a peer the local side is soliciting:
+ * its IPv6 source is a pending peer (PEER_SOLICITED, not yet trusted) and, for a Teredo source,
+ * it comes from the mapping that address embeds (a native host's answer comes from whichever
+ * relay serves it). Such a datagram may use the worker's `solicited` slow-path budget when the
+ * one for everybody is spent (slow-path-budget.ts). Spoofing one takes knowing which peers the
+ * local side is reaching, and once a Teredo peer answered from its mapping it is trusted, so the
+ * next ones no longer qualify. A peer behind a symmetric NAT answers from another mapping: it
+ * shares the budget for everybody. Allocation-free; overwrites context.peer.
+ */
+export function fromSolicitedPeer(
+  context: FastPathContext,
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+  srcIPv4: number,
+  srcPort: number,
+): boolean {
+  // Authentication and origin headers fail the version check: they come from servers.
+  if (!wholeIPv6At(bytes, offset, length)) return false;
+  const source = offset + SOURCE;
+  const { table, peer } = context;
+  const slot = table.find(bytes, source);
+  if (slot < 0 || !table.read(slot, bytes, source, peer)) return false;
+  if ((peer.flags & (PEER_SOLICITED | PEER_TRUSTED)) !== PEER_SOLICITED) return false;
+  return (
+    !isTeredoAt(bytes, source, context.state.prefix) ||
+    teredoMappingMatchesAt(bytes, source, srcIPv4, srcPort)
+  );
 }
 
 /** The bytes of the IPv6 packet proper at `offset` (40 + payload length). */

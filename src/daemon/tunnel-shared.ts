@@ -2,26 +2,31 @@
  * The ONE SharedArrayBuffer the client's and relay's control plane shares with its data-plane
  * workers (DataplaneTask.shared):
  *
- *   bytes 0..63   tunnel state (tunnel-state.ts): seqlocked identity words and the coarse clock
- *   bytes 64..    peer table (src/teredo/peers.ts), formatted in place by the control plane
+ *   bytes 0..63    tunnel state (tunnel-state.ts): seqlocked identity words and the coarse clock
+ *   bytes 64..575  slow-path backlog (slow-path-backlog.ts): messages posted and taken, per worker
+ *   bytes 576..    peer table (src/teredo/peers.ts), formatted in place by the control plane
  *
- * 64 bytes keep the table's records on cache lines. The control plane writes both; workers read
- * them lock-free and touch peers' rx/tx times.
+ * Multiples of 64 bytes keep the table's records on cache lines. The control plane writes the
+ * state and the table; workers read them lock-free and touch peers' rx/tx times.
  */
 import { adviseHugePages } from '../os/memory.js';
 import type { HugePageAdvice } from '../os/memory.js';
 import { attachPeerTable, initPeerTable, peerTableByteLength } from '../teredo/peers.js';
 import type { PeerTable } from '../teredo/peers.js';
+import { SLOW_PATH_BACKLOG_BYTES, slowPathBacklogOver } from './slow-path-backlog.js';
+import type { SlowPathBacklog } from './slow-path-backlog.js';
 import { TUNNEL_STATE_BYTES, tunnelStateOver } from './tunnel-state.js';
 import type { TunnelState } from './tunnel-state.js';
 
 export { createPeerSnapshot } from '../teredo/peers.js';
 
-export const PEER_TABLE_OFFSET = TUNNEL_STATE_BYTES;
+export const BACKLOG_OFFSET = TUNNEL_STATE_BYTES;
+export const PEER_TABLE_OFFSET = BACKLOG_OFFSET + SLOW_PATH_BACKLOG_BYTES;
 
 export interface TunnelShared {
   readonly buffer: SharedArrayBuffer;
   readonly state: TunnelState;
+  readonly backlog: SlowPathBacklog;
   readonly table: PeerTable;
 }
 
@@ -41,6 +46,7 @@ export function createTunnelShared(capacity: number, seed?: number): NewTunnelSh
   return {
     buffer,
     state: tunnelStateOver(buffer, 0),
+    backlog: slowPathBacklogOver(buffer, BACKLOG_OFFSET),
     table: initPeerTable(buffer, PEER_TABLE_OFFSET, capacity, seed, true),
     hugePages,
   };
@@ -51,6 +57,7 @@ export function attachTunnelShared(buffer: SharedArrayBuffer): TunnelShared {
   return {
     buffer,
     state: tunnelStateOver(buffer, 0),
+    backlog: slowPathBacklogOver(buffer, BACKLOG_OFFSET),
     table: attachPeerTable(buffer, PEER_TABLE_OFFSET),
   };
 }

@@ -8,8 +8,12 @@
  *   word 3  key0         HalfSipHash key, low word
  *   word 4  key1         HalfSipHash key, high word
  *   word 5  size         peers held (Atomics: readers in other threads may ask)
- *   word 6  newest       newest untrusted peer's slot + 1, 0 if none   (writer only)
+ *   word 6  pending      newest pending peer's slot + 1, 0 if none       (writer only)
  *   word 7  hand         the expiry sweep's next slot (it jumps: sweepStride) (writer only)
+ *   word 8  pending      oldest pending peer's slot + 1, 0 if none       (writer only)
+ *   word 9  pending      how many pending peers                           (writer only)
+ *   words 10-12 unproven newest, oldest, how many unproven peers         (writer only)
+ *   (pending and unproven: the eviction lists, see peers-eviction.ts)
  *
  * Record (64 bytes, one per slot, following the header):
  *   word 0  sequence     seqlock: odd while the writer rewrites the record
@@ -23,8 +27,8 @@
  *   word 11 counters     bubbles in the low 16 bits, pings in the high 16   (writer only)
  *   word 12 lastBubble   seconds                                            (writer only)
  *   word 13 lastPing     seconds                                            (writer only)
- *   word 14 newer        untrusted list: next newer untrusted slot + 1     (writer only)
- *   word 15 older        untrusted list: next older untrusted slot + 1     (writer only)
+ *   word 14 newer        its eviction list's next newer slot + 1, 0 if none (writer only)
+ *   word 15 older        its eviction list's next older slot + 1, 0 if none (writer only)
  * Words 1-9 are what readers see: the writer stores them with Atomics inside the seqlock. The
  * "writer only" words are never read by data-plane workers, so plain stores do. An empty slot
  * (flags 0) keeps stale bytes in its other words: nothing reads them, and insert rewrites them all.
@@ -40,8 +44,13 @@ export const HEADER_CAPACITY = 2;
 export const HEADER_KEY0 = 3;
 export const HEADER_KEY1 = 4;
 export const HEADER_SIZE = 5;
-export const HEADER_NEWEST_UNTRUSTED = 6;
+export const HEADER_NEWEST_PENDING = 6;
 export const HEADER_SWEEP_HAND = 7;
+export const HEADER_OLDEST_PENDING = 8;
+export const HEADER_PENDING_COUNT = 9;
+export const HEADER_NEWEST_UNPROVEN = 10;
+export const HEADER_OLDEST_UNPROVEN = 11;
+export const HEADER_UNPROVEN_COUNT = 12;
 
 export const RECORD_SEQUENCE = 0;
 export const RECORD_FLAGS = 1;
@@ -58,6 +67,21 @@ export const RECORD_NEWER = 14;
 export const RECORD_OLDER = 15;
 /** Words from here on are read and written by the writer thread only. */
 export const RECORD_WRITER_ONLY = RECORD_CREATED_AT;
+
+/** Flag bits (the low 16 bits of a record's flags word are the caller's; these are the ones in use). */
+/** The peer's mapping is trusted (RFC 4380): packets go to it and are accepted from it. */
+export const PEER_TRUSTED = 1;
+/** The control plane holds queued packets for this peer. */
+export const PEER_QUEUED = 2;
+/** The peer's bubble or ping counters are non-zero: the fast path must defer to the control plane. */
+export const PEER_COUNTING = 4;
+/** The local side (the TUN device) asked for this peer: it sent it a packet that had no trusted path. */
+export const PEER_SOLICITED = 8;
+/**
+ * The peer has not proven two-way traffic (see relay-context.ts, trustPeer): it was created by an
+ * unsolicited packet from the network, or answered us without proof. Such peers make room first.
+ */
+export const PEER_UNPROVEN = 16;
 
 /** The flag bits callers may set; RECORD_OCCUPIED sits above them so a live record is never 0. */
 export const PUBLIC_FLAGS_MASK = 0xffff;

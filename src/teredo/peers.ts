@@ -33,7 +33,12 @@
  *
  * Time. Callers pass whole seconds of one shared monotonic clock (u32). Ages are compared as signed
  * 32-bit differences, so a timestamp slightly ahead of `now` (another thread's clock tick) reads as
- * "just now", never as "ancient". A new peer has lastRx = lastTx = 0 ("never") and createdAt = now.
+ * "just now", never as "ancient". A new peer has lastRx = lastTx = 0 ("never") and createdAt = now;
+ * an unproven peer given a second chance at eviction counts as created then (peers-eviction.ts).
+ *
+ * Eviction. A full table makes room by the rules of peers-eviction.ts: unproven peers (anyone can
+ * create them with spoofed packets) hold at most half of it and go first, oldest first; then
+ * pending peers, newest first; peers that proved two-way traffic never.
  */
 import { halfSipHash128, keyWordAt, slotOfHash } from './peers-hash.js';
 import {
@@ -41,14 +46,16 @@ import {
   HEADER_KEY0,
   HEADER_KEY1,
   HEADER_MAGIC,
-  HEADER_NEWEST_UNTRUSTED,
+  HEADER_NEWEST_PENDING,
   HEADER_SIZE,
   HEADER_SLOTS,
   HEADER_SWEEP_HAND,
+  HEADER_WORDS,
   MAX_PEER_CAPACITY,
   PEER_RECORD_BYTES,
   PEER_TABLE_HEADER_BYTES,
   PEER_TABLE_MAGIC,
+  PEER_UNPROVEN,
   PUBLIC_FLAGS_MASK,
   RECORD_COUNTERS,
   RECORD_CREATED_AT,
@@ -68,20 +75,26 @@ import {
   slotCountFor,
 } from './peers-layout.js';
 import {
-  linkNewestUntrusted,
-  newestUntrusted,
-  relinkMovedUntrusted,
-  unlinkUntrusted,
-} from './peers-untrusted.js';
+  chooseVictim,
+  linkNewest,
+  listOf,
+  NO_VICTIM,
+  REFUSED,
+  relinkMoved,
+  unlink,
+  unprovenCount,
+} from './peers-eviction.js';
 
-export { MAX_PEER_CAPACITY, PEER_RECORD_BYTES } from './peers-layout.js';
-
-/** Flag bits (the low 16 bits of a record's flags word are the caller's). */
-export const PEER_TRUSTED = 1;
-/** The control plane holds queued packets for this peer. */
-export const PEER_QUEUED = 2;
-/** The peer's bubble or ping counters are non-zero: the fast path must defer to the control plane. */
-export const PEER_COUNTING = 4;
+export {
+  MAX_PEER_CAPACITY,
+  PEER_COUNTING,
+  PEER_QUEUED,
+  PEER_RECORD_BYTES,
+  PEER_SOLICITED,
+  PEER_TRUSTED,
+  PEER_UNPROVEN,
+} from './peers-layout.js';
+export { unprovenLimit } from './peers-eviction.js';
 
 /** Miredo's MAX_PEERS with libJudy (Debian's build). */
 export const DEFAULT_PEER_CAPACITY = 1_048_576;
@@ -113,6 +126,8 @@ export interface PeerTable {
   /** Record slots, about 8/7 of `capacity` and always more (see slotCountFor). */
   readonly slots: number;
   size(): number;
+  /** Peers flagged PEER_UNPROVEN (the writer's count: exact on its thread, a hint elsewhere). */
+  unproven(): number;
 
   // Readers: any thread, lock-free.
   /**
@@ -130,16 +145,27 @@ export interface PeerTable {
 
   // Writer: the control-plane thread only. Setters ignore an out-of-range or empty slot; getters return 0.
   /**
-   * The slot of `key`, inserted (untrusted, no mapping, createdAt = now) if absent. When the table
-   * already holds `capacity` peers, the most recently inserted untrusted peer is evicted first
-   * (onEvict sees it before it goes; it must not change the table); with no untrusted peer to
-   * evict, returns -1. Slots of other peers may change.
+   * The slot of `key`, inserted with `flags` (no mapping, createdAt = now) if absent; an existing
+   * peer is returned as it is. A newcomer flagged PEER_UNPROVEN may evict the oldest unproven
+   * peer, and does once unproven peers hold half the capacity; any other newcomer, when the
+   * table is full, evicts an unproven peer (while they hold that half) or the newest pending
+   * one, else an unproven one (peers-eviction.ts). onEvict sees the victim before it goes; it
+   * must not change the table. With nothing to evict, returns -1. Slots of other peers may change.
    */
-  insert(key: Uint8Array, keyOffset: number, nowSeconds: number, onEvict?: PeerRemovalListener): number;
+  insert(
+    key: Uint8Array,
+    keyOffset: number,
+    nowSeconds: number,
+    onEvict?: PeerRemovalListener,
+    flags?: number,
+  ): number;
   /** Removes the slot's peer; other peers' slots may change. */
   remove(slot: number): void;
   setMapping(slot: number, ipv4: number, port: number): void;
-  /** Sets the low 16 flag bits. A peer losing PEER_TRUSTED counts as newly inserted for eviction. */
+  /**
+   * Sets the low 16 flag bits. A peer that joins an eviction list (losing PEER_TRUSTED, gaining
+   * PEER_UNPROVEN) joins it as its newest member.
+   */
   setFlags(slot: number, flags: number): void;
   flags(slot: number): number;
   mappedIPv4(slot: number): number;
@@ -332,6 +358,10 @@ class SharedPeerTable implements PeerTable {
     return Atomics.load(this.words, HEADER_SIZE);
   }
 
+  unproven(): number {
+    return unprovenCount(this.words);
+  }
+
   private home(m0: number, m1: number, m2: number, m3: number): number {
     const hash = halfSipHash128(
       this.key0,
@@ -504,16 +534,24 @@ class SharedPeerTable implements PeerTable {
     else Atomics.store(this.words, index, value);
   }
 
-  insert(key: Uint8Array, keyOffset: number, nowSeconds: number, onEvict?: PeerRemovalListener): number {
+  insert(
+    key: Uint8Array,
+    keyOffset: number,
+    nowSeconds: number,
+    onEvict?: PeerRemovalListener,
+    flags = 0,
+  ): number {
     const m0 = keyWordAt(key, keyOffset);
     const m1 = keyWordAt(key, keyOffset + 4);
     const m2 = keyWordAt(key, keyOffset + 8);
     const m3 = keyWordAt(key, keyOffset + 12);
     let found = this.locate(m0, m1, m2, m3);
     if (found >= 0) return found;
-    if (this.size() >= this.capacity) {
-      const victim = newestUntrusted(this.words);
-      if (victim < 0) return -1;
+    const recordFlags = RECORD_OCCUPIED | (flags & PUBLIC_FLAGS_MASK);
+    const unproven = (recordFlags & PEER_UNPROVEN) !== 0;
+    const victim = chooseVictim(this.words, this.capacity, this.size(), unproven, nowSeconds);
+    if (victim === REFUSED) return -1;
+    if (victim !== NO_VICTIM) {
       onEvict?.(victim);
       this.removeAt(victim);
       found = this.locate(m0, m1, m2, m3);
@@ -535,9 +573,10 @@ class SharedPeerTable implements PeerTable {
     words[base + RECORD_COUNTERS] = 0;
     words[base + RECORD_LAST_BUBBLE] = 0;
     words[base + RECORD_LAST_PING] = 0;
-    this.store(base + RECORD_FLAGS, RECORD_OCCUPIED);
+    this.store(base + RECORD_FLAGS, recordFlags);
     this.endWrite(base, sequence);
-    linkNewestUntrusted(words, slot);
+    const list = listOf(recordFlags);
+    if (list !== null) linkNewest(words, list, slot);
     Atomics.store(words, HEADER_SIZE, this.size() + 1);
     return slot;
   }
@@ -549,7 +588,8 @@ class SharedPeerTable implements PeerTable {
   /** Backward-shift deletion: pulls each later record of the probe chain that may move into the hole. */
   private removeAt(slot: number): void {
     const words = this.words;
-    if ((words[recordBase(slot) + RECORD_FLAGS]! & PEER_TRUSTED) === 0) unlinkUntrusted(words, slot);
+    const list = listOf(words[recordBase(slot) + RECORD_FLAGS]!);
+    if (list !== null) unlink(words, list, slot);
     let hole = slot;
     let next = slot;
     for (;;) {
@@ -566,7 +606,8 @@ class SharedPeerTable implements PeerTable {
       // The record may fill the hole only if the hole lies on its probe path, home..next.
       if (this.distance(home, hole) < this.distance(home, next)) {
         this.copyRecord(base, recordBase(hole));
-        if ((flags & PEER_TRUSTED) === 0) relinkMovedUntrusted(words, hole);
+        const movedList = listOf(flags);
+        if (movedList !== null) relinkMoved(words, movedList, hole);
         hole = next;
       }
     }
@@ -608,9 +649,11 @@ class SharedPeerTable implements PeerTable {
     const sequence = this.beginWrite(base);
     this.store(base + RECORD_FLAGS, next);
     this.endWrite(base, sequence);
-    if (((previous ^ next) & PEER_TRUSTED) === 0) return;
-    if ((next & PEER_TRUSTED) !== 0) unlinkUntrusted(this.words, slot);
-    else linkNewestUntrusted(this.words, slot);
+    const from = listOf(previous);
+    const to = listOf(next);
+    if (from === to) return;
+    if (from !== null) unlink(this.words, from, slot);
+    if (to !== null) linkNewest(this.words, to, slot);
   }
 
   flags(slot: number): number {
@@ -724,8 +767,7 @@ class SharedPeerTable implements PeerTable {
       const base = recordBase(slot);
       if (words[base + RECORD_FLAGS] !== 0) this.clearRecord(base);
     }
-    words[HEADER_NEWEST_UNTRUSTED] = 0;
-    words[HEADER_SWEEP_HAND] = 0;
+    words.fill(0, HEADER_NEWEST_PENDING, HEADER_WORDS); // eviction lists and the sweep hand
     Atomics.store(words, HEADER_SIZE, 0);
   }
 }

@@ -14,7 +14,7 @@ import {
 import type { IcmpRateLimiter } from './icmp-rate-limiter.js';
 import { IPV6_DESTINATION_OFFSET } from './ipv6-header.js';
 import type { PeerQueues } from './peer-queue.js';
-import { PEER_COUNTING, PEER_QUEUED, PEER_TRUSTED } from './peers.js';
+import { PEER_COUNTING, PEER_QUEUED, PEER_SOLICITED, PEER_TRUSTED, PEER_UNPROVEN } from './peers.js';
 import type { PeerTable } from './peers.js';
 import type { ControlPackets } from './relay-packets.js';
 import type { PingCheck } from './relay-ping-check.js';
@@ -40,6 +40,8 @@ export interface CoreContext {
   readonly icmpScratch: Uint8Array;
   /** Drops the queue of the peer in `slot`, which the table is about to remove. */
   readonly dropQueueOf: (slot: number) => void;
+  /** The same for a peer evicted to make room, counted as such. */
+  readonly evict: (slot: number) => void;
   /** Client: what qualification found, null while not qualified. Relay: always null. */
   identity: ClientIdentity | null;
   /** The Teredo prefix in force: a client's comes from its address, a relay's from its options. */
@@ -70,6 +72,18 @@ export function isTrusted(context: CoreContext, slot: number): boolean {
 }
 
 /**
+ * The local side sends to a peer it has no trusted path to: mark it solicited. An untrusted
+ * unproven peer (a network packet made it) becomes pending, as if the local side had created it;
+ * a trusted unproven one stays unproven until it answers with proof (trustPeer).
+ */
+export function solicit(context: CoreContext, slot: number): void {
+  const { table } = context;
+  const flags = table.flags(slot);
+  const unproven = (flags & PEER_TRUSTED) !== 0 ? flags & PEER_UNPROVEN : 0;
+  table.setFlags(slot, (flags & ~PEER_UNPROVEN) | PEER_SOLICITED | unproven);
+}
+
+/**
  * Brings the slot's QUEUED and COUNTING flags in line with its queue and counters, so the
  * data plane defers to the core exactly while the core has something to do for the peer.
  */
@@ -84,8 +98,9 @@ export function syncFlags(context: CoreContext, slot: number, key: string): void
 
 /**
  * The slot of a NEW entry for the address at bytes[keyOffset..] (untrusted, mapping 0:0, no
- * counters), or -1 when the table refuses. When the table is full it evicts its newest untrusted
- * peer, whose queue goes with it.
+ * counters), or -1 when the table refuses. `origin`: 'local' when the local side asked for the
+ * peer (PEER_SOLICITED), 'network' when a packet nobody asked for made it (PEER_UNPROVEN). The
+ * table may evict a peer to make room (peers-eviction.ts); its queue goes with it.
  */
 export function createPeer(
   context: CoreContext,
@@ -93,9 +108,12 @@ export function createPeer(
   keyOffset: number,
   key: string,
   nowSeconds: number,
+  origin: 'local' | 'network',
 ): number {
-  const slot = context.table.insert(bytes, keyOffset, nowSeconds, context.dropQueueOf);
+  const flags = origin === 'local' ? PEER_SOLICITED : PEER_UNPROVEN;
+  const slot = context.table.insert(bytes, keyOffset, nowSeconds, context.evict, flags);
   if (slot < 0) return -1;
+  count(context, 'peers-created');
   // Expiry and eviction drop a peer's queue with it; this only makes sure a new peer never
   // inherits packets queued for an earlier one.
   count(context, 'drop-queue-discarded', context.queues.discard(key));
@@ -103,11 +121,18 @@ export function createPeer(
 }
 
 /**
- * The peer has proven it is reachable at (ipv4, port): trust that mapping, count the reception,
+ * The peer has shown it is reachable at (ipv4, port): trust that mapping, count the reception,
  * reset the bubble and ping counters (Miredo resets them only on its receive case 1; doing it on
  * every accepted reception lets the data plane take the peer over at once), then release its
  * queue: outgoing packets go to the new mapping, incoming ones are delivered only if they came
  * from it.
+ *
+ * Whether it has also proven two-way traffic, and so may never be evicted for room: yes if it
+ * had, or if the local side solicited it (PEER_SOLICITED: the TUN device sent it a packet that
+ * had no trusted path, so we queued it and sent bubbles or a ping) and `answersUs`, the packet
+ * carries what only a receiver of that solicitation can know: our HMAC interface ID as the
+ * destination of a bubble, or our ping's HMAC authenticator. A blind spoofer has neither.
+ * Anything else (a self-consistent source, a plain answer) leaves it, or makes it, unproven.
  */
 export function trustPeer(
   context: CoreContext,
@@ -117,11 +142,19 @@ export function trustPeer(
   port: number,
   nowSeconds: number,
   out: TunnelOutput,
+  answersUs: boolean,
 ): void {
   const { table } = context;
+  const previous = table.flags(slot);
+  const wasProven = (previous & (PEER_TRUSTED | PEER_UNPROVEN)) === PEER_TRUSTED;
+  const proven = wasProven || (answersUs && (previous & PEER_SOLICITED) !== 0);
+  if (proven && !wasProven) count(context, 'peers-proven');
   // Keep the data plane off the peer (QUEUED) until its queue is out, so nothing overtakes it.
   const queued = context.queues.has(key);
-  table.setFlags(slot, PEER_TRUSTED | (queued ? PEER_QUEUED : 0));
+  table.setFlags(
+    slot,
+    PEER_TRUSTED | (previous & PEER_SOLICITED) | (proven ? 0 : PEER_UNPROVEN) | (queued ? PEER_QUEUED : 0),
+  );
   table.setMapping(slot, ipv4, port);
   table.setBubbles(slot, 0, table.lastBubble(slot));
   table.setPings(slot, 0, table.lastPing(slot));

@@ -17,14 +17,16 @@
  *    an entry for;
  * 6. client, native source: queued as incoming, and a direct connectivity ping checks it;
  * 7. anything else dropped.
- * Bubbles are never delivered to the TUN device.
+ * Bubbles are never delivered to the TUN device. Peers this creates are unproven (anyone can
+ * spoof cases 5 and 6); a ping reply, or a bubble to our interface ID, from a peer the local side
+ * solicited proves it (relay-context.ts, trustPeer).
  */
 import { isTeredoAt, teredoClientAt, teredoMappingMatchesAt, teredoPortAt } from './address.js';
 import { isBubbleAt } from './bubble.js';
 import { isLinkLocalIPv6At, isMulticastIPv6At } from './ipv6-address.js';
 import { IPV6_DESTINATION_OFFSET, IPV6_SOURCE_OFFSET } from './ipv6-header.js';
 import { peerKey } from './peer-queue.js';
-import { PEER_TRUSTED } from './peers.js';
+import { PEER_SOLICITED, PEER_TRUSTED } from './peers.js';
 import { count, createPeer, secondsOf, syncFlags, trustPeer } from './relay-context.js';
 import type { CoreContext } from './relay-context.js';
 import { pacePing } from './relay-pacing.js';
@@ -88,6 +90,16 @@ export function createReceiver(context: CoreContext): Receiver {
     );
   }
 
+  /** Whether the packet at `at` is a bubble from a peer the local side solicited, to our interface ID for it. */
+  function answersOurBubble(packet: Uint8Array, at: number, slot: number): boolean {
+    return (
+      slot >= 0 &&
+      (context.table.flags(slot) & PEER_SOLICITED) !== 0 &&
+      isBubbleAt(packet, at) &&
+      carriesOurBubbleId(packet, at)
+    );
+  }
+
   /**
    * RFC 4380 receive case 6: a native host we have no trusted path with. Its packet waits while
    * a ping through our server finds out which relay serves it; it is delivered only if it came
@@ -110,7 +122,7 @@ export function createReceiver(context: CoreContext): Receiver {
     const source = at + IPV6_SOURCE_OFFSET;
     let slot = existingSlot;
     if (slot < 0) {
-      slot = createPeer(context, packet, source, key, nowSeconds);
+      slot = createPeer(context, packet, source, key, nowSeconds, 'network');
       if (slot < 0) {
         count(context, 'drop-rx-table-full');
         return;
@@ -173,34 +185,38 @@ export function createReceiver(context: CoreContext): Receiver {
       if (slot >= 0) {
         const trusted = (table.flags(slot) & PEER_TRUSTED) !== 0;
         if (trusted && table.mappedIPv4(slot) === ipv4 && table.mappedPort(slot) === srcPort) {
-          trustPeer(context, slot, key, ipv4, srcPort, nowSeconds, out);
+          trustPeer(context, slot, key, ipv4, srcPort, nowSeconds, out, answersOurBubble(packet, at, slot));
           deliver(packet, at, packetLength, out);
           return;
         }
         if (context.client && context.pingCheck.answersOurPing(packet, at, packetLength, wallSeconds)) {
           count(context, 'rx-ping-reply');
-          trustPeer(context, slot, key, ipv4, srcPort, nowSeconds, out);
+          trustPeer(context, slot, key, ipv4, srcPort, nowSeconds, out, true);
           return;
         }
       }
 
       if (sourceIsTeredo) {
         const direct = teredoMappingMatchesAt(packet, source, ipv4, srcPort);
-        if (direct || (isBubbleAt(packet, at) && carriesOurBubbleId(packet, at))) {
+        // Our interface ID accepts a peer behind a symmetric NAT, and proves a solicited one.
+        const ourBubble = direct
+          ? answersOurBubble(packet, at, slot)
+          : isBubbleAt(packet, at) && carriesOurBubbleId(packet, at);
+        if (direct || ourBubble) {
           if (slot < 0) {
             if (!context.client) {
               // A relay only talks to clients it has sent to first.
               count(context, 'drop-rx-unknown-peer');
               return;
             }
-            slot = createPeer(context, packet, source, key, nowSeconds);
+            slot = createPeer(context, packet, source, key, nowSeconds, 'network');
             if (slot < 0) {
               count(context, 'drop-rx-table-full');
               return;
             }
           }
           count(context, direct ? 'rx-mapping-learned' : 'rx-hmac-bubble');
-          trustPeer(context, slot, key, ipv4, srcPort, nowSeconds, out);
+          trustPeer(context, slot, key, ipv4, srcPort, nowSeconds, out, ourBubble);
           deliver(packet, at, packetLength, out);
           return;
         }

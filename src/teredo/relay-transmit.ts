@@ -7,7 +7,8 @@
  * 3. native destination: a relay answers address unreachable; a client, administratively
  *    prohibited unless the source is a Teredo address;
  * 4. Teredo destination whose server IPv4 is 0 or not global unicast: dropped;
- * 5. a trusted peer heard from within 30 s: sent to its mapping;
+ * 5. a trusted peer heard from within 30 s: sent to its mapping; any other peer the packet is for
+ *    counts as solicited by the local side (relay-context.ts, solicit and trustPeer);
  * 6. client, native destination: queued, and a direct connectivity ping goes through our server;
  * 7. Teredo destination: queued, and bubbles go to the peer (direct, unless we are a cone relay)
  *    and through its server (indirect).
@@ -31,6 +32,7 @@ import {
   isValidAt,
   secondsOf,
   sendUnreachable,
+  solicit,
   syncFlags,
 } from './relay-context.js';
 import type { CoreContext } from './relay-context.js';
@@ -105,8 +107,9 @@ export function transmit(
     }
     // Like Miredo's list lookup, using an entry keeps it from expiring.
     table.touchTx(slot, nowSeconds);
+    solicit(context, slot);
   } else {
-    slot = createPeer(context, packet, destination, key, nowSeconds);
+    slot = createPeer(context, packet, destination, key, nowSeconds, 'local');
     if (slot < 0) {
       count(context, 'drop-tx-table-full');
       return;

@@ -61,6 +61,10 @@ export function createTunnelCore(options: TunnelCoreOptions): TunnelCore {
     options.table.keyInto(slot, keyScratch, 0);
     count(context, 'drop-queue-discarded', queues.discard(peerKey(keyScratch, 0)));
   };
+  const evict = (slot: number): void => {
+    count(context, 'peers-evicted');
+    dropQueueOf(slot);
+  };
   const context: CoreContext = {
     client,
     cone: client ? false : options.cone,
@@ -75,6 +79,7 @@ export function createTunnelCore(options: TunnelCoreOptions): TunnelCore {
     icmpLimiter: createIcmpRateLimiter(constants.icmpErrorsPerSecond),
     icmpScratch: icmpScratchFor(constants),
     dropQueueOf,
+    evict,
     identity: null,
     prefix: options.prefix >>> 0,
   };

@@ -1,6 +1,6 @@
 /**
  * The client's and relay's counters (data plane and control plane), one per accept and drop
- * reason plus I/O outcomes. Their order is their index in each counter row. The first ten are
+ * reason plus I/O outcomes. Their order is their index in each counter row. The first twelve are
  * the data plane's; the rest are the decisions of the tunnel core (relay.ts), which the control
  * plane counts in its own row. Every name starting with `drop-` is a packet thrown away.
  */
@@ -18,6 +18,12 @@ export const TUNNEL_COUNTER_NAMES = Object.freeze([
   // refused (their datagrams went again one by one: nothing lost, see src/os/packet-io.ts).
   'udp-gso-messages',
   'udp-gso-refused',
+  // Over the budget for anyone, but within the one for answers from peers the local side is
+  // soliciting (pending: see tunnel-fast-path.ts, fromSolicitedPeer), so a flood cannot starve them.
+  'slow-path-solicited',
+  // Datagrams from anyone not posted because the control plane had not yet taken the worker's
+  // last BACKLOG_LIMIT messages (src/daemon/slow-path-backlog.ts): it is behind, under a flood.
+  'drop-slow-path-backlog',
 
   // Transmission (TUN -> UDP), reference section 4.7.
   'drop-tx-malformed',
@@ -71,6 +77,11 @@ export const TUNNEL_COUNTER_NAMES = Object.freeze([
   'drop-queue-discarded',
   'peers-expired',
   'peers-reset',
+  // Peers created (by a packet from the local side or the network), evicted to make room for
+  // another (peers-eviction.ts), and proven (two-way traffic: relay-context.ts, trustPeer).
+  'peers-created',
+  'peers-evicted',
+  'peers-proven',
 ] as const);
 
 export type TunnelCounterName = (typeof TUNNEL_COUNTER_NAMES)[number];

@@ -8,8 +8,11 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
   createSlowPathBudget,
-  SLOW_PATH_BURST,
-  SLOW_PATH_MESSAGES_PER_SECOND,
+  createSlowPathBudgets,
+  SERVER_BUDGET,
+  SOLICITED_BUDGET,
+  TUN_BUDGET,
+  UDP_BUDGET,
 } from '../../../src/daemon/slow-path-budget.js';
 import type { SlowPathBudget } from '../../../src/daemon/slow-path-budget.js';
 
@@ -20,12 +23,29 @@ function granted(budget: SlowPathBudget, nowMs: number, tries: number): number {
   return count;
 }
 
-test('the defaults: 10,000 messages a second, bursts of 2,000', () => {
-  assert.equal(SLOW_PATH_MESSAGES_PER_SECOND, 10_000);
-  assert.equal(SLOW_PATH_BURST, 2_000);
+test('the defaults: datagrams from anyone 7,000 a second, bursts of 1,400', () => {
+  assert.deepEqual(UDP_BUDGET, { perSecond: 7_000, burst: 1_400 });
   const budget = createSlowPathBudget();
-  assert.equal(granted(budget, 5_000, 3_000), 2_000, 'a full bucket to begin with');
-  assert.equal(granted(budget, 5_100, 3_000), 1_000, '100 ms later: 1,000 more');
+  assert.equal(granted(budget, 5_000, 3_000), 1_400, 'a full bucket to begin with');
+  assert.equal(granted(budget, 5_100, 3_000), 700, '100 ms later: 700 more');
+});
+
+test("a worker's four budgets add up to 11,000 messages a second, each on its own", () => {
+  const sizes = [UDP_BUDGET, SOLICITED_BUDGET, TUN_BUDGET, SERVER_BUDGET];
+  assert.equal(
+    sizes.reduce((sum, size) => sum + size.perSecond, 0),
+    11_000,
+    'what one worker costs the engine at most (see slow-path-budget.ts)',
+  );
+  const budgets = createSlowPathBudgets();
+  assert.equal(granted(budgets.udp, 5_000, 3_000), UDP_BUDGET.burst);
+  assert.equal(
+    granted(budgets.solicited, 5_000, 3_000),
+    SOLICITED_BUDGET.burst,
+    'spending one spends no other',
+  );
+  assert.equal(granted(budgets.tun, 5_000, 3_000), TUN_BUDGET.burst);
+  assert.equal(granted(budgets.server, 5_000, 3_000), SERVER_BUDGET.burst);
 });
 
 test('burst: a full bucket at first, whatever the clock reads, then nothing at the same instant', () => {

@@ -13,6 +13,7 @@ import {
   TUNNEL_STATE_BYTES,
   tunnelStateOver,
 } from '../../../src/daemon/tunnel-state.js';
+import { SLOW_PATH_BACKLOG_BYTES } from '../../../src/daemon/slow-path-backlog.js';
 import { CLIENT_ADDRESS } from './tunnel-harness.js';
 
 test('publish and read: the fields, a generation per publish, and the clock on its own', () => {
@@ -46,7 +47,8 @@ test('publish and read: the fields, a generation per publish, and the clock on i
 
 test('the state and the peer table share one buffer without overlapping', () => {
   const shared = createTunnelShared(16, 1);
-  assert.equal(PEER_TABLE_OFFSET, TUNNEL_STATE_BYTES);
+  assert.equal(PEER_TABLE_OFFSET, TUNNEL_STATE_BYTES + SLOW_PATH_BACKLOG_BYTES);
+  assert.equal(PEER_TABLE_OFFSET % 64, 0, 'records stay on cache lines');
   shared.state.publish({
     active: true,
     prefix: -1 >>> 0,
@@ -58,12 +60,14 @@ test('the state and the peer table share one buffer without overlapping', () => 
   shared.state.setClock(-1 >>> 0);
   const slot = shared.table.insert(CLIENT_ADDRESS, 0, 5);
   const worker = attachTunnelShared(shared.buffer);
+  for (let index = 0; index < 64; index++) for (let k = 0; k < 3; k++) worker.backlog.posted(index);
   assert.equal(worker.table.find(CLIENT_ADDRESS, 0), slot);
   assert.equal(worker.table.size(), 1);
   const snapshot = createTunnelSnapshot();
   worker.state.read(snapshot);
   assert.equal(snapshot.prefix, 0xffffffff);
   assert.equal(worker.state.clock(), 0xffffffff);
+  assert.deepEqual([shared.backlog.waiting(0), shared.backlog.waiting(63)], [3, 3]);
 });
 
 test('a buffer that is not ours is refused', () => {

@@ -5,12 +5,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildDestinationUnreachable, buildEcho, verifyIcmpv6Checksum } from '../../../src/teredo/icmpv6.js';
-import { PEER_QUEUED, PEER_TRUSTED } from '../../../src/teredo/peers.js';
+import { buildDestinationUnreachable, verifyIcmpv6Checksum } from '../../../src/teredo/icmpv6.js';
+import { PEER_QUEUED, PEER_SOLICITED, PEER_TRUSTED, PEER_UNPROVEN } from '../../../src/teredo/peers.js';
 import {
   address,
   bench,
   CLIENT_ADDRESS,
+  echoReplyTo,
   ipv6Packet,
   NATIVE_HOST,
   RELAY_IPV4,
@@ -23,21 +24,6 @@ import {
 } from './relay-harness.js';
 import type { Bench } from './relay-harness.js';
 import { hexOf } from './fixtures.js';
-
-/** The Echo Reply the pinged host sends back for our ping (its bytes as sent). */
-function echoReplyTo(ping: Uint8Array): Uint8Array {
-  const out = new Uint8Array(ping.length);
-  buildEcho(out, 0, {
-    kind: 'reply',
-    source: ping.subarray(24, 40),
-    destination: ping.subarray(8, 24),
-    hopLimit: 60,
-    identifier: (ping[44]! << 8) | ping[45]!,
-    sequence: (ping[46]! << 8) | ping[47]!,
-    data: ping.subarray(48),
-  });
-  return out;
-}
 
 /** A Destination Unreachable from `from` quoting our ping. */
 function unreachableAbout(ping: Uint8Array, from: Uint8Array): Uint8Array {
@@ -85,7 +71,8 @@ test('a valid echo reply makes the host trusted at the outer source, flushes the
     [first, second, third].map((packet) => [RELAY_IPV4, RELAY_PORT, hexOf(packet)]),
   );
   const slot = b.slotOf(NATIVE_HOST);
-  assert.equal(b.table.flags(slot), PEER_TRUSTED);
+  assert.equal(b.table.flags(slot), PEER_TRUSTED | PEER_SOLICITED, 'our authenticator proves it');
+  assert.equal(b.counter('peers-proven'), 1);
   assert.deepEqual([b.table.mappedIPv4(slot), b.table.mappedPort(slot)], [RELAY_IPV4, RELAY_PORT]);
   assert.equal(b.counter('rx-ping-reply'), 1);
   assert.equal(b.counter('decapsulated'), 0);
@@ -137,7 +124,7 @@ test('an ICMPv6 unreachable quoting our echo counts as an answer only from the p
   const sent = b.udp(unreachableAbout(ping, NATIVE_HOST), RELAY_IPV4, RELAY_PORT);
   assert.deepEqual(sent, [{ kind: 'udp', bytes: data, ipv4: RELAY_IPV4, port: RELAY_PORT }]);
   const slot = b.slotOf(NATIVE_HOST);
-  assert.equal(b.table.flags(slot), PEER_TRUSTED);
+  assert.equal(b.table.flags(slot), PEER_TRUSTED | PEER_SOLICITED);
   assert.equal(b.counter('rx-ping-reply'), 1);
 });
 
@@ -154,7 +141,11 @@ test('case 6 completed: incoming packets are delivered when the ping reply comes
     sent.map((item) => hexOf(tun(item).bytes)),
     incoming.map((packet) => hexOf(packet)),
   );
-  assert.equal(b.table.flags(slot), PEER_TRUSTED);
+  assert.equal(
+    b.table.flags(slot),
+    PEER_TRUSTED | PEER_UNPROVEN,
+    'the local side never asked for it: a reply to the ping it caused proves nothing',
+  );
 });
 
 test('case 6: incoming packets from another relay than the one the ping reply names are dropped', () => {

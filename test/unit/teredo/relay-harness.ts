@@ -16,6 +16,7 @@ import type { TunnelCounterName } from '../../../src/teredo/tunnel-counters.js';
 import type { TeredoConstants } from '../../../src/teredo/constants.js';
 import { writeIPv6Header } from '../../../src/teredo/ipv6-header.js';
 import { buildBubble } from '../../../src/teredo/bubble.js';
+import { buildEcho } from '../../../src/teredo/echo.js';
 import { verifyIcmpv6Checksum } from '../../../src/teredo/icmpv6-message.js';
 import { writeAuthHeader, writeOriginIndication } from '../../../src/teredo/wire.js';
 import { address, CLIENT_ADDRESS, MAPPED_IPV4, MAPPED_PORT, SERVER_IPV4 } from './fixtures.js';
@@ -208,6 +209,21 @@ export function withAuth(packet: Uint8Array): Uint8Array {
   const out = new Uint8Array(13 + packet.length);
   writeAuthHeader(out, 0, { nonce: Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]) });
   out.set(packet, 13);
+  return out;
+}
+
+/** The Echo Reply the pinged host sends back for our ping (its bytes as sent). */
+export function echoReplyTo(ping: Uint8Array): Uint8Array {
+  const out = new Uint8Array(ping.length);
+  buildEcho(out, 0, {
+    kind: 'reply',
+    source: ping.subarray(24, 40),
+    destination: ping.subarray(8, 24),
+    hopLimit: 60,
+    identifier: (ping[44]! << 8) | ping[45]!,
+    sequence: (ping[46]! << 8) | ping[47]!,
+    data: ping.subarray(48),
+  });
   return out;
 }
 

@@ -111,7 +111,7 @@ test('ICMPv6 budget: N per clock second, refilled when the second changes', () =
 });
 
 test('tunnel counters: the data plane names come first and keep their places; indexes match', () => {
-  assert.deepEqual(TUNNEL_COUNTER_NAMES.slice(0, 10), [
+  assert.deepEqual(TUNNEL_COUNTER_NAMES.slice(0, 12), [
     'tun-received',
     'udp-received',
     'encapsulated',
@@ -122,6 +122,8 @@ test('tunnel counters: the data plane names come first and keep their places; in
     'drop-slow-path-budget',
     'udp-gso-messages',
     'udp-gso-refused',
+    'slow-path-solicited',
+    'drop-slow-path-backlog',
   ]);
   assert.equal(new Set(TUNNEL_COUNTER_NAMES).size, TUNNEL_COUNTER_NAMES.length);
   TUNNEL_COUNTER_NAMES.forEach((name, index) => assert.equal(TUNNEL_COUNTER[name], index));

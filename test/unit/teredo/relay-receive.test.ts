@@ -3,7 +3,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeTeredoAddress } from '../../../src/teredo/address.js';
 import { DEFAULT_PEER_QUEUE_SLAB_BYTES } from '../../../src/teredo/peer-queue.js';
-import { PEER_COUNTING, PEER_QUEUED, PEER_TRUSTED } from '../../../src/teredo/peers.js';
+import {
+  PEER_COUNTING,
+  PEER_QUEUED,
+  PEER_SOLICITED,
+  PEER_TRUSTED,
+  PEER_UNPROVEN,
+} from '../../../src/teredo/peers.js';
 import { queueSlabChunks } from '../../../src/teredo/peers-queue-slab.js';
 import {
   address,
@@ -137,7 +143,7 @@ test('5, client: a Teredo source whose address embeds the outer source is truste
   const sent = b.udp(padded, PEER_IPV4, PEER_PORT);
   assert.deepEqual(sent, [{ kind: 'tun', bytes: FROM_PEER }], 'the IPv6 packet proper, trailer cut');
   const slot = b.slotOf(PEER_ADDRESS);
-  assert.equal(b.table.flags(slot), PEER_TRUSTED);
+  assert.equal(b.table.flags(slot), PEER_TRUSTED | PEER_UNPROVEN, 'nobody asked for it: unproven');
   assert.deepEqual([b.table.mappedIPv4(slot), b.table.mappedPort(slot)], [PEER_IPV4, PEER_PORT]);
   assert.equal(b.table.lastRx(slot), Math.floor(b.nowMs / 1000));
   assert.equal(b.counter('rx-mapping-learned'), 1);
@@ -153,7 +159,7 @@ test('5: auth and origin headers before the packet are skipped', () => {
 test('5: bubbles are accepted but never written to the TUN device', () => {
   const b = bench();
   assert.deepEqual(b.udp(bubble(PEER_ADDRESS, CLIENT_ADDRESS), PEER_IPV4, PEER_PORT), []);
-  assert.equal(b.table.flags(b.slotOf(PEER_ADDRESS)), PEER_TRUSTED);
+  assert.equal(b.table.flags(b.slotOf(PEER_ADDRESS)), PEER_TRUSTED | PEER_UNPROVEN);
   assert.equal(b.counter('rx-bubble'), 1);
 });
 
@@ -190,7 +196,11 @@ test('5, relay: unknown peers are dropped; a peer it sent to is trusted, its que
     sent.map((item) => (item.kind === 'udp' ? [item.ipv4, item.port, hexOf(item.bytes)] : hexOf(item.bytes))),
     [...queued.map((packet) => [PEER_IPV4, PEER_PORT, hexOf(packet)]), hexOf(fromPeer)],
   );
-  assert.equal(b.table.flags(b.slotOf(PEER_ADDRESS)), PEER_TRUSTED);
+  assert.equal(
+    b.table.flags(b.slotOf(PEER_ADDRESS)),
+    PEER_TRUSTED | PEER_SOLICITED | PEER_UNPROVEN,
+    'a plain answer proves nothing',
+  );
 });
 
 test('5, HMAC bubble: a peer behind a symmetric NAT answers our bubble from another mapping', () => {
@@ -215,9 +225,10 @@ test('5, HMAC bubble: a peer behind a symmetric NAT answers our bubble from anot
   assert.deepEqual(udp(sent[0]).bytes, data);
   assert.deepEqual([udp(sent[0]).ipv4, udp(sent[0]).port], [PEER_IPV4, symmetricPort]);
   const slot = b.slotOf(PEER_ADDRESS);
-  assert.equal(b.table.flags(slot), PEER_TRUSTED);
+  assert.equal(b.table.flags(slot), PEER_TRUSTED | PEER_SOLICITED, 'our interface ID proves it');
   assert.deepEqual([b.table.mappedIPv4(slot), b.table.mappedPort(slot)], [PEER_IPV4, symmetricPort]);
   assert.equal(b.counter('rx-hmac-bubble'), 1);
+  assert.equal(b.counter('peers-proven'), 1);
 
   // From now on data from that mapping is case 4.
   const fromPeer = ipv6Packet(PEER_ADDRESS, RELAY_SIDE_HOST);
@@ -229,7 +240,11 @@ test('5, HMAC bubble: a client creates the entry for such a peer', () => {
   const reply = bubble(PEER_ADDRESS, ourBubbleSource(b.security, PEER_IPV4, PEER_PORT));
   assert.deepEqual(b.udp(reply, PEER_IPV4, 40001), []);
   const slot = b.slotOf(PEER_ADDRESS);
-  assert.deepEqual([b.table.flags(slot), b.table.mappedPort(slot)], [PEER_TRUSTED, 40001]);
+  assert.deepEqual(
+    [b.table.flags(slot), b.table.mappedPort(slot)],
+    [PEER_TRUSTED | PEER_UNPROVEN, 40001],
+    'we never sent it anything: unproven',
+  );
 });
 
 test('6: a native source is queued as incoming and pinged through our server', () => {
@@ -245,7 +260,7 @@ test('6: a native source is queued as incoming and pinged through our server', (
   );
   assert.equal(ping.bytes[40], 128, 'echo request');
   const slot = b.slotOf(NATIVE_HOST);
-  assert.equal(b.table.flags(slot), PEER_QUEUED | PEER_COUNTING);
+  assert.equal(b.table.flags(slot), PEER_QUEUED | PEER_COUNTING | PEER_UNPROVEN);
   assert.equal(b.table.lastRx(slot), Math.floor(b.nowMs / 1000));
   assert.equal(b.counter('rx-queued'), 1);
 
@@ -266,7 +281,8 @@ test('6: a native source over its queue budget is dropped as drop-rx-queue-full'
 });
 
 test('6: a full slab: the drop is counted as drop-rx-slab-full, apart from a full peer queue', () => {
-  const b = bench({ capacity: 8192 });
+  // Room for every host among the unproven half of the table (peers-eviction.ts).
+  const b = bench({ capacity: 16_384 });
   const nativeAt = (index: number): Uint8Array => {
     const host = NATIVE_HOST.slice();
     new DataView(host.buffer).setUint32(12, 0x10000 + index);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { encodeTeredoAddress } from '../../../src/teredo/address.js';
 import { UNREACHABLE_CODE } from '../../../src/teredo/constants.js';
 import { DEFAULT_PEER_QUEUE_SLAB_BYTES } from '../../../src/teredo/peer-queue.js';
-import { PEER_COUNTING, PEER_QUEUED, PEER_TRUSTED } from '../../../src/teredo/peers.js';
+import { PEER_COUNTING, PEER_QUEUED, PEER_SOLICITED, PEER_TRUSTED } from '../../../src/teredo/peers.js';
 import { queueSlabChunks } from '../../../src/teredo/peers-queue-slab.js';
 import {
   address,
@@ -144,7 +144,7 @@ test('step 7, client: queued, then a direct bubble to the embedded mapping and a
   assertBubbles(b, sent, true);
   const slot = b.slotOf(PEER_ADDRESS);
   assert.ok(slot >= 0);
-  assert.equal(b.table.flags(slot), PEER_QUEUED | PEER_COUNTING);
+  assert.equal(b.table.flags(slot), PEER_QUEUED | PEER_COUNTING | PEER_SOLICITED);
   assert.equal(b.table.mappedIPv4(slot), PEER_IPV4);
   assert.equal(b.table.mappedPort(slot), PEER_PORT);
   assert.deepEqual(b.core.stats(), { peers: 1, queuedPackets: 1, queuedBytes: TO_PEER.length });
@@ -227,7 +227,7 @@ test('step 5 then 7: a trusted peer silent for 31 s is queued and bubbled again 
   b.table.touchRx(slot, Math.floor(b.nowMs / 1000) - 31);
   const sent = b.tun(TO_PEER);
   assertBubbles(b, sent, true);
-  assert.equal(b.table.flags(slot), PEER_TRUSTED | PEER_QUEUED | PEER_COUNTING);
+  assert.equal(b.table.flags(slot), PEER_TRUSTED | PEER_QUEUED | PEER_COUNTING | PEER_SOLICITED);
   assert.deepEqual([b.table.mappedIPv4(slot), b.table.mappedPort(slot)], [0xcb000001, 1234], 'mapping kept');
 });
 
@@ -240,7 +240,7 @@ test('step 6, client: a native destination is queued and pinged through our own 
   assert.deepEqual([ping.ipv4, ping.port], [SERVER_IPV4, TEREDO_PORT]);
   assert.equal(hexOf(ping.bytes.subarray(0, 8)), '60000000001a3a80');
   const slot = b.slotOf(NATIVE_HOST);
-  assert.equal(b.table.flags(slot), PEER_QUEUED | PEER_COUNTING);
+  assert.equal(b.table.flags(slot), PEER_QUEUED | PEER_COUNTING | PEER_SOLICITED);
   assert.deepEqual([b.table.mappedIPv4(slot), b.table.mappedPort(slot)], [0, 0]);
   assert.equal(b.core.stats().queuedPackets, 1);
   assert.equal(b.counter('ping-sent'), 1);
