@@ -1,11 +1,17 @@
 /**
- * npm run fuzz [-- --inputs N] [--seconds S] [--target NAME ...] [--seed N] [--out DIR]
+ * npm run fuzz [-- --inputs N] [--seconds S] [--target NAME ...] [--seed N] [--out DIR] [--live-frames N]
  *
  * Feeds every parser and state machine at least N mutated inputs (default 1,000,000 each), or as
  * many as fit in S seconds shared evenly among the targets (CI runs a short budget). Inputs that
  * throw or run too long are written to test/fuzz-regressions/<target>/ (replayed by the unit
  * tests from then on) and make the run fail. The seed is printed, so a run can be repeated.
+ *
+ * Then, as root, the real bootstrap gets --live-frames fuzzed helper requests from an engine
+ * double through its channel (test/integration/daemon/bootstrap-fuzz.test.ts; default 200,000,
+ * none with --seconds: `npm test` runs that file with 20,000).
  */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { REGRESSION_DIR, saveRegression } from './regressions.js';
@@ -18,6 +24,7 @@ const optionsSchema = z
     target: z.array(z.string()).default([]),
     seed: z.coerce.number().int().min(0).max(0xffff_ffff).optional(),
     out: z.string().min(1).default(REGRESSION_DIR),
+    'live-frames': z.coerce.number().int().min(0).optional(),
   })
   .strict();
 
@@ -28,6 +35,7 @@ const { values } = parseArgs({
     target: { type: 'string', multiple: true },
     seed: { type: 'string' },
     out: { type: 'string' },
+    'live-frames': { type: 'string' },
   },
   strict: true,
 });
@@ -81,4 +89,20 @@ for (const [index, target] of targets.entries()) {
 console.log(
   `fuzz: ${total} inputs in ${((performance.now() - started) / 1000).toFixed(1)} s, ${findings} finding(s)`,
 );
-process.exit(findings === 0 ? 0 : 1);
+
+const liveFrames = options['live-frames'] ?? (options.seconds === undefined ? 200_000 : 0);
+let liveFailed = false;
+if (liveFrames > 0 && process.getuid?.() !== 0)
+  console.log('fuzz: the live bootstrap campaign needs root; skipped');
+else if (liveFrames > 0) {
+  const file = fileURLToPath(
+    new URL('../../test/integration/daemon/bootstrap-fuzz.test.js', import.meta.url),
+  );
+  console.log(`fuzz: ${liveFrames} fuzzed requests to the real bootstrap (${file})`);
+  const run = spawnSync(process.execPath, ['--test', file], {
+    stdio: 'inherit',
+    env: { ...process.env, MTS_FUZZ_FRAMES: String(liveFrames), MTS_FUZZ_SEED: String(seed) },
+  });
+  liveFailed = run.status !== 0;
+}
+process.exit(findings === 0 && !liveFailed ? 0 : 1);

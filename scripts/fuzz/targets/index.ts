@@ -4,7 +4,7 @@ import type { CampaignLimits, CampaignResult } from '../campaign.js';
 import type { FuzzTarget } from '../target.js';
 import { CLI_TARGETS } from './cli.js';
 import { CONFIG_TARGETS } from './config.js';
-import { ipcMessageTarget } from './ipc.js';
+import { ipcFramesTarget, ipcMessageTarget } from './ipc.js';
 import { qualificationTarget } from './qualification.js';
 import { serverTarget } from './server.js';
 import { TUNNEL_TARGETS } from './tunnel.js';
@@ -35,5 +35,6 @@ export function allTargets(): readonly Target[] {
     ...CONFIG_TARGETS.map(erase),
     ...CLI_TARGETS.map(erase),
     erase(ipcMessageTarget()),
+    erase(ipcFramesTarget()),
   ];
 }

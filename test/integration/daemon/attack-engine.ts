@@ -10,6 +10,8 @@
  *   huge       a header announcing a 600 MiB frame, then 600 MiB of bytes
  *   garbage    a frame of broken JSON
  *   flood-die  `ready`; on SIGUSR2, client-state up (whose hook is slow), 60 set-address, exit
+ *   fuzz       `ready`, then every frame of `fuzz-frames.bin` (helper requests made by the fuzzer,
+ *              bootstrap-fuzz.test.ts); logs "attack: fuzz done" with the replies counted by result
  *
  * Nothing happens on import (node --test loads this file).
  */
@@ -23,7 +25,10 @@ import { parseBootstrapToEngine } from '../../../src/daemon/ipc.js';
 import type { InitMessage } from '../../../src/daemon/ipc.js';
 import { ENGINE_IPC_FD } from '../../support/engine-channel.js';
 
-export type AttackStep = 'quiet' | 'fd-flood' | 'huge' | 'garbage' | 'flood-die';
+export type AttackStep = 'quiet' | 'fd-flood' | 'huge' | 'garbage' | 'flood-die' | 'fuzz';
+
+export const FUZZ_FRAMES_FILE = 'fuzz-frames.bin';
+const FUZZ_WINDOW = 32;
 
 export const HUGE_FRAME_BYTES = 600 * 1024 * 1024;
 export const FLOOD_REQUESTS = 60;
@@ -120,14 +125,34 @@ export async function runAttackEngine(stateDir: string): Promise<void> {
   const socket = new Socket({ fd: ENGINE_IPC_FD, readable: true, writable: true });
   if (step === 'huge') return writeAll(socket, hugeFrame());
   if (step === 'garbage') return writeAll(socket, [garbageFrame()]);
+  // The file: a count of frames (uint32), then the frames as the channel carries them.
+  const frames = step === 'fuzz' ? readFileSync(join(stateDir, FUZZ_FRAMES_FILE)) : null;
+  const replies = { expected: Number(frames?.readUInt32BE(0) ?? 0), ok: 0, refused: 0, failed: 0 };
+  let nextFrame = 4;
+  const sendNextFrame = (): void => {
+    if (frames === null || nextFrame >= frames.length) return;
+    const end = nextFrame + 4 + frames.readUInt32BE(nextFrame);
+    socket.write(frames.subarray(nextFrame, end));
+    nextFrame = end;
+  };
   const channel = openFrameChannel(socket, {
     message: (raw) => {
       const parsed = parseBootstrapToEngine(raw);
       if (!parsed.ok) return;
       const message = parsed.message;
       if (message.type === 'stop') process.exit(0);
+      if (message.type === 'reply') {
+        replies[message.result.ok ? 'ok' : message.result.kind] += 1;
+        if (replies.ok + replies.refused + replies.failed === replies.expected)
+          log({ msg: 'attack: fuzz done', ...replies });
+        else sendNextFrame();
+        return;
+      }
       if (message.type !== 'init') return;
       channel.send({ type: 'ready', pid: process.pid, workers: message.poolSize });
+      // A window of requests in flight, one more per reply: both ends stop reading while their
+      // own writes wait, so a writer that never reads would stall the channel.
+      for (let i = 0; i < FUZZ_WINDOW; i++) sendNextFrame();
       if (step === 'flood-die')
         process.on('SIGUSR2', () => floodThenDie(socket, message, (request) => channel.send(request)));
     },
