@@ -212,7 +212,8 @@ test('the bootstrap opens DataplaneWorkers queues at start and releases the jail
   const errors: string[] = [];
   // InterfaceMTU 1282 makes the fake engine never ready: the start fails and the daemon ends.
   const code = await runBootstrap(
-    cli('-p', join(dir, 'miredo.pid'), '-t', dir, '-u', 'nobody'),
+    // A jail must be root's and writable by nobody else, up to / (chroot-dir.ts): / is.
+    cli('-p', join(dir, 'miredo.pid'), '-t', '/', '-u', 'nobody'),
     { error: (text) => errors.push(text), done: () => undefined },
     {
       os,
