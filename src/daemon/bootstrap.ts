@@ -22,8 +22,6 @@ import { errnoText } from './errno-text.js';
 import type { OsApi } from './os-api.js';
 import { lookupUser } from './posix.js';
 import { openResources } from './resources.js';
-import { prepareJailProgram } from './jail-program.js';
-import type { JailProgram } from './jail-program.js';
 import { loadSettings, poolSizeFor, SYSTEM_SOURCES } from './settings.js';
 import type { SettingsSources } from './settings.js';
 import { signalDescription, signalNumber } from './signals.js';
@@ -42,8 +40,6 @@ export interface BootstrapDependencies {
   readonly poolSize: number;
   readonly logLevel: LogLevel;
   readonly timing?: SupervisorTiming;
-  /** Default prepareJailProgram: the copy of the worker's files in the jail. */
-  readonly jailProgram?: (jail: string, log: Logger) => JailProgram;
 }
 
 export const ENGINE_PATH = fileURLToPath(new URL('./engine-main.js', import.meta.url));
@@ -158,8 +154,6 @@ export async function runBootstrap(
     return fail(opened.message);
   }
 
-  // Filled once each engine is ready, emptied once the daemon has stopped (jail-program.ts).
-  const jailProgram = (deps.jailProgram ?? prepareJailProgram)(jail.dir, log);
   const supervisor = createSupervisor({
     options,
     settings: loaded.settings,
@@ -168,7 +162,6 @@ export async function runBootstrap(
     gid: user.user.gid,
     chrootDir: jail.dir,
     poolSize: deps.poolSize,
-    jailProgram,
     logLevel: deps.logLevel,
     log,
     sink: logging.sink,
@@ -198,7 +191,6 @@ export async function runBootstrap(
   }
   const code = await supervisor.finished;
   for (const [signal, handler] of handlers) process.off(signal, handler);
-  await jailProgram.release();
   releasePidFile();
   logging.close();
   if (!start.ok) reporter.done(1);

@@ -9,8 +9,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
-import { MessageChannel } from 'node:worker_threads';
-import type { MessagePort } from 'node:worker_threads';
 import type { DataplaneTask, WorkerToEngine } from '../../../src/daemon/ipc.js';
 import { createSlowPathBudget } from '../../../src/daemon/slow-path-budget.js';
 import type { SlowPathBudget } from '../../../src/daemon/slow-path-budget.js';
@@ -18,7 +16,7 @@ import {
   BATCH_SLOTS,
   PARTIAL_BATCH_PAUSE_MIN_PACKETS,
   pausesAfterRead,
-  startTunnelDataplane,
+  prepareTunnelDataplane,
 } from '../../../src/daemon/tunnel-dataplane.js';
 import { createTunnelShared } from '../../../src/daemon/tunnel-shared.js';
 import type { TunnelShared } from '../../../src/daemon/tunnel-shared.js';
@@ -44,7 +42,6 @@ function relayTask(parts: {
   readonly tunFd: number;
   readonly udp: number;
   readonly shared: TunnelShared;
-  readonly port: MessagePort;
 }): DataplaneTask {
   return {
     workerIndex: parts.workerIndex,
@@ -61,7 +58,7 @@ function relayTask(parts: {
     rawFd: null,
     counters: new SharedArrayBuffer(8 * TUNNEL_COUNTER_NAMES.length),
     shared: parts.shared.buffer,
-    port: parts.port,
+    jail: { dev: 0n, ino: 0n },
   };
 }
 
@@ -71,9 +68,8 @@ test('the slow path within its budget: over it, packets are dropped and counted,
   const sender = createSocket('udp4');
   sender.bind(0, '127.0.0.1');
   await once(sender, 'listening');
-  const { port1, port2 } = new MessageChannel();
   const shared = createTunnelShared(16);
-  const task = relayTask({ workerIndex: 3, prefix: 0x20010000, tunFd: tunStandIn, udp, shared, port: port2 });
+  const task = relayTask({ workerIndex: 3, prefix: 0x20010000, tunFd: tunStandIn, udp, shared });
   const counters = new Float64Array(TUNNEL_COUNTER_NAMES.length);
   const counter = (name: TunnelCounterName): number => counters[TUNNEL_COUNTER[name]]!;
   const posted: WorkerToEngine[] = [];
@@ -96,16 +92,15 @@ test('the slow path within its budget: over it, packets are dropped and counted,
   const server = createSocket('udp4');
   server.bind(TEREDO_CONSTANTS.port, '127.0.0.1');
   await once(server, 'listening');
-  const loop = startTunnelDataplane(task, counters, (message) => posted.push(message), {
+  const loop = prepareTunnelDataplane(task, counters, (message) => posted.push(message), {
     peers: budget,
     server: { take: () => serverBudget.take(fakeNowMs), tokens: 0 },
   });
+  loop.start();
   t.after(() => {
     loop.stop();
     server.close();
     sender.close();
-    port1.close();
-    port2.close();
     closeFd(tunStandIn);
     closeFd(udp);
   });
@@ -177,6 +172,42 @@ test('the slow path within its budget: over it, packets are dropped and counted,
   assert.equal(readings.length, 26, 'the peers budget was not asked for the server datagrams');
 });
 
+test('a prepared loop reads nothing until start(); then it reads what the kernel queued', async (t) => {
+  const tunStandIn = openUdp4('127.0.0.1', 0, { reusePort: false });
+  const udp = openUdp4('127.0.0.1', 0, { reusePort: false });
+  const sender = createSocket('udp4');
+  sender.bind(0, '127.0.0.1');
+  await once(sender, 'listening');
+  const counters = new Float64Array(TUNNEL_COUNTER_NAMES.length);
+  const counter = (name: TunnelCounterName): number => counters[TUNNEL_COUNTER[name]]!;
+  const posted: WorkerToEngine[] = [];
+  const shared = createTunnelShared(16);
+  const loop = prepareTunnelDataplane(
+    relayTask({ workerIndex: 0, prefix: 0x20010000, tunFd: tunStandIn, udp, shared }),
+    counters,
+    (message) => posted.push(message),
+  );
+  t.after(() => {
+    loop.stop();
+    sender.close();
+    closeFd(tunStandIn);
+    closeFd(udp);
+  });
+  for (const tag of [1, 2, 3]) await sendTo(sender, junk(tag), localPort(udp));
+  await sendTo(sender, junk(4), localPort(tunStandIn));
+  // A watcher would fire on the first loop turns after the datagrams arrived (readiness is
+  // level-triggered): let several pass.
+  for (let turn = 0; turn < 20; turn += 1) await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual([counter('udp-received'), counter('tun-received'), posted.length], [0, 0, 0]);
+
+  loop.start();
+  await until(
+    () => counter('udp-received') === 3 && counter('tun-received') === 1,
+    'the queued packets read',
+  );
+  assert.equal(posted.length, 4, 'all four went to the slow path');
+});
+
 test('drain pauses before its next read only after a partial batch of 4 or more packets', () => {
   assert.equal(PARTIAL_BATCH_PAUSE_MIN_PACKETS, 4);
   const pausing = Array.from({ length: BATCH_SLOTS + 3 }, (_, k) => k - 2).filter(pausesAfterRead);
@@ -221,18 +252,16 @@ test('the relay fast path sends each peer its packets in order, in one burst of 
     shared.table.setMapping(slot, LOCALHOST, localPort(fd));
     shared.table.touchRx(slot, NOW);
   }
-  const { port1, port2 } = new MessageChannel();
   const counters = new Float64Array(TUNNEL_COUNTER_NAMES.length);
   const posted: WorkerToEngine[] = [];
-  const loop = startTunnelDataplane(
-    relayTask({ workerIndex: 0, prefix: PREFIX, tunFd: tunStandIn, udp, shared, port: port2 }),
+  const loop = prepareTunnelDataplane(
+    relayTask({ workerIndex: 0, prefix: PREFIX, tunFd: tunStandIn, udp, shared }),
     counters,
     (message) => posted.push(message),
   );
+  loop.start();
   t.after(() => {
     loop.stop();
-    port1.close();
-    port2.close();
     for (const fd of [tunStandIn, udp, injector, peerA, peerB]) closeFd(fd);
   });
 
