@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import {
   DATAPLANE_BUNDLE,
   loadDataplaneProgram,
-  programFromUrl,
+  programFromSource,
 } from '../../../src/daemon/dataplane-program.js';
 import type { DataplaneProgram } from '../../../src/daemon/dataplane-program.js';
 import type { EngineEnvironment } from '../../../src/daemon/engine.js';
@@ -161,7 +161,7 @@ test('a worker that dies before the engine is jailed ends the engine', { timeout
   const { init, close } = serverDescriptors();
   try {
     const h = harness({
-      program: programFromUrl(new URL(`data:text/javascript,${encodeURIComponent(BROKEN)}`)),
+      program: programFromSource(BROKEN),
     });
     h.engine.handle(init);
     assert.equal(await h.exited, 1);
@@ -182,7 +182,7 @@ test(
   async () => {
     const { init, close } = serverDescriptors();
     const dir = mkdtempSync(join(tmpdir(), 'engine-replacement-'));
-    const copy = join(dir, 'dataplane.js');
+    const copy = join(dir, 'dataplane.cjs');
     copyFileSync(DATAPLANE_BUNDLE, copy);
     try {
       const h = harness({ program: loadDataplaneProgram(copy) });
@@ -228,7 +228,7 @@ test('a replacement that cannot load ends the engine', { skip, timeout: 30_000 }
   const { init, close } = serverDescriptors();
   // The first thread runs the real program, the replacement a module that throws as it loads.
   let started = 0;
-  const broken = programFromUrl(new URL(`data:text/javascript,${encodeURIComponent(BROKEN)}`));
+  const broken = programFromSource(BROKEN);
   const program: DataplaneProgram = {
     startThread: () => (started++ === 0 ? dataplaneProgram() : broken).startThread(),
   };
