@@ -31,7 +31,7 @@ export function unprivilegedOnly(fileUrl: string): string | false {
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
     const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
-    assert.equal(code, 0, output);
+    assert.equal(code, 0, `${output}\n(nobody must be able to read the repository and run node)`);
   });
   return 'runs again as nobody';
 }
