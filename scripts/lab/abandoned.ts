@@ -1,12 +1,14 @@
 /**
  * Labs whose process died without destroy() (killed test runner, Ctrl-C on a demo without a
- * handler) leave namespaces and daemons behind. Each lab directory (`<tmp>/mtl-<id>-*`) holds
- * the pid of the process that owns it; a lab whose owner is gone is removed by the next lab.
+ * handler) leave namespaces, daemons and a jail (jail.ts) behind. Each lab directory
+ * (`<tmp>/mtl-<id>-*`) holds the pid of the process that owns it; a lab whose owner is gone is
+ * removed by the next lab.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { removeJailDirectories } from './jail.js';
 import { LabNamespace } from './namespace.js';
 
 const LAB_DIRECTORY = /^mtl-([0-9a-f]{6})-/;
@@ -62,6 +64,7 @@ export async function sweepAbandonedLabs(): Promise<string[]> {
         .map((name) => LabNamespace.existing(name).delete()),
     );
     await rm(directory, { recursive: true, force: true });
+    removeJailDirectories(prefix);
     swept.push(id);
   }
   return swept;

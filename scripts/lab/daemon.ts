@@ -60,9 +60,12 @@ export class LabDaemon {
     return this.output.map((line) => `+${line.atMs}ms ${line.stream}: ${line.text}`).join('\n');
   }
 
-  /** The first output line (past or future) matching `pattern`; rejects at the deadline or when it exits. */
-  waitForOutput(pattern: RegExp, timeoutMs: number): Promise<string> {
-    const seen = this.output.find((line) => pattern.test(line.text));
+  /**
+   * The first output line (past, from line `from` on, or future) matching `pattern`; rejects at the
+   * deadline or when it exits.
+   */
+  waitForOutput(pattern: RegExp, timeoutMs: number, from = 0): Promise<string> {
+    const seen = this.output.slice(from).find((line) => pattern.test(line.text));
     if (seen !== undefined) return Promise.resolve(seen.text);
     return new Promise((resolve, reject) => {
       let settled = false;

@@ -22,6 +22,7 @@ export { LabDaemon, formatExit } from './daemon.js';
 export type { ExitStatus, OutputLine } from './daemon.js';
 export { clientConfig, daemonCommand, describeDaemon, relayConfig, serverConfig } from './daemon-config.js';
 export type { DaemonRole, Implementation, RelayType } from './daemon-config.js';
+export { createJailDirectory, JAIL_PARENT, removeJailDirectory } from './jail.js';
 export { LabNamespace } from './namespace.js';
 export { describeNat, natRules } from './nat-rules.js';
 export { formatPing, parsePingOutput, pingArguments } from './ping.js';

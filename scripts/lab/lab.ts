@@ -17,7 +17,7 @@
  */
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +26,7 @@ import { PacketCapture } from './capture.js';
 import type { CaptureOptions } from './capture.js';
 import type { CommandResult } from './command.js';
 import { LabDaemon } from './daemon.js';
+import { createJailDirectory, removeJailDirectory } from './jail.js';
 import { clientConfig, daemonCommand, describeDaemon, relayConfig, serverConfig } from './daemon-config.js';
 import type { DaemonRole, Implementation, RelayType } from './daemon-config.js';
 import { LabNamespace } from './namespace.js';
@@ -81,8 +82,10 @@ export interface Lab {
   readonly id: string;
   /** Every node by name: wan, server, relay, ipv6host, the NATs and the clients. */
   readonly nodes: ReadonlyMap<string, LabNode>;
-  /** Holds the daemons' configuration files, pid files and our daemons' chroot. */
+  /** Holds the daemons' configuration files and pid files. */
   readonly directory: string;
+  /** Our daemons' chroot: empty, root's, 0755, under /run (jail.ts). */
+  readonly jail: string;
   node(name: string): LabNode;
   namespace(node: string): LabNamespace;
   exec(node: string, command: string, args: readonly string[], timeoutMs?: number): Promise<CommandResult>;
@@ -120,6 +123,7 @@ class NetnsLab implements Lab {
   readonly id: string;
   readonly nodes: ReadonlyMap<string, LabNode>;
   directory = '';
+  jail = '';
   private readonly createdAt = Date.now();
   private readonly namespaces = new Map<string, LabNamespace>();
   private readonly daemons: LabDaemon[] = [];
@@ -141,7 +145,7 @@ class NetnsLab implements Lab {
       this.report(null, `removed lab ${id}, left behind by a process that died`);
     this.directory = createOwnedDirectory(join(tmpdir(), `mtl-${this.id}-`));
     await chmod(this.directory, 0o755);
-    await mkdir(join(this.directory, 'jail'), { mode: 0o755 });
+    this.jail = createJailDirectory(`mtl-${this.id}-`);
 
     await settleAll(
       [...this.nodes.values()].map(async (node) => {
@@ -336,6 +340,7 @@ class NetnsLab implements Lab {
     ]);
     await Promise.allSettled([...this.namespaces.values()].map((ns) => ns.delete()));
     if (this.directory !== '') await rm(this.directory, { recursive: true, force: true });
+    if (this.jail !== '') removeJailDirectory(this.jail);
     this.report(null, 'lab removed');
   }
 
@@ -347,7 +352,7 @@ class NetnsLab implements Lab {
   ): Promise<LabDaemon> {
     if (this.destroying !== null) throw new Error(`lab ${this.id} is being destroyed`);
     const base = join(this.directory, `${nodeName}-${role}-${this.files++}`);
-    const paths = { config: `${base}.conf`, pidFile: `${base}.pid`, jail: join(this.directory, 'jail') };
+    const paths = { config: `${base}.conf`, pidFile: `${base}.pid`, jail: this.jail };
     await writeFile(paths.config, config, { mode: 0o644 });
     const { command, args } = daemonCommand(impl, role, paths, {
       repoRoot: REPO_ROOT,

@@ -23,8 +23,6 @@ import { handleFatalErrors } from './fatal-errors.js';
 import type { OsApi } from './os-api.js';
 import { lookupUser } from './posix.js';
 import { openResources } from './resources.js';
-import { prepareJailProgram } from './jail-program.js';
-import type { JailProgram } from './jail-program.js';
 import { loadSettings, poolSizeFor, SYSTEM_SOURCES } from './settings.js';
 import type { DaemonSettings, SettingsSources } from './settings.js';
 import { signalDescription, signalNumber } from './signals.js';
@@ -43,8 +41,6 @@ export interface BootstrapDependencies {
   readonly poolSize: number;
   readonly logLevel: LogLevel;
   readonly timing?: SupervisorTiming;
-  /** Default prepareJailProgram: the copy of the worker's files in the jail. */
-  readonly jailProgram?: (jail: string, log: Logger) => JailProgram;
   /** After an internal error, how long the normal stop may take (default FATAL_CLEANUP_MS). */
   readonly fatalCleanupMs?: number;
 }
@@ -200,8 +196,6 @@ async function superviseEngine(
     return 1;
   }
 
-  // Filled once each engine is ready, emptied once the daemon has stopped (jail-program.ts).
-  const jailProgram = (deps.jailProgram ?? prepareJailProgram)(prepared.jail, log);
   const supervisor = createSupervisor({
     options,
     settings,
@@ -210,7 +204,6 @@ async function superviseEngine(
     gid: prepared.user.gid,
     chrootDir: prepared.jail,
     poolSize: deps.poolSize,
-    jailProgram,
     logLevel: deps.logLevel,
     log,
     sink: logging.sink,
@@ -254,7 +247,6 @@ async function superviseEngine(
   }
   const code = await supervisor.finished;
   for (const [signal, handler] of handlers) process.off(signal, handler);
-  await jailProgram.release();
   removeFatalHandlers();
   prepared.releasePidFile();
   if (!start.ok) reporter.done(1);

@@ -5,6 +5,7 @@
  * Order: chroot needs CAP_SYS_CHROOT and setgroups/setgid need CAP_SETGID, so they all come
  * before setuid, which clears every capability; no-new-privs last (it needs no privilege).
  */
+import type { DirIdentity } from './ipc.js';
 
 export interface DropTarget {
   readonly uid: number;
@@ -13,6 +14,8 @@ export interface DropTarget {
 }
 
 export interface DropOperations {
+  /** The directory's device and inode, taken before chroot (the workers check their root against it). */
+  identify(dir: string): DirIdentity;
   chroot(dir: string): void;
   chdir(dir: string): void;
   setGroupsEmpty(): void;

@@ -1,14 +1,14 @@
 /**
- * The data-plane worker threads, started by the engine's entry point before it loads the rest
- * of the engine: the bootstrap puts the pool size on the engine's command line, so the threads
- * boot and load the data-plane program (piscina preloads it) while the main thread is still
- * evaluating its own modules and waiting for `init`. That overlap is most of a client's start
- * time (a thread and its program take 100-150 ms here).
+ * The data-plane threads, started by the engine's entry point before it loads the rest of the
+ * engine: the bootstrap puts the pool size on the engine's command line, so the threads boot
+ * and load the data-plane program while the main thread is still evaluating its own modules and
+ * waiting for `init`. That overlap is most of a client's start time (a thread and its program
+ * take 100-150 ms here).
  *
- * The pool only runs tasks once `init` arrives (jail-worker-pool.ts); an engine started without
- * the argument, or told another size by `init`, makes its pool then.
+ * The threads only get their tasks once `init` arrives (jail-worker-pool.ts); an engine started
+ * without the argument, or told another size by `init`, starts its threads then.
  */
-import { Piscina } from 'piscina';
+import type { DataplaneProgram, DataplaneThread } from './dataplane-program.js';
 
 export const WORKERS_ARGUMENT = '--workers=';
 /** Far above DataplaneWorkers' range: anything else on the command line is not ours. */
@@ -28,23 +28,8 @@ export function parseWorkersArgument(argv: readonly string[]): number | null {
   return size <= MAX_EARLY_WORKERS ? size : null;
 }
 
-/** A fixed pool of `size` long-lived threads that preload `dataplanePath`. */
-export function createDataplanePiscina(dataplanePath: string, size: number): Piscina {
-  return new Piscina({
-    filename: dataplanePath,
-    minThreads: size,
-    maxThreads: size,
-    idleTimeout: Infinity,
-    concurrentTasksPerWorker: 1,
-  });
-}
-
-export interface EarlyPool {
-  readonly pool: Piscina;
-  readonly size: number;
-}
-
-export function startEarlyPool(dataplanePath: string, argv: readonly string[]): EarlyPool | null {
-  const size = parseWorkersArgument(argv);
-  return size === null ? null : { pool: createDataplanePiscina(dataplanePath, size), size };
+/** As many threads as the command line says (none without the argument). */
+export function startEarlyThreads(program: DataplaneProgram, argv: readonly string[]): DataplaneThread[] {
+  const size = parseWorkersArgument(argv) ?? 0;
+  return Array.from({ length: size }, () => program.startThread());
 }

@@ -1,10 +1,11 @@
 /**
  * The engine: the unprivileged process that will parse every packet. It receives `init`,
- * starts its logger and its fixed pool of data-plane workers while it can still load files,
- * then jails itself and drops to the configured user, checks that there is no way back, and
- * only then reports `ready`. After that it loads nothing but what the jail holds: a data-plane
- * worker thread that dies is replaced from the read-only copy of the worker's program that the
- * bootstrap keeps there (jail-worker-pool.ts, jail-program.ts).
+ * starts its logger and its fixed set of data-plane workers while it can still load files (the
+ * workers load and allocate but read nothing), then jails itself and drops to the configured
+ * user, checks that there is no way back, and only then lets the workers read and the control
+ * plane start, and reports `ready`. After that it loads nothing from disk: a data-plane worker
+ * thread that dies is replaced from the program held in memory (jail-worker-pool.ts,
+ * dataplane-program.ts).
  */
 import { openSync, closeSync } from 'node:fs';
 import { Socket } from 'node:net';
@@ -22,12 +23,12 @@ import { openFrameChannel } from './ipc-channel.js';
 import type { FrameChannel } from './ipc-channel.js';
 import { describeFrameViolation } from './ipc-frames.js';
 import { FAULT_INJECTION_ENV, parseBootstrapToEngine } from './ipc.js';
-import type { EngineConfig, EngineToBootstrap, InitMessage } from './ipc.js';
-import type { EarlyPool } from './early-pool.js';
-import { workerProgramVisible } from './jail-program.js';
+import type { DataplaneTask, EngineConfig, EngineToBootstrap, InitMessage } from './ipc.js';
+import type { DataplaneProgram, DataplaneThread } from './dataplane-program.js';
 import { createWorkerPool } from './jail-worker-pool.js';
-import type { ReplacementPolicy, WorkerPool, WorkerTask } from './jail-worker-pool.js';
+import type { ReplacementPolicy, WorkerPool } from './jail-worker-pool.js';
 import { chroot } from './posix.js';
+import { identifyDirectory } from './reading-check.js';
 
 /** Where the bootstrap puts the IPC channel (engine-process.ts). */
 const IPC_FD = 3;
@@ -37,24 +38,19 @@ export const FAULT_INJECTION_WORKER = 0;
 
 export interface EngineEnvironment {
   readonly log: Logger;
-  readonly dataplanePath: string;
+  /** Where the data-plane threads come from (loaded before the chroot: dataplane-program.ts). */
+  readonly program: DataplaneProgram;
   readonly send: (message: EngineToBootstrap) => void;
   readonly exit: (code: number) => void;
   readonly drop: DropOperations;
   readonly check: CheckOperations;
   /** Closes inherited descriptors other than `keep`; returns the ones closed. */
   readonly closeInherited: (keep: ReadonlySet<number>) => readonly number[];
-  /**
-   * Whether a worker thread can be started now, inside the jail (the bootstrap puts a copy of
-   * the data-plane program there). Asked when a worker fails. Default: the bootstrap said the
-   * copy is current (`program-copy`) and workerProgramVisible.
-   */
-  readonly canReplaceWorkers?: () => boolean;
   readonly replacementPolicy?: ReplacementPolicy;
   /** Tests only: root started the daemon with FAULT_INJECTION_ENV=1 (injectFault works). */
   readonly faultInjection?: boolean;
   /** The worker threads engine-main.ts started before loading the engine (early-pool.ts). */
-  readonly early?: EarlyPool | null;
+  readonly early?: readonly DataplaneThread[] | null;
 }
 
 /** process.setuid and friends exist only on POSIX systems; their absence is an error, never a no-op. */
@@ -70,6 +66,7 @@ function posixCall<A extends unknown[], R>(
 }
 
 export const SYSTEM_DROP: DropOperations = {
+  identify: identifyDirectory,
   chroot,
   chdir: (dir) => process.chdir(dir),
   setGroupsEmpty,
@@ -109,10 +106,6 @@ export interface Engine {
 
 export function createEngine(env: EngineEnvironment): Engine {
   const { log } = env;
-  /** What the bootstrap last said of the jail's program copy (`program-copy`); none yet: false. */
-  let programCopyCurrent = false;
-  const canReplace =
-    env.canReplaceWorkers ?? (() => programCopyCurrent && workerProgramVisible(env.dataplanePath));
   const startedAt = Date.now();
   let init: InitMessage | null = null;
   let config: EngineConfig | null = null;
@@ -181,7 +174,9 @@ export function createEngine(env: EngineEnvironment): Engine {
     });
     control = controlPlane;
     const server = message.config.role === 'server';
-    const tasks: WorkerTask[] = Array.from({ length: message.poolSize }, (_, workerIndex) => {
+    // Taken before the chroot: each worker compares its root directory with it before it reads.
+    const jail = env.drop.identify(message.chrootDir);
+    const tasks: DataplaneTask[] = Array.from({ length: message.poolSize }, (_, workerIndex) => {
       const udpFd = message.fds.udp[workerIndex];
       return {
         workerIndex,
@@ -192,15 +187,15 @@ export function createEngine(env: EngineEnvironment): Engine {
         rawFd: message.fds.raw,
         counters: block,
         shared: factory.shared,
+        jail,
       };
     });
     const workers = createWorkerPool({
       log,
-      dataplanePath: env.dataplanePath,
+      program: env.program,
       tasks,
       slowPath: (slow) => controlPlane.slowPath(slow),
       fatal,
-      canReplace,
       early: env.early ?? null,
       ...(env.replacementPolicy === undefined ? {} : { policy: env.replacementPolicy }),
     });
@@ -219,7 +214,8 @@ export function createEngine(env: EngineEnvironment): Engine {
       return;
     }
     log.info({ uid: message.uid, gid: message.gid, chroot: message.chrootDir }, 'Privileges dropped');
-    workers.allowReplacement();
+    // Only now may any thread read a byte from the network (the workers check it themselves).
+    workers.start();
     if (env.faultInjection === true)
       log.warning(
         'Fault injection is on (tests only): SIGUSR2 crashes data-plane worker %d',
@@ -277,10 +273,6 @@ export function createEngine(env: EngineEnvironment): Engine {
           control?.reconfigure(message.config);
           log.info('Configuration updated');
           return;
-        case 'program-copy':
-          programCopyCurrent = message.current;
-          log.debug({ current: message.current }, 'Program copy in the jail checked');
-          return;
         case 'reply':
           if (control === null) log.debug({ id: message.id }, 'Unexpected helper reply');
           else control.reply(message);
@@ -301,14 +293,14 @@ export function createEngine(env: EngineEnvironment): Engine {
 }
 
 /** Wires the engine to this process: stderr logging, the IPC channel, exit. */
-export function runEngineProcess(dataplanePath: string, early: EarlyPool | null = null): void {
+export function runEngineProcess(program: DataplaneProgram, early: readonly DataplaneThread[] = []): void {
   const log = createLogger({ name: ENGINE_LOG_NAME, sink: stderrSink() });
   // Only root can set it: the bootstrap passes it on from its own environment (engine-process.ts).
   const faultInjection = process.env[FAULT_INJECTION_ENV] === '1';
   let toBootstrap: FrameChannel | null = null;
   const engine = createEngine({
     log,
-    dataplanePath,
+    program,
     send: (message) => toBootstrap?.send(message),
     exit: (code) => process.exit(code),
     drop: SYSTEM_DROP,

@@ -5,7 +5,6 @@
  * Schemas check shape and bounds only; what is allowed is decided in helper-policy.ts.
  */
 import { isIPv4 } from 'node:net';
-import { MessagePort } from 'node:worker_threads';
 import { z } from 'zod';
 import { LOG_LEVEL_NAMES } from '../log/levels.js';
 import { MAX_PEER_CAPACITY } from '../teredo/peers.js';
@@ -142,14 +141,6 @@ export const reconfigureMessageSchema = z
   .object({ type: z.literal('reconfigure'), config: engineConfigSchema })
   .strict();
 
-/**
- * Whether the jail's copy of the data-plane program (jail-program.ts) is the running version,
- * after each check by the bootstrap: a crashed worker is replaced only from a current copy.
- */
-export const programCopyMessageSchema = z
-  .object({ type: z.literal('program-copy'), current: z.boolean() })
-  .strict();
-
 export const replyResultSchema = z.discriminatedUnion('ok', [
   z.object({ ok: z.literal(true) }).strict(),
   z.object({ ok: z.literal(false), kind: z.enum(['refused', 'failed']), reason }).strict(),
@@ -163,7 +154,6 @@ export const bootstrapToEngineSchema = z.union([
   stopMessageSchema,
   summaryRequestSchema,
   reconfigureMessageSchema,
-  programCopyMessageSchema,
   replyMessageSchema,
 ]);
 
@@ -254,6 +244,10 @@ export type EngineToBootstrap = z.infer<typeof engineToBootstrapSchema>;
 
 const workerIndex = z.number().int().min(0).max(63);
 
+/** A directory by device and inode number (stat with bigint: inode numbers pass 2^53). */
+export const dirIdentitySchema = z.object({ dev: z.bigint().min(0n), ino: z.bigint().min(0n) }).strict();
+
+/** A worker's task: its first message from the engine, on the thread's own port. */
 export const dataplaneTaskSchema = z
   .object({
     workerIndex,
@@ -268,8 +262,8 @@ export const dataplaneTaskSchema = z
     counters: z.instanceof(SharedArrayBuffer),
     /** Client and relay: the shared tunnel state and peer table; null for a server. */
     shared: z.instanceof(SharedArrayBuffer).nullable(),
-    /** The worker's private control channel (transferred with the task). */
-    port: z.instanceof(MessagePort),
+    /** The jail directory, identified before the chroot: the worker's root must be it before it reads. */
+    jail: dirIdentitySchema,
   })
   .strict();
 
@@ -286,8 +280,15 @@ export const slowPathMessageSchema = z
   })
   .strict();
 
+const credential = uint32;
+
 export const workerToEngineSchema = z.discriminatedUnion('type', [
+  /** Task received, buffers allocated: the worker waits for `worker-start`. */
   z.object({ type: z.literal('worker-ready'), workerIndex }).strict(),
+  /** Its checks passed: it now reads its descriptors, with these credentials, in the jail. */
+  z.object({ type: z.literal('worker-reading'), workerIndex, uid: credential, gid: credential }).strict(),
+  /** Its checks failed: it reads nothing, and the engine must end. */
+  z.object({ type: z.literal('worker-refused'), workerIndex, reason }).strict(),
   slowPathMessageSchema,
 ]);
 
@@ -295,6 +296,8 @@ export const workerToEngineSchema = z.discriminatedUnion('type', [
 export const FAULT_INJECTION_ENV = 'MIREDO_TS_FAULT_INJECTION';
 
 export const engineToWorkerSchema = z.discriminatedUnion('type', [
+  /** The engine is jailed and unprivileged: the worker checks that for itself, then reads. */
+  z.object({ type: z.literal('worker-start') }).strict(),
   z.object({ type: z.literal('worker-stop') }).strict(),
   /**
    * Test only: the worker throws from its packet loop, as a bug would. The engine sends it only
@@ -303,15 +306,13 @@ export const engineToWorkerSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('worker-fault') }).strict(),
 ]);
 
-export const dataplaneResultSchema = z.object({ type: z.literal('worker-stopped'), workerIndex }).strict();
-
+export type DirIdentity = z.infer<typeof dirIdentitySchema>;
 export type DataplaneTask = z.infer<typeof dataplaneTaskSchema>;
 export type SlowPathMessage = z.infer<typeof slowPathMessageSchema>;
 export type ServerEngineConfig = z.infer<typeof serverEngineConfigSchema>;
 export type SourceRateLimit = z.infer<typeof sourceRateLimitSchema>;
 export type WorkerToEngine = z.infer<typeof workerToEngineSchema>;
 export type EngineToWorker = z.infer<typeof engineToWorkerSchema>;
-export type DataplaneResult = z.infer<typeof dataplaneResultSchema>;
 
 // ---- parsing, errors as values ----
 

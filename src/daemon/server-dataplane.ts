@@ -1,9 +1,10 @@
 /**
  * The Teredo server's packet loop: one data-plane worker serves both UDP sockets (primary and
  * secondary, port 3544) and sends native IPv6 on the raw socket. Each readable socket is drained
- * in batches; every datagram is judged by the sans-I/O server core (src/teredo/server.ts), whose
- * answers are written straight into preallocated output batches, one per socket, and flushed
- * with one sendmmsg per socket and batch. Nothing is allocated per packet.
+ * in batches once the loop is started (preparing it reads nothing); every datagram is judged by
+ * the sans-I/O server core (src/teredo/server.ts), whose answers are written straight into
+ * preallocated output batches, one per socket, and flushed with one sendmmsg per socket and
+ * batch. Nothing is allocated per packet.
  */
 import { constants as osConstants } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -189,7 +190,7 @@ export function serverParams(config: Extract<EngineConfig, { role: 'server' }>):
   };
 }
 
-export function startServerDataplane(task: DataplaneTask, counters: Float64Array): DataplaneLoop {
+export function prepareServerDataplane(task: DataplaneTask, counters: Float64Array): DataplaneLoop {
   const { config } = task;
   const [primaryFd, secondaryFd] = task.udpFds;
   if (
@@ -210,6 +211,7 @@ export function startServerDataplane(task: DataplaneTask, counters: Float64Array
   };
   const pump = createServerPump(createServerProcessor(serverParams(config)), io, counters);
   let watches: FdWatch[] = [];
+  let stopped = false;
   const watch = (socket: number, fd: number): FdWatch =>
     watchReadable(fd, (status) => {
       if (status < 0) {
@@ -218,9 +220,13 @@ export function startServerDataplane(task: DataplaneTask, counters: Float64Array
       }
       pump.drain(socket);
     });
-  watches = [watch(PRIMARY, primaryFd), watch(SECONDARY, secondaryFd)];
   return {
+    start(): void {
+      if (stopped || watches.length > 0) return;
+      watches = [watch(PRIMARY, primaryFd), watch(SECONDARY, secondaryFd)];
+    },
     stop(): void {
+      stopped = true;
       for (const w of watches) w.stop();
       watches = [];
     },

@@ -18,7 +18,6 @@ import { planReload } from './reload-plan.js';
 import type { InPlaceChange } from './reload-plan.js';
 import { closeResources, openResources, relayBaseline } from './resources.js';
 import type { KernelResources } from './resources.js';
-import type { JailProgram } from './jail-program.js';
 import { loadSettings, poolSizeFor } from './settings.js';
 import type { DaemonSettings, SettingsSources } from './settings.js';
 import type { CommandLineOptions } from '../cli/args.js';
@@ -52,8 +51,6 @@ export interface SupervisorOptions {
   readonly chrootDir: string;
   /** Data-plane workers when DataplaneWorkers is 0 (one per CPU); see poolSizeFor. */
   readonly poolSize: number;
-  /** The program copy that lets the engine replace a crashed worker in its jail (jail-program.ts). */
-  readonly jailProgram?: JailProgram;
   readonly logLevel: LogLevel;
   readonly log: Logger;
   readonly sink: LogSink;
@@ -150,12 +147,6 @@ export function createSupervisor(config: SupervisorOptions): Supervisor {
     void child.ready.then((start) => {
       if (start.ok) log.info({ child: child.pid }, 'Engine %d ready', child.pid);
       else log.error({ child: child.pid }, 'Engine %d failed to start: %s', child.pid, start.reason);
-      // Only now: the copy matters once a worker fails, and the engine's start (the time to
-      // its first packet) does not share the CPU with it.
-      if (start.ok && engine === child && !exiting)
-        void config.jailProgram?.refresh(child.pid).then((current) => {
-          if (engine === child) child.send({ type: 'program-copy', current });
-        });
     });
     return child;
   };

@@ -1,11 +1,12 @@
 /**
  * The client's and relay's packet loop, one per data-plane worker: its own TUN queue and UDP
- * socket, drained in batches when readable. Packets to and from trusted peers are moved here
- * (tunnel-fast-path.ts), in place in the receive batch: TUN packets are sent from the slot they
- * were read into, datagrams are written to the TUN device from theirs. Anything else is copied
- * into a `slow-path` message for the control plane, within the worker's slow-path budgets
- * (slow-path-budget.ts) and, for datagrams from anyone, while the control plane keeps up with
- * the worker's messages (slow-path-backlog.ts); the rest is dropped. No allocation per packet.
+ * socket, drained in batches when readable once started (preparing it reads nothing). Packets
+ * to and from trusted peers are moved here (tunnel-fast-path.ts), in place in the receive batch:
+ * TUN packets are sent from the slot they were read into, datagrams are written to the TUN
+ * device from theirs. Anything else is copied into a `slow-path` message for the control plane,
+ * within the worker's slow-path budgets (slow-path-budget.ts) and, for datagrams from anyone,
+ * while the control plane keeps up with the worker's messages (slow-path-backlog.ts); the rest is
+ * dropped. No allocation per fast-path packet.
  */
 import { createPacketBatch } from '../os/packet-batch.js';
 import type { PacketBatch } from '../os/packet-batch.js';
@@ -117,7 +118,7 @@ function sendMarked(
   return { sent, tried };
 }
 
-export function startTunnelDataplane(
+export function prepareTunnelDataplane(
   task: DataplaneTask,
   counters: Float64Array,
   toEngine: (message: WorkerToEngine, transfer?: ArrayBuffer[]) => void,
@@ -286,16 +287,21 @@ export function startTunnelDataplane(
     }
   };
 
-  const watches: FdWatch[] = [
-    watchReadable(tunFd, drain(fromTun, 'TUN queue')),
-    watchReadable(udpFd, drain(fromUdp, 'UDP socket')),
-  ];
+  let watches: FdWatch[] = [];
   let stopped = false;
   return {
+    start(): void {
+      if (stopped || watches.length > 0) return;
+      watches = [
+        watchReadable(tunFd, drain(fromTun, 'TUN queue')),
+        watchReadable(udpFd, drain(fromUdp, 'UDP socket')),
+      ];
+    },
     stop(): void {
       if (stopped) return;
       stopped = true;
       for (const watch of watches) watch.stop();
+      watches = [];
     },
   };
 }

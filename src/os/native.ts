@@ -4,9 +4,13 @@
  * to errors and document the semantics; this is the raw surface.
  *
  * Load it before chroot: afterwards the path no longer exists. Each thread (main or worker)
- * gets its own module instance; the addon keeps no global state.
+ * gets its own module instance; the addon keeps no global state. A data-plane thread runs from
+ * source text held in memory (daemon/dataplane-program.ts), so it has no location to find the
+ * addon from: its creator passes the absolute path under ADDON_PATH_KEY in workerData, and
+ * dlopen() then returns the library the process already holds, by that name, even in the jail.
  */
-import { createRequire } from 'node:module';
+import { isMainThread, workerData } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
 
 export interface NativeTun {
   readonly name: string;
@@ -75,22 +79,36 @@ export interface NativeAddon {
   adviseHugePages(bytes: Uint8Array): number;
 }
 
-// Relative to the compiled file: dist/src/os/native.js → build/Release/.
-const ADDON_PATH = '../../../build/Release/miredo_native.node';
+// Relative to the compiled file: dist/src/os/native.js (or a bundle three levels down) → build/Release/.
+const ADDON_RELATIVE_PATH = '../../../build/Release/miredo_native.node';
 
-function loadAddon(): NativeAddon {
-  const require = createRequire(import.meta.url);
+/** The workerData key that gives a thread started from memory the addon's absolute path. */
+export const ADDON_PATH_KEY = 'miredoNativeAddonPath';
+
+function addonPath(): string {
+  if (!isMainThread && typeof workerData === 'object' && workerData !== null) {
+    const given = (workerData as Record<string, unknown>)[ADDON_PATH_KEY];
+    if (typeof given === 'string') return given;
+  }
+  return fileURLToPath(new URL(ADDON_RELATIVE_PATH, import.meta.url));
+}
+
+function loadAddon(): { readonly path: string; readonly addon: NativeAddon } {
   try {
-    return require(ADDON_PATH) as NativeAddon;
+    const path = addonPath();
+    const module = { exports: {} };
+    process.dlopen(module, path);
+    return { path, addon: module.exports as NativeAddon };
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new Error(
       `cannot load the native addon (${reason}): build it with \`npm ci\` or \`npx node-gyp rebuild\``,
-      {
-        cause: error,
-      },
+      { cause: error },
     );
   }
 }
 
-export const native: NativeAddon = loadAddon();
+const loaded = loadAddon();
+/** The absolute path this thread loaded the addon from. */
+export const NATIVE_ADDON_PATH: string = loaded.path;
+export const native: NativeAddon = loaded.addon;

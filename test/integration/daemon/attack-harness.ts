@@ -32,7 +32,6 @@ async function main(stateDir: string): Promise<number> {
     ...systemDependencies(SYSTEM_OS),
     enginePath,
     logLevel: 'debug',
-    jailProgram: () => ({ refresh: () => Promise.resolve(false), release: () => Promise.resolve() }),
   });
 }
 

@@ -3,10 +3,11 @@
  * with a client configuration, engines following a plan (attack-engine.ts), and the figures the
  * tests read off the bootstrap's /proc entry.
  */
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createJailDirectory, removeJailDirectory } from '../../../scripts/lab/jail.js';
 import { createNetns } from '../../support/netns.js';
 import type { Netns } from '../../support/netns.js';
 import type { AttackStep } from './attack-engine.js';
@@ -33,6 +34,7 @@ export function memory(pid: number): { rss: number; peak: number } {
 export interface Setup {
   readonly ns: Netns & { delete(): Promise<void> };
   readonly dir: string;
+  readonly jail: string;
   readonly pidFile: string;
   readonly daemon: DaemonRun;
 }
@@ -42,9 +44,7 @@ export async function startHarness(
   env: Record<string, string> = {},
 ): Promise<Setup> {
   const dir = mkdtempSync(join(tmpdir(), 'mts-attack-'));
-  const jail = join(dir, 'jail');
-  mkdirSync(jail);
-  chmodSync(jail, 0o755);
+  const jail = createJailDirectory('mts-attack-');
   writeFileSync(join(dir, 'plan.json'), JSON.stringify(plan));
   const conf = join(dir, 'client.conf');
   writeFileSync(conf, `InterfaceName ${IFNAME}\nServerAddress 198.51.100.1\nBindAddress 127.0.0.1\n`);
@@ -56,7 +56,7 @@ export async function startHarness(
     [...variables, process.execPath, HARNESS, '-f', '-c', conf, '-p', pidFile, '-u', 'nobody', '-t', jail],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
-  return { ns, dir, pidFile, daemon: new DaemonRun(child) };
+  return { ns, dir, jail, pidFile, daemon: new DaemonRun(child) };
 }
 
 export async function tearDown(setup: Setup | undefined): Promise<void> {
@@ -64,6 +64,7 @@ export async function tearDown(setup: Setup | undefined): Promise<void> {
   if (!processGone(setup.daemon.pid)) setup.daemon.child.kill('SIGKILL');
   await setup.ns.delete();
   rmSync(setup.dir, { recursive: true, force: true });
+  removeJailDirectory(setup.jail);
 }
 
 export const isReady = (l: LogLine): boolean => /^Engine \d+ ready$/.test(String(l['msg']));

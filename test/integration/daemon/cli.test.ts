@@ -8,9 +8,10 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { createJailDirectory, removeJailDirectory } from '../../../scripts/lab/jail.js';
 import { createNetns, execCommand, isRoot, netnsSkip, rootSkip } from '../../support/netns.js';
 import type { Netns } from '../../support/netns.js';
 import { NOT_ROOT_MESSAGE } from '../../../src/daemon/bootstrap.js';
@@ -125,6 +126,13 @@ describe('miredo start-up checks', () => {
       const file = await miredo(['-f', '-c', conf, '-u', 'nobody', '-t', conf]);
       assert.equal(file.code, 1);
       assert.equal(file.stderr, `Error (${conf}): Not a directory\n`);
+      // Like OpenSSH's ChrootDirectory: a directory under a world-writable /tmp is no jail.
+      const unsafe = await miredo(['-f', '-c', conf, '-u', 'nobody', '-t', dir]);
+      assert.equal(unsafe.code, 1);
+      assert.match(
+        unsafe.stderr,
+        /^Error \(.*\): bad ownership or modes for chroot directory component "[^"]+" \(mode 1777\)/,
+      );
     },
   );
 });
@@ -132,14 +140,13 @@ describe('miredo start-up checks', () => {
 describe('detached start (no -f)', { skip: netnsSkip() }, () => {
   let ns: (Netns & { delete(): Promise<void> }) | undefined;
   let dir = '';
+  let jail = '';
   let args: string[] = [];
   let pidFile = '';
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'mts-detach-'));
-    const jail = join(dir, 'jail');
-    mkdirSync(jail, { mode: 0o755 });
-    chmodSync(jail, 0o755);
+    jail = createJailDirectory('mts-detach-');
     const conf = join(dir, 'relay.conf');
     writeFileSync(conf, RELAY_CONF);
     pidFile = join(dir, 'miredo.pid');
@@ -150,6 +157,7 @@ describe('detached start (no -f)', { skip: netnsSkip() }, () => {
   after(async () => {
     await ns?.delete();
     rmSync(dir, { recursive: true, force: true });
+    if (jail !== '') removeJailDirectory(jail);
   });
 
   it('exits 0 once the daemon runs in its own session; a second start exits 1 with the reason', async () => {

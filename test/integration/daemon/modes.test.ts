@@ -5,9 +5,10 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createJailDirectory, removeJailDirectory } from '../../../scripts/lab/jail.js';
 import { createNetns, netnsSkip } from '../../support/netns.js';
 import type { Netns } from '../../support/netns.js';
 import {
@@ -38,9 +39,7 @@ describe('client and server modes', { skip: netnsSkip() }, () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'mts-modes-'));
-    jail = join(dir, 'jail');
-    mkdirSync(jail);
-    chmodSync(jail, 0o755);
+    jail = createJailDirectory('mts-modes-');
     ns = await createNetns();
     await ns.run('ip', ['link', 'add', 'pub0', 'type', 'veth', 'peer', 'name', 'pub1']);
     await ns.run('ip', ['addr', 'add', '192.0.2.1/24', 'dev', 'pub0']);
@@ -52,6 +51,7 @@ describe('client and server modes', { skip: netnsSkip() }, () => {
   after(async () => {
     await ns?.delete();
     rmSync(dir, { recursive: true, force: true });
+    if (jail !== '') removeJailDirectory(jail);
   });
 
   it('client: the tunnel exists, down and without addresses, until the engine asks', async () => {

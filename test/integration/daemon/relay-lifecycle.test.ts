@@ -6,9 +6,10 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createJailDirectory, removeJailDirectory } from '../../../scripts/lab/jail.js';
 import { createNetns, netnsSkip } from '../../support/netns.js';
 import type { Netns } from '../../support/netns.js';
 import {
@@ -46,9 +47,7 @@ describe('relay daemon lifecycle', { skip: netnsSkip() }, () => {
     dir = mkdtempSync(join(tmpdir(), 'mts-daemon-'));
     conf = join(dir, 'relay.conf');
     pidFile = join(dir, 'miredo.pid');
-    jail = join(dir, 'jail');
-    mkdirSync(jail);
-    chmodSync(jail, 0o755);
+    jail = createJailDirectory('mts-daemon-');
     writeFileSync(conf, relayConf(1400));
     ns = await createNetns();
     daemon = startDaemon(ns, args());
@@ -59,6 +58,7 @@ describe('relay daemon lifecycle', { skip: netnsSkip() }, () => {
     if (daemon !== undefined && !processGone(daemon.pid)) daemon.child.kill('SIGKILL');
     await ns?.delete();
     rmSync(dir, { recursive: true, force: true });
+    if (jail !== '') removeJailDirectory(jail);
   });
 
   it('creates the interface with the MTU, the link-local address and the 2001::/32 route', async () => {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { netnsSkip } from '../../support/netns.js';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createLab, runCommand, sweepAbandonedLabs } from '../../../scripts/lab/index.js';
+import { createLab, JAIL_PARENT, runCommand, sweepAbandonedLabs } from '../../../scripts/lab/index.js';
 import type { Lab } from '../../../scripts/lab/index.js';
 
 async function labNamespaces(): Promise<string[]> {
@@ -21,8 +21,10 @@ async function labNamespaces(): Promise<string[]> {
     .filter((name) => name.startsWith('mtl-'));
 }
 
+/** The labs' directories, and their jails (scripts/lab/jail.ts). */
 function labDirectories(): string[] {
-  return readdirSync(tmpdir()).filter((name) => name.startsWith('mtl-'));
+  const jails = existsSync(JAIL_PARENT) ? readdirSync(JAIL_PARENT).map((name) => `jail ${name}`) : [];
+  return [...readdirSync(tmpdir()), ...jails].filter((name) => /^(jail )?mtl-/.test(name));
 }
 
 function isZombie(pid: number): boolean {
@@ -98,8 +100,9 @@ describe('the lab library', { skip: netnsSkip() }, () => {
       const sleeperPid = sleeper.pid ?? 0;
       assert.ok(sleeperPid > 0 && alive(sleeperPid));
       const exited = new Promise((resolve) => sleeper.on('exit', resolve));
-      const directory = lab.directory;
+      const { directory, jail } = lab;
       assert.ok(existsSync(directory));
+      assert.deepEqual(readdirSync(jail), [], 'an empty jail for our daemons');
 
       await Promise.all([lab.destroy(), lab.destroy()]);
       await lab.destroy();
@@ -110,6 +113,7 @@ describe('the lab library', { skip: netnsSkip() }, () => {
         [],
       );
       assert.equal(existsSync(directory), false);
+      assert.equal(existsSync(jail), false);
     } finally {
       await lab?.destroy();
     }
@@ -139,6 +143,10 @@ describe('the lab library', { skip: netnsSkip() }, () => {
     const { id, sleeperPid } = await abandonLab();
     assert.ok((await labNamespaces()).some((name) => name.startsWith(`mtl-${id}-`)));
     assert.ok(alive(sleeperPid), 'the dead owner left its process behind');
+    assert.ok(
+      labDirectories().some((name) => name.startsWith(`jail mtl-${id}-`)),
+      'and its jail',
+    );
 
     assert.ok((await sweepAbandonedLabs()).includes(id));
     assert.deepEqual(
@@ -146,7 +154,7 @@ describe('the lab library', { skip: netnsSkip() }, () => {
       [],
     );
     assert.deepEqual(
-      labDirectories().filter((name) => name.startsWith(`mtl-${id}-`)),
+      labDirectories().filter((name) => name.includes(`mtl-${id}-`)),
       [],
     );
     // SIGKILLed, so at worst a zombie for a moment until init reaps it.

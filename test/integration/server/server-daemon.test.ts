@@ -8,9 +8,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createJailDirectory, removeJailDirectory } from '../../../scripts/lab/jail.js';
 import { LOG_LEVELS } from '../../../src/log/levels.js';
 import { clientLinkLocal, encodeTeredoAddress } from '../../../src/teredo/address.js';
 import { buildEcho, buildRouterAdvertisement, buildRouterSolicitation } from '../../../src/teredo/icmpv6.js';
@@ -115,9 +116,7 @@ describe('miredo-server in a namespace lab', { skip: netnsSkip() }, () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'mts-server-'));
-    jail = join(dir, 'jail');
-    mkdirSync(jail);
-    chmodSync(jail, 0o755);
+    jail = createJailDirectory('mts-server-');
     lab = await createServerLab();
     conf = join(dir, 'miredo-server.conf');
     writeFileSync(conf, `ServerBindAddress ${SERVER_PRIMARY}\n`);
@@ -135,6 +134,7 @@ describe('miredo-server in a namespace lab', { skip: netnsSkip() }, () => {
     if (daemon !== undefined && !processGone(daemon.pid)) daemon.child.kill('SIGKILL');
     await lab?.destroy();
     rmSync(dir, { recursive: true, force: true });
+    if (jail !== '') removeJailDirectory(jail);
   });
 
   async function exchange(

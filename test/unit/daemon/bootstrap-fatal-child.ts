@@ -50,7 +50,6 @@ if (mode !== undefined) {
     enginePath: FAKE_ENGINE,
     poolSize: 1,
     logLevel: 'debug',
-    jailProgram: () => ({ refresh: () => Promise.resolve(false), release: () => Promise.resolve() }),
     fatalCleanupMs: 1000,
   });
   process.exit(code);

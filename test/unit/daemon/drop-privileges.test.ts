@@ -11,6 +11,7 @@ function recordingDrop(calls: string[], failAt: string | null = null): DropOpera
     if (name === failAt) throw new Error('EPERM');
   };
   return {
+    identify: () => ({ dev: 0n, ino: 0n }),
     chroot: (dir) => step(`chroot ${dir}`),
     chdir: (dir) => step(`chdir ${dir}`),
     setGroupsEmpty: () => step('setgroups'),

@@ -1,25 +1,22 @@
 /**
  * The data-plane threads that engine-main.ts starts before `init` (early-pool.ts): the size the
- * bootstrap puts on the engine's command line, and an engine that runs its workers on those
- * threads when the size matches and makes its own pool (ending the early one) when it does not.
+ * bootstrap puts on the engine's command line, and an engine that gives its workers those
+ * threads when the size matches and ends them, starting its own, when it does not. Either way
+ * every thread comes from the one program (dataplane-program.ts).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
-import {
-  createDataplanePiscina,
-  parseWorkersArgument,
-  workersArgument,
-} from '../../../src/daemon/early-pool.js';
-import type { EarlyPool } from '../../../src/daemon/early-pool.js';
+import type { DataplaneProgram, DataplaneThread } from '../../../src/daemon/dataplane-program.js';
+import { parseWorkersArgument, startEarlyThreads, workersArgument } from '../../../src/daemon/early-pool.js';
 import type { InitMessage } from '../../../src/daemon/ipc.js';
 import { closeFd } from '../../../src/os/fd.js';
 import { openUdp4 } from '../../../src/os/udp.js';
-import { createTestEngine, RELAY_INIT } from './fakes.js';
+import { unprivilegedOnly } from '../../support/unprivileged.js';
+import { createTestEngine, dataplaneProgram, RELAY_INIT } from './fakes.js';
 
-const DATAPLANE = fileURLToPath(new URL('../../../src/daemon/dataplane.js', import.meta.url));
+const skip = unprivilegedOnly(import.meta.url);
 
-test('the workers argument round-trips, and anything malformed means "no early pool"', () => {
+test('the workers argument round-trips, and anything malformed means "no early threads"', () => {
   for (const size of [1, 2, 4, 64]) assert.equal(parseWorkersArgument([workersArgument(size)]), size);
   assert.equal(parseWorkersArgument(['--other', workersArgument(3)]), 3);
   for (const bad of [
@@ -44,25 +41,22 @@ function relayInit(): { readonly init: InitMessage; readonly close: () => void }
   };
 }
 
-/** An early pool of `size` threads that counts the tasks run on it. */
-function countingEarlyPool(size: number): EarlyPool & { readonly tasksRun: () => number } {
-  const pool = createDataplanePiscina(DATAPLANE, size);
-  let tasksRun = 0;
-  const run = pool.run.bind(pool);
-  pool.run = (task, options) => {
-    tasksRun += 1;
-    return run(task, options);
+/** The daemon's program, counting the threads started from it. */
+function countingProgram(): DataplaneProgram & { readonly started: () => number } {
+  let started = 0;
+  return {
+    startThread: () => {
+      started += 1;
+      return dataplaneProgram().startThread();
+    },
+    started: () => started,
   };
-  return { pool, size, tasksRun: () => tasksRun };
 }
 
-async function runEngine(early: EarlyPool): Promise<void> {
+async function runEngine(program: DataplaneProgram, early: readonly DataplaneThread[]): Promise<void> {
   const { init, close } = relayInit();
   try {
-    const { engine, sent, records, exited } = createTestEngine(DATAPLANE, {
-      early,
-      canReplaceWorkers: () => true,
-    });
+    const { engine, sent, records, exited } = createTestEngine({ program, early });
     engine.handle(init);
     const deadline = Date.now() + 15_000;
     while (!sent.some((m) => m.type === 'ready')) {
@@ -79,18 +73,31 @@ async function runEngine(early: EarlyPool): Promise<void> {
 
 test(
   'an engine runs its workers on the early threads when the size matches',
-  { timeout: 30_000 },
+  { skip, timeout: 30_000 },
   async () => {
-    const early = countingEarlyPool(2);
-    await runEngine(early);
-    assert.equal(early.tasksRun(), 2, 'both workers ran on the early pool');
-    assert.equal(early.pool.threads.length, 0, 'the engine ended the pool it used');
+    const program = countingProgram();
+    const early = startEarlyThreads(program, [workersArgument(2)]);
+    assert.equal(program.started(), 2);
+    await runEngine(program, early);
+    assert.equal(program.started(), 2, 'no other thread was started');
+    await Promise.all(early.map((thread) => thread.ended));
   },
 );
 
-test('an engine told another size ends the early pool and makes its own', { timeout: 30_000 }, async () => {
-  const early = countingEarlyPool(1);
-  await runEngine(early);
-  assert.equal(early.tasksRun(), 0);
-  assert.equal(early.pool.threads.length, 0, 'the unused early pool was ended');
+test(
+  'an engine told another size ends the early threads and starts its own',
+  { skip, timeout: 30_000 },
+  async () => {
+    const program = countingProgram();
+    const early = startEarlyThreads(program, [workersArgument(1)]);
+    await runEngine(program, early);
+    assert.equal(program.started(), 3, 'the early one, then two of its own');
+    await Promise.all(early.map((thread) => thread.ended));
+  },
+);
+
+test('without the argument no thread starts early', () => {
+  const program = countingProgram();
+  assert.deepEqual(startEarlyThreads(program, ['--other']), []);
+  assert.equal(program.started(), 0);
 });

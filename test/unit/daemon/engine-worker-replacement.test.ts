@@ -1,26 +1,35 @@
 /**
  * A data-plane worker that crashes (test-only fault injection: it throws from its packet
- * loop's readiness callback) is replaced in place by the real engine and pool: same engine,
- * same descriptors (the replacement reads the crashed worker's socket), counted in the summary;
- * and every way replacement must NOT happen ends the engine with an alert instead: no program
- * copy in the jail, a crash loop, a replacement that cannot load its code.
+ * loop's readiness callback) is replaced in place by the real engine and pool, from the program
+ * held in memory: same engine, same descriptors (the replacement reads the crashed worker's
+ * socket), counted in the summary; and every way replacement must NOT happen ends the engine
+ * with an alert instead: a failure before the engine is jailed, a crash loop, a replacement that
+ * cannot load.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import {
+  DATAPLANE_BUNDLE,
+  loadDataplaneProgram,
+  programFromSource,
+} from '../../../src/daemon/dataplane-program.js';
+import type { DataplaneProgram } from '../../../src/daemon/dataplane-program.js';
 import type { EngineEnvironment } from '../../../src/daemon/engine.js';
 import { FAULT_INJECTION_ENV } from '../../../src/daemon/ipc.js';
 import type { EngineSummary, InitMessage } from '../../../src/daemon/ipc.js';
 import { closeFd } from '../../../src/os/fd.js';
 import { localPort, openUdp4 } from '../../../src/os/udp.js';
-import { createTestEngine, RELAY_INIT } from './fakes.js';
+import { unprivilegedOnly } from '../../support/unprivileged.js';
+import { createTestEngine, dataplaneProgram, RELAY_INIT } from './fakes.js';
 
-const DATAPLANE = fileURLToPath(new URL('../../../src/daemon/dataplane.js', import.meta.url));
+const skip = unprivilegedOnly(import.meta.url);
+/** A data-plane thread whose module throws as it loads. */
+const BROKEN = "throw new Error('cannot load');";
 
 // Worker threads copy the environment when they start: the switch must be on before the pools.
 const previousSwitch = process.env[FAULT_INJECTION_ENV];
@@ -77,11 +86,7 @@ function serverDescriptors(): { readonly init: InitMessage; readonly close: () =
 }
 
 function harness(overrides: Partial<EngineEnvironment> = {}) {
-  const { engine, sent, records, exited } = createTestEngine(DATAPLANE, {
-    faultInjection: true,
-    canReplaceWorkers: () => true,
-    ...overrides,
-  });
+  const { engine, sent, records, exited } = createTestEngine({ faultInjection: true, ...overrides });
   const messages = (): string[] => records.map((record) => String(record['msg']));
   const until = async (condition: () => boolean, what: string): Promise<void> => {
     const deadline = Date.now() + 15_000;
@@ -104,7 +109,7 @@ function harness(overrides: Partial<EngineEnvironment> = {}) {
 
 test(
   'a crashed worker is replaced in place and reads its socket again; the engine stays; stop is clean',
-  { timeout: 60_000 },
+  { skip, timeout: 60_000 },
   async () => {
     const { init, close } = descriptors();
     const sender = createSocket('udp4');
@@ -152,55 +157,54 @@ test(
   },
 );
 
-test(
-  'a crashed worker is replaced only once the bootstrap has said the jail copy is current',
-  { timeout: 60_000 },
-  async () => {
-    // A server engine: its control plane has no timers, so the failed engine leaves nothing running.
-    const { init, close } = serverDescriptors();
-    try {
-      // The real check, not the tests' "always": what the bootstrap says, and the files visible.
-      const h = harness({ canReplaceWorkers: undefined });
-      h.engine.handle(init);
-      await h.until(() => h.sent.some((m) => m.type === 'ready'), 'ready');
-      h.engine.handle({ type: 'program-copy', current: true });
-      assert.equal(h.engine.injectFault(0), true);
-      await h.until(() => h.messages().some((m) => /^Data-plane worker 0 replaced in/.test(m)), 'replaced');
-
-      // A stale copy the bootstrap could not replace: the next crash ends the engine instead.
-      h.engine.handle({ type: 'program-copy', current: false });
-      assert.equal(h.engine.injectFault(0), true);
-      assert.equal(await h.exited, 1);
-      const alert = h.records.find((r) => r['level'] === 70);
-      assert.match(
-        String(alert?.['msg']),
-        /^Data-plane worker 0 failed: .*\(no copy of the program in the jail to replace it\)$/,
-      );
-    } finally {
-      close();
-    }
-  },
-);
-
-test('without the program in the jail a crash ends the engine, as before', { timeout: 30_000 }, async () => {
+test('a worker that dies before the engine is jailed ends the engine', { timeout: 30_000 }, async () => {
   const { init, close } = serverDescriptors();
   try {
-    const h = harness({ canReplaceWorkers: () => false });
+    const h = harness({
+      program: programFromSource(BROKEN),
+    });
     h.engine.handle(init);
-    await h.until(() => h.sent.some((m) => m.type === 'ready'), 'ready');
-    h.engine.injectFault(0);
     assert.equal(await h.exited, 1);
+    assert.ok(!h.sent.some((m) => m.type === 'ready'));
     const alert = h.records.find((r) => r['level'] === 70);
     assert.match(
       String(alert?.['msg']),
-      /^Data-plane worker 0 failed: fault injection: .* \(no copy of the program in the jail to replace it\)$/,
+      /^Miredo setup failure: worker 0 ended before it was ready: cannot load$/,
     );
   } finally {
     close();
   }
 });
 
-test('a crash loop gives up instead of replacing forever', { timeout: 30_000 }, async () => {
+test(
+  'the replacement runs from memory: the program file may be gone by then',
+  { skip, timeout: 60_000 },
+  async () => {
+    const { init, close } = serverDescriptors();
+    const dir = mkdtempSync(join(tmpdir(), 'engine-replacement-'));
+    const copy = join(dir, 'dataplane.cjs');
+    copyFileSync(DATAPLANE_BUNDLE, copy);
+    try {
+      const h = harness({ program: loadDataplaneProgram(copy) });
+      rmSync(dir, { recursive: true, force: true });
+      h.engine.handle(init);
+      await h.until(() => h.sent.some((m) => m.type === 'ready'), 'ready');
+      assert.equal(h.engine.injectFault(0), true);
+      await h.until(() => h.messages().some((m) => /^Data-plane worker 0 replaced in/.test(m)), 'replaced');
+      await h.until(
+        () => h.messages().filter((m) => /^Data-plane worker 0 reads as uid/.test(m)).length === 2,
+        'the replacement reading',
+      );
+      h.engine.handle({ type: 'stop' });
+      assert.equal(await h.exited, 0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      close();
+    }
+  },
+);
+
+test('a crash loop gives up instead of replacing forever', { skip, timeout: 30_000 }, async () => {
   const { init, close } = serverDescriptors();
   try {
     const h = harness({ replacementPolicy: { maxFailures: 1, windowMs: 60_000 } });
@@ -220,29 +224,31 @@ test('a crash loop gives up instead of replacing forever', { timeout: 30_000 }, 
   }
 });
 
-test('a replacement that cannot load its code ends the engine', { timeout: 30_000 }, async () => {
+test('a replacement that cannot load ends the engine', { skip, timeout: 30_000 }, async () => {
   const { init, close } = serverDescriptors();
-  // The task module exists for the first workers and is gone when the replacement loads it,
-  // as in a jail without the program copy.
-  const dir = mkdtempSync(join(tmpdir(), 'engine-replacement-'));
-  const entry = join(dir, 'dataplane.mjs');
-  writeFileSync(entry, `export { default } from ${JSON.stringify(pathToFileURL(DATAPLANE).href)};\n`);
+  // The first thread runs the real program, the replacement a module that throws as it loads.
+  let started = 0;
+  const broken = programFromSource(BROKEN);
+  const program: DataplaneProgram = {
+    startThread: () => (started++ === 0 ? dataplaneProgram() : broken).startThread(),
+  };
   try {
-    const h = harness({ dataplanePath: entry });
+    const h = harness({ program });
     h.engine.handle(init);
     await h.until(() => h.sent.some((m) => m.type === 'ready'), 'ready');
-    rmSync(dir, { recursive: true, force: true });
     h.engine.injectFault(0);
     assert.equal(await h.exited, 1);
     const alert = h.records.find((r) => r['level'] === 70);
-    assert.match(String(alert?.['msg']), /^Data-plane pool failure: .*dataplane\.mjs/);
+    assert.equal(
+      alert?.['msg'],
+      'Data-plane worker 0 could not be replaced: worker 0 ended before it was ready: cannot load',
+    );
   } finally {
-    rmSync(dir, { recursive: true, force: true });
     close();
   }
 });
 
-test('fault injection is off unless the engine was started with it', { timeout: 30_000 }, async () => {
+test('fault injection is off unless the engine was started with it', { skip, timeout: 30_000 }, async () => {
   const { init, close } = serverDescriptors();
   try {
     const h = harness({ faultInjection: false });

@@ -1,19 +1,22 @@
 /**
- * The engine's sequence with the real worker pool and data-plane task but recorded privilege
- * calls (so it runs unprivileged): workers ready BEFORE the drop, checks after it, `ready`
- * only when both passed; summary, stop, and refusal of junk.
+ * The engine's sequence with the real worker pool and data-plane threads but recorded privilege
+ * calls (so it runs unprivileged): the jail identified and the workers ready BEFORE the drop,
+ * checks after it, the workers reading and `ready` only when both passed; summary, stop, and
+ * refusal of junk.
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
 import type { CheckOperations, DropOperations } from '../../../src/daemon/drop-privileges.js';
 import { createEngine } from '../../../src/daemon/engine.js';
 import type { EngineToBootstrap, InitMessage } from '../../../src/daemon/ipc.js';
 import { closeFd } from '../../../src/os/fd.js';
 import { openUdp4 } from '../../../src/os/udp.js';
-import { captureLog, DROPPED_CHECK, RELAY_INIT } from './fakes.js';
+import { fileURLToPath } from 'node:url';
+import { identifyDirectory } from '../../../src/daemon/reading-check.js';
+import { unprivilegedOnly } from '../../support/unprivileged.js';
+import { captureLog, dataplaneProgram, DROPPED_CHECK, RELAY_INIT } from './fakes.js';
 
-const DATAPLANE = fileURLToPath(new URL('../../../src/daemon/dataplane.js', import.meta.url));
+const skip = unprivilegedOnly(import.meta.url);
 
 // The workers really watch their descriptors, so they must exist: idle loopback sockets stand
 // in for the TUN queues and UDP sockets (nothing is ever sent to them).
@@ -28,7 +31,7 @@ const init: InitMessage = {
   logLevel: 'debug',
 };
 
-function harness(checkOverride: Partial<CheckOperations> = {}) {
+function harness(checkOverride: Partial<CheckOperations> = {}, jailDir = '/') {
   const calls: string[] = [];
   const sent: EngineToBootstrap[] = [];
   const captured = captureLog();
@@ -37,6 +40,11 @@ function harness(checkOverride: Partial<CheckOperations> = {}) {
     exit = resolve;
   });
   const drop: DropOperations = {
+    identify: (dir) => {
+      calls.push(`identify ${dir}`);
+      // Nothing is chrooted here: the workers' root directory stays /, so that is the jail.
+      return identifyDirectory(jailDir);
+    },
     chroot: (dir) => calls.push(`chroot ${dir}`),
     chdir: (dir) => calls.push(`chdir ${dir}`),
     setGroupsEmpty: () => calls.push('setgroups'),
@@ -47,7 +55,7 @@ function harness(checkOverride: Partial<CheckOperations> = {}) {
   const check: CheckOperations = { ...DROPPED_CHECK, ...checkOverride };
   const engine = createEngine({
     log: captured.log,
-    dataplanePath: DATAPLANE,
+    program: dataplaneProgram(),
     send: (message) => {
       calls.push(`send ${message.type}`);
       sent.push(message);
@@ -71,41 +79,61 @@ async function until(condition: () => boolean, what: string): Promise<void> {
   }
 }
 
-test('workers first, then the drop in order, then the checks, then ready; stop exits 0', async () => {
-  const { engine, calls, sent, records, exited } = harness();
-  engine.handle(init);
-  await until(() => sent.some((m) => m.type === 'ready'), 'ready');
-  assert.deepEqual(calls, [
-    `closeInherited 3,${keptFds}`,
-    'no_new_privs',
-    'chroot /run/miredo-ts/empty',
-    'chdir /',
-    'setgroups',
-    'setgid 65534',
-    'setuid 65534',
-    'no_new_privs',
-    'send ready',
-  ]);
-  assert.deepEqual(sent[0], { type: 'ready', pid: process.pid, workers: 2 });
+test(
+  'workers first, then the drop in order, then the checks, then reading and ready; stop exits 0',
+  { skip },
+  async () => {
+    const { engine, calls, sent, records, exited } = harness();
+    engine.handle(init);
+    await until(() => sent.some((m) => m.type === 'ready'), 'ready');
+    assert.deepEqual(calls, [
+      `closeInherited 3,${keptFds}`,
+      'no_new_privs',
+      'identify /run/miredo-ts/empty',
+      'chroot /run/miredo-ts/empty',
+      'chdir /',
+      'setgroups',
+      'setgid 65534',
+      'setuid 65534',
+      'no_new_privs',
+      'send ready',
+    ]);
+    assert.deepEqual(sent[0], { type: 'ready', pid: process.pid, workers: 2 });
+    // Each worker reads only after the drop, having checked its own ids and root directory.
+    const reading = (): Array<Record<string, unknown>> =>
+      records.filter((r) =>
+        /^Data-plane worker \d reads as uid \d+ gid \d+, in the jail$/.test(String(r['msg'])),
+      );
+    await until(() => reading().length === 2, 'both workers reading');
+    const dropped = records.findIndex((r) => r['msg'] === 'Privileges dropped');
+    assert.ok(dropped >= 0 && reading().every((r) => records.indexOf(r) > dropped));
+    assert.deepEqual(
+      reading().map((r) => [r['uid'], r['gid']]),
+      [
+        [process.getuid?.(), process.getgid?.()],
+        [process.getuid?.(), process.getgid?.()],
+      ],
+    );
 
-  engine.handle({ type: 'summary', id: 5 });
-  const report = sent.find((m) => m.type === 'summary-report');
-  assert.ok(report && report.type === 'summary-report');
-  assert.equal(report.id, 5);
-  assert.equal(report.summary.workers, 2);
-  assert.equal(report.summary.role, 'relay');
+    engine.handle({ type: 'summary', id: 5 });
+    const report = sent.find((m) => m.type === 'summary-report');
+    assert.ok(report && report.type === 'summary-report');
+    assert.equal(report.id, 5);
+    assert.equal(report.summary.workers, 2);
+    assert.equal(report.summary.role, 'relay');
 
-  engine.handle(init);
-  assert.ok(records.some((r) => r['msg'] === 'Ignoring a second init message'));
-  engine.handle({ type: 'exec', command: '/bin/sh' });
-  assert.ok(records.some((r) => /^Invalid message from the bootstrap/.test(String(r['msg']))));
+    engine.handle(init);
+    assert.ok(records.some((r) => r['msg'] === 'Ignoring a second init message'));
+    engine.handle({ type: 'exec', command: '/bin/sh' });
+    assert.ok(records.some((r) => /^Invalid message from the bootstrap/.test(String(r['msg']))));
 
-  engine.handle({ type: 'stop' });
-  assert.equal(await exited, 0);
-  assert.ok(records.some((r) => r['msg'] === 'Terminated with no error.'));
-});
+    engine.handle({ type: 'stop' });
+    assert.equal(await exited, 0);
+    assert.ok(records.some((r) => r['msg'] === 'Terminated with no error.'));
+  },
+);
 
-test('a failed check is an alert and exit 1, never ready', async () => {
+test('a failed check is an alert and exit 1, never ready', { skip }, async () => {
   const { engine, sent, records, exited } = harness({ openTunDevice: () => true });
   engine.handle(init);
   assert.equal(await exited, 1);
@@ -117,10 +145,38 @@ test('a failed check is an alert and exit 1, never ready', async () => {
   );
 });
 
-test('losing the bootstrap stops the engine with status 1', async () => {
+test('losing the bootstrap stops the engine with status 1', { skip }, async () => {
   const { engine, sent, exited } = harness();
   engine.handle(init);
   await until(() => sent.some((m) => m.type === 'ready'), 'ready');
   engine.disconnected();
   assert.equal(await exited, 1);
+});
+
+test('a worker whose root directory is not the jail refuses to read, and the engine ends', async () => {
+  // As if the chroot had silently gone elsewhere: the jail is identified as another directory.
+  const { engine, records, exited } = harness({}, fileURLToPath(new URL('.', import.meta.url)));
+  // A server engine: its control plane has no timers, so the ended engine leaves nothing running.
+  engine.handle({
+    ...init,
+    config: {
+      role: 'server',
+      serverBindAddress: '192.0.2.1',
+      serverBindAddress2: '192.0.2.2',
+      prefix: 0x20010000,
+      interfaceMtu: 1280,
+      rsRateLimit: { perSecond: 50, burst: 100 },
+      forwardRateLimit: { perSecond: 1000, burst: 2000 },
+    },
+    interface: null,
+    poolSize: 1,
+    fds: { tun: [], udp: [udpA, udpB], raw: tunA },
+  });
+  assert.equal(await exited, 1);
+  const alert = records.find((r) => r['level'] === 70);
+  assert.match(
+    String(alert?.['msg']),
+    /^Data-plane worker \d refused to read: .*root directory \d+:\d+ is not the jail/,
+  );
+  assert.ok(!records.some((r) => /reads as uid/.test(String(r['msg']))));
 });

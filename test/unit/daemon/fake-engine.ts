@@ -62,11 +62,6 @@ const channel: FrameChannel | null = engineDoubleChannel({
           `${JSON.stringify({ level: 30, pid: process.pid, msg: 'fake engine reconfigured', config: message.config })}\n`,
         );
         return;
-      case 'program-copy':
-        process.stderr.write(
-          `${JSON.stringify({ level: 30, pid: process.pid, msg: 'fake engine program copy', current: message.current })}\n`,
-        );
-        return;
       case 'stop':
         process.exit(0);
         return;

@@ -9,6 +9,9 @@ import { createEngine } from '../../../src/daemon/engine.js';
 import type { Engine, EngineEnvironment } from '../../../src/daemon/engine.js';
 import type { EngineToBootstrap } from '../../../src/daemon/ipc.js';
 import type { CheckOperations } from '../../../src/daemon/drop-privileges.js';
+import { loadDataplaneProgram } from '../../../src/daemon/dataplane-program.js';
+import type { DataplaneProgram } from '../../../src/daemon/dataplane-program.js';
+import { identifyDirectory } from '../../../src/daemon/reading-check.js';
 
 export interface CapturedLog {
   readonly log: Logger;
@@ -140,9 +143,15 @@ export const DROPPED_CHECK: CheckOperations = {
   openTunDevice: () => false,
 };
 
-/** An engine environment that drops nothing and finds its privileges already dropped. */
+/**
+ * An engine environment that drops nothing and finds its privileges already dropped. Its jail
+ * is the real root directory, so that its workers' own check (their root is the jail) holds;
+ * the other half of that check, not uid 0, holds only when the test runs unprivileged
+ * (test/support/unprivileged.ts).
+ */
 export const NO_DROP: Pick<EngineEnvironment, 'drop' | 'check' | 'closeInherited'> = {
   drop: {
+    identify: () => identifyDirectory('/'),
     chroot: () => undefined,
     chdir: () => undefined,
     setGroupsEmpty: () => undefined,
@@ -163,11 +172,16 @@ export interface TestEngine {
   readonly exited: Promise<number>;
 }
 
+let bundledProgram: DataplaneProgram | null = null;
+
+/** The daemon's own data-plane program (the bundle, in memory), read once per test file. */
+export function dataplaneProgram(): DataplaneProgram {
+  bundledProgram ??= loadDataplaneProgram();
+  return bundledProgram;
+}
+
 /** An engine with real data-plane workers, privileges already dropped, its output captured. */
-export function createTestEngine(
-  dataplanePath: string,
-  overrides: Partial<EngineEnvironment> = {},
-): TestEngine {
+export function createTestEngine(overrides: Partial<EngineEnvironment> = {}): TestEngine {
   const sent: EngineToBootstrap[] = [];
   const { log, records } = captureLog();
   let exit: (code: number) => void = () => undefined;
@@ -176,7 +190,7 @@ export function createTestEngine(
   });
   const engine = createEngine({
     log,
-    dataplanePath,
+    program: dataplaneProgram(),
     send: (message) => sent.push(message),
     exit: (code) => exit(code),
     ...NO_DROP,

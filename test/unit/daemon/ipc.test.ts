@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MessageChannel } from 'node:worker_threads';
 import {
   parseBootstrapToEngine,
   parseDataplaneTask,
@@ -180,26 +179,35 @@ test('engine → bootstrap: malformed helper requests are refused by the schema'
 });
 
 test('engine ↔ worker messages', () => {
-  const { port1, port2 } = new MessageChannel();
-  try {
-    const counters = new SharedArrayBuffer(64);
-    const relay = { workerIndex: 0, config: relayInit.config, tunFd: 4, udpFds: [6], rawFd: null, counters };
-    const server = { ...relay, config: serverInit.config, tunFd: null, udpFds: [4, 5], rawFd: 6 };
-    const shared = new SharedArrayBuffer(64);
-    assert.ok(parseDataplaneTask({ ...relay, shared, port: port2 }).ok);
-    assert.ok(parseDataplaneTask({ ...server, shared: null, port: port2 }).ok);
-    assertInvalid(parseDataplaneTask({ ...relay, shared }), 'no port');
-    assertInvalid(parseDataplaneTask({ ...relay, shared, tunFd: 2, port: port2 }), 'stdio fd');
-    assertInvalid(parseDataplaneTask({ ...relay, shared, workerIndex: 64, port: port2 }), 'index');
-    assertInvalid(parseDataplaneTask({ ...relay, shared, port: {} }), 'not a port');
-    assertInvalid(parseDataplaneTask({ ...relay, shared, udpFds: [4, 5, 6], port: port2 }), 'three sockets');
-    assertInvalid(
-      parseDataplaneTask({ ...relay, shared, counters: new ArrayBuffer(8), port: port2 }),
-      'counters not shared',
-    );
-  } finally {
-    port1.close();
-  }
+  const counters = new SharedArrayBuffer(64);
+  const jail = { dev: 2049n, ino: 2n };
+  const relay = {
+    workerIndex: 0,
+    config: relayInit.config,
+    tunFd: 4,
+    udpFds: [6],
+    rawFd: null,
+    counters,
+    jail,
+  };
+  const server = { ...relay, config: serverInit.config, tunFd: null, udpFds: [4, 5], rawFd: 6 };
+  const shared = new SharedArrayBuffer(64);
+  assert.ok(parseDataplaneTask({ ...relay, shared }).ok);
+  assert.ok(parseDataplaneTask({ ...server, shared: null }).ok);
+  assertInvalid(parseDataplaneTask({ ...relay, shared, jail: undefined }), 'no jail');
+  assertInvalid(
+    parseDataplaneTask({ ...relay, shared, jail: { dev: 2049, ino: 2 } }),
+    'jail ids not bigints',
+  );
+  assertInvalid(parseDataplaneTask({ ...relay, shared, jail: { dev: -1n, ino: 2n } }), 'negative device');
+  assertInvalid(parseDataplaneTask({ ...relay, shared, tunFd: 2 }), 'stdio fd');
+  assertInvalid(parseDataplaneTask({ ...relay, shared, workerIndex: 64 }), 'index');
+  assertInvalid(parseDataplaneTask({ ...relay, shared, udpFds: [4, 5, 6] }), 'three sockets');
+  assertInvalid(
+    parseDataplaneTask({ ...relay, shared, counters: new ArrayBuffer(8) }),
+    'counters not shared',
+  );
+  assertInvalid(parseDataplaneTask({ ...relay, shared, port: {} }), 'unknown field');
   assert.ok(parseWorkerToEngine({ type: 'worker-ready', workerIndex: 3 }).ok);
   assertInvalid(parseWorkerToEngine({ type: 'worker-ready' }), 'no index');
   const slow = {
@@ -214,6 +222,16 @@ test('engine ↔ worker messages', () => {
   assertInvalid(parseWorkerToEngine({ ...slow, packet: new Uint8Array(65536) }), 'packet too long');
   assertInvalid(parseWorkerToEngine({ ...slow, from: 'raw' }), 'unknown source');
   assertInvalid(parseWorkerToEngine({ ...slow, packet: [1, 2] }), 'not bytes');
-  assert.ok(parseEngineToWorker({ type: 'worker-stop' }).ok);
-  assertInvalid(parseEngineToWorker({ type: 'worker-start' }), 'unknown');
+  const reading = { type: 'worker-reading', workerIndex: 1, uid: 65534, gid: 65534 };
+  assert.ok(parseWorkerToEngine(reading).ok);
+  assertInvalid(parseWorkerToEngine({ ...reading, uid: -1 }), 'negative uid');
+  assert.ok(parseWorkerToEngine({ type: 'worker-refused', workerIndex: 1, reason: 'uid 0, euid 0' }).ok);
+  assertInvalid(
+    parseWorkerToEngine({ type: 'worker-refused', workerIndex: 1, reason: 'x'.repeat(513) }),
+    'reason too long',
+  );
+  for (const type of ['worker-start', 'worker-stop', 'worker-fault'])
+    assert.ok(parseEngineToWorker({ type }).ok, type);
+  assertInvalid(parseEngineToWorker({ type: 'worker-start', now: true }), 'extra field');
+  assertInvalid(parseEngineToWorker({ type: 'worker-exec' }), 'unknown');
 });

@@ -9,8 +9,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
-import { MessageChannel } from 'node:worker_threads';
-import type { MessagePort } from 'node:worker_threads';
 import type { DataplaneTask, WorkerToEngine } from '../../../src/daemon/ipc.js';
 import { BACKLOG_LIMIT } from '../../../src/daemon/slow-path-backlog.js';
 import { createSlowPathBudget } from '../../../src/daemon/slow-path-budget.js';
@@ -19,7 +17,7 @@ import {
   BATCH_SLOTS,
   PARTIAL_BATCH_PAUSE_MIN_PACKETS,
   pausesAfterRead,
-  startTunnelDataplane,
+  prepareTunnelDataplane,
 } from '../../../src/daemon/tunnel-dataplane.js';
 import { createTunnelShared } from '../../../src/daemon/tunnel-shared.js';
 import type { TunnelShared } from '../../../src/daemon/tunnel-shared.js';
@@ -45,7 +43,6 @@ function relayTask(parts: {
   readonly tunFd: number;
   readonly udp: number;
   readonly shared: TunnelShared;
-  readonly port: MessagePort;
 }): DataplaneTask {
   return {
     workerIndex: parts.workerIndex,
@@ -62,7 +59,7 @@ function relayTask(parts: {
     rawFd: null,
     counters: new SharedArrayBuffer(8 * TUNNEL_COUNTER_NAMES.length),
     shared: parts.shared.buffer,
-    port: parts.port,
+    jail: { dev: 0n, ino: 0n },
   };
 }
 
@@ -91,9 +88,8 @@ test('the slow path within its budgets: over them, packets are dropped and count
   const sender = createSocket('udp4');
   sender.bind(0, '127.0.0.1');
   await once(sender, 'listening');
-  const { port1, port2 } = new MessageChannel();
   const shared = createTunnelShared(16);
-  const task = relayTask({ workerIndex: 3, prefix: 0x20010000, tunFd: tunStandIn, udp, shared, port: port2 });
+  const task = relayTask({ workerIndex: 3, prefix: 0x20010000, tunFd: tunStandIn, udp, shared });
   const counters = new Float64Array(TUNNEL_COUNTER_NAMES.length);
   const counter = (name: TunnelCounterName): number => counters[TUNNEL_COUNTER[name]]!;
   const posted: WorkerToEngine[] = [];
@@ -105,18 +101,17 @@ test('the slow path within its budgets: over them, packets are dropped and count
   const server = createSocket('udp4');
   server.bind(TEREDO_CONSTANTS.port, '127.0.0.1');
   await once(server, 'listening');
-  const loop = startTunnelDataplane(task, counters, (message) => posted.push(message), {
+  const loop = prepareTunnelDataplane(task, counters, (message) => posted.push(message), {
     udp: fakeBudget(1000, 5, clock, readings),
     tun: fakeBudget(1000, 3, clock, readings),
     solicited: fakeBudget(1000, 1, clock, readings),
     server: fakeBudget(1000, 2, clock, readings),
   });
+  loop.start();
   t.after(() => {
     loop.stop();
     server.close();
     sender.close();
-    port1.close();
-    port2.close();
     closeFd(tunStandIn);
     closeFd(udp);
   });
@@ -208,7 +203,6 @@ test('answers from a peer the local side is soliciting get their own budget whil
   sender.bind(0, '127.0.0.1');
   await once(sender, 'listening');
   const senderPort = sender.address().port;
-  const { port1, port2 } = new MessageChannel();
   const shared = createTunnelShared(16, 1);
   shared.state.publish({
     active: true,
@@ -235,8 +229,8 @@ test('answers from a peer the local side is soliciting get their own budget whil
   const posted: WorkerToEngine[] = [];
   const clock = { nowMs: 0 };
   const readings: number[] = [];
-  const loop = startTunnelDataplane(
-    relayTask({ workerIndex: 0, prefix: PREFIX, tunFd: tunStandIn, udp, shared, port: port2 }),
+  const loop = prepareTunnelDataplane(
+    relayTask({ workerIndex: 0, prefix: PREFIX, tunFd: tunStandIn, udp, shared }),
     counters,
     (message) => posted.push(message),
     {
@@ -246,11 +240,10 @@ test('answers from a peer the local side is soliciting get their own budget whil
       server: fakeBudget(1000, 2, clock, readings),
     },
   );
+  loop.start();
   t.after(() => {
     loop.stop();
     sender.close();
-    port1.close();
-    port2.close();
     closeFd(tunStandIn);
     closeFd(udp);
   });
@@ -287,6 +280,42 @@ test('answers from a peer the local side is soliciting get their own budget whil
   await send([10, 11].map((tag) => from(NATIVE_HOST, tag)));
   assert.deepEqual(postedTags().slice(5), [10], 'one token for everybody, none of its own');
   assert.equal(counter('slow-path-solicited'), 3);
+});
+
+test('a prepared loop reads nothing until start(); then it reads what the kernel queued', async (t) => {
+  const tunStandIn = openUdp4('127.0.0.1', 0, { reusePort: false });
+  const udp = openUdp4('127.0.0.1', 0, { reusePort: false });
+  const sender = createSocket('udp4');
+  sender.bind(0, '127.0.0.1');
+  await once(sender, 'listening');
+  const counters = new Float64Array(TUNNEL_COUNTER_NAMES.length);
+  const counter = (name: TunnelCounterName): number => counters[TUNNEL_COUNTER[name]]!;
+  const posted: WorkerToEngine[] = [];
+  const shared = createTunnelShared(16);
+  const loop = prepareTunnelDataplane(
+    relayTask({ workerIndex: 0, prefix: 0x20010000, tunFd: tunStandIn, udp, shared }),
+    counters,
+    (message) => posted.push(message),
+  );
+  t.after(() => {
+    loop.stop();
+    sender.close();
+    closeFd(tunStandIn);
+    closeFd(udp);
+  });
+  for (const tag of [1, 2, 3]) await sendTo(sender, junk(tag), localPort(udp));
+  await sendTo(sender, junk(4), localPort(tunStandIn));
+  // A watcher would fire on the first loop turns after the datagrams arrived (readiness is
+  // level-triggered): let several pass.
+  for (let turn = 0; turn < 20; turn += 1) await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual([counter('udp-received'), counter('tun-received'), posted.length], [0, 0, 0]);
+
+  loop.start();
+  await until(
+    () => counter('udp-received') === 3 && counter('tun-received') === 1,
+    'the queued packets read',
+  );
+  assert.equal(posted.length, 4, 'all four went to the slow path');
 });
 
 test('drain pauses before its next read only after a partial batch of 4 or more packets', () => {
@@ -333,18 +362,16 @@ test('the relay fast path sends each peer its packets in order, in one burst of 
     shared.table.setMapping(slot, LOCALHOST, localPort(fd));
     shared.table.touchRx(slot, NOW);
   }
-  const { port1, port2 } = new MessageChannel();
   const counters = new Float64Array(TUNNEL_COUNTER_NAMES.length);
   const posted: WorkerToEngine[] = [];
-  const loop = startTunnelDataplane(
-    relayTask({ workerIndex: 0, prefix: PREFIX, tunFd: tunStandIn, udp, shared, port: port2 }),
+  const loop = prepareTunnelDataplane(
+    relayTask({ workerIndex: 0, prefix: PREFIX, tunFd: tunStandIn, udp, shared }),
     counters,
     (message) => posted.push(message),
   );
+  loop.start();
   t.after(() => {
     loop.stop();
-    port1.close();
-    port2.close();
     for (const fd of [tunStandIn, udp, injector, peerA, peerB]) closeFd(fd);
   });
 
@@ -395,7 +422,6 @@ test('while the control plane is behind, datagrams from anyone are dropped; the 
   const sender = createSocket('udp4');
   sender.bind(0, '127.0.0.1');
   await once(sender, 'listening');
-  const { port1, port2 } = new MessageChannel();
   const shared = createTunnelShared(16, 1);
   shared.state.publish({
     active: true,
@@ -409,16 +435,15 @@ test('while the control plane is behind, datagrams from anyone are dropped; the 
   const counters = new Float64Array(TUNNEL_COUNTER_NAMES.length);
   const counter = (name: TunnelCounterName): number => counters[TUNNEL_COUNTER[name]]!;
   const posted: WorkerToEngine[] = [];
-  const loop = startTunnelDataplane(
-    relayTask({ workerIndex: 5, prefix: PREFIX, tunFd: tunStandIn, udp, shared, port: port2 }),
+  const loop = prepareTunnelDataplane(
+    relayTask({ workerIndex: 5, prefix: PREFIX, tunFd: tunStandIn, udp, shared }),
     counters,
     (message) => posted.push(message),
   );
+  loop.start();
   t.after(() => {
     loop.stop();
     sender.close();
-    port1.close();
-    port2.close();
     closeFd(tunStandIn);
     closeFd(udp);
   });
