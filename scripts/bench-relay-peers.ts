@@ -15,7 +15,7 @@ import { randomFillSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { attachTunnelShared, createTunnelShared } from '../src/daemon/tunnel-shared.js';
+import { attachTunnelShared, createTunnelShared } from '../src/ipc/tunnel-shared.js';
 import { createPeerSnapshot, peerTableByteLength } from '../src/teredo/peers.js';
 
 export interface PeerTableOptions {

@@ -1,16 +1,18 @@
 /**
- * Bundles the daemons' entry points (after `tsc`) into one file each, under dist/bundle/daemon/.
+ * Bundles the daemons' entry points (after `tsc`) into one file each, under dist/bundle/: the bundle of
+ * dist/src/DIR/NAME.js is dist/bundle/DIR/NAME.js (the data plane's: .cjs).
  *
  * Why: Node 20 has no compile cache for ES modules, and loading our ~150 compiled modules plus
  * zod's and pino's took 100-200 ms in each of the bootstrap, the engine and every data-plane
  * worker, all of it before the first Router Solicitation. One file per process halves that.
  *
  * The bundles sit three directories below the package root, like dist/src/os/native.js, so the
- * addon's relative path (build/Release/) resolves the same way from both layouts. posix stays
- * external: it is an addon.
+ * addon's relative path (build/Release/) resolves the same way from both layouts, and so does the
+ * bootstrap's path to the engine's entry point (../engine/main.js). posix stays external: it is
+ * an addon.
  *
  * dataplane.cjs is different: the engine reads it into memory before its chroot and runs every
- * data-plane thread from that text (src/daemon/dataplane-program.ts), so it has no file location
+ * data-plane thread from that text (src/engine/dataplane-program.ts), so it has no file location
  * and must be self-contained: no external, no createRequire(import.meta.url) banner; the addon
  * is loaded through process.dlopen with a path the engine passes. It is a CommonJS script, which
  * a Worker evaluates from source text (`eval: true`, where require() serves Node's built-ins):
@@ -22,16 +24,16 @@ import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const BUNDLE_DIR = `${ROOT}dist/bundle/daemon`;
+export const BUNDLE_DIR = `${ROOT}dist/bundle`;
 
-/** Entry point (compiled) → bundle name. */
+/** Bundle name (its path under dist/bundle/, without extension) → entry point (compiled). */
 const ENTRIES: Readonly<Record<string, string>> = {
-  miredo: 'dist/src/cli/miredo.js',
-  'miredo-server': 'dist/src/cli/miredo-server.js',
-  'miredo-checkconf': 'dist/src/cli/miredo-checkconf.js',
-  'engine-main': 'dist/src/daemon/engine-main.js',
+  'cli/miredo': 'dist/src/cli/miredo.js',
+  'cli/miredo-server': 'dist/src/cli/miredo-server.js',
+  'cli/miredo-checkconf': 'dist/src/cli/miredo-checkconf.js',
+  'engine/main': 'dist/src/engine/main.js',
 };
-const DATAPLANE_ENTRY = 'dist/src/daemon/dataplane.js';
+const DATAPLANE_ENTRY = 'dist/src/dataplane/main.js';
 
 // CommonJS dependencies (pino) call require() for Node's built-ins: give the ES module bundle one.
 const REQUIRE_BANNER =
@@ -61,7 +63,7 @@ const results = await Promise.all([
   build({
     ...COMMON,
     format: 'cjs',
-    entryPoints: { dataplane: `${ROOT}${DATAPLANE_ENTRY}` },
+    entryPoints: { 'dataplane/main': `${ROOT}${DATAPLANE_ENTRY}` },
     outExtension: { '.js': '.cjs' },
     minifyWhitespace: true,
     minifySyntax: true,

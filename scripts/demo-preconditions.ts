@@ -15,8 +15,8 @@ export const TUN_DEVICE = '/dev/net/tun';
 
 /** Files a build leaves behind (relative to the repository root): our daemons' CLIs and the addon. */
 export const BUILD_OUTPUTS: readonly string[] = [
-  'dist/bundle/daemon/miredo.js',
-  'dist/bundle/daemon/miredo-server.js',
+  'dist/bundle/cli/miredo.js',
+  'dist/bundle/cli/miredo-server.js',
   'build/Release/miredo_native.node',
 ];
 

@@ -30,7 +30,7 @@ const MAX_DETAIL_LINES = 60;
 const MAX_TRANSCRIPT_LINES = 400;
 /**
  * Our client runs Miredo's client hook (/etc/miredo/client-hook) unless this variable names
- * another path (src/daemon/client-hook.ts). The demo runs none of this machine's hooks: they are
+ * another path (src/bootstrap/client-hook.ts). The demo runs none of this machine's hooks: they are
  * the administrator's, and Debian's flushes and re-adds the tunnel's addresses and routes just as
  * the demo starts pinging. The daemons inherit the demo's environment.
  */

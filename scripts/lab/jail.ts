@@ -1,7 +1,7 @@
 /**
  * Chroot directories for the daemons that the lab and the tests start. The daemon refuses a
  * jail unless it and every directory above it are root's and writable by no one else (like
- * OpenSSH's ChrootDirectory; src/daemon/chroot-dir.ts), which rules out anything under /tmp:
+ * OpenSSH's ChrootDirectory; src/bootstrap/jail-directory.ts), which rules out anything under /tmp:
  * they are made under /run instead, root's and 0755, and removed by whoever made them.
  */
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';

@@ -1,6 +1,6 @@
 /** A Teredo client daemon in the lab, and the address it ends up with on its tunnel interface. */
 import { accessSync, constants } from 'node:fs';
-import { clientHookPath } from '../../src/daemon/client-hook.js';
+import { clientHookPath } from '../../src/bootstrap/client-hook.js';
 import type { LabDaemon } from './daemon.js';
 import type { LabNamespace } from './namespace.js';
 import { findTeredoAddress, ipv6AddressesFromJson } from './teredo-address.js';

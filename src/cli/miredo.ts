@@ -1,5 +1,5 @@
-/** miredo: Teredo client or relay daemon (see src/daemon/bootstrap.ts). */
-import { daemonMain } from '../daemon/main.js';
+/** miredo: Teredo client or relay daemon (see src/bootstrap/bootstrap.ts). */
+import { daemonMain } from '../bootstrap/main.js';
 import { exitAfterStderr } from './exit.js';
 
 exitAfterStderr(await daemonMain('miredo', process.argv.slice(2), process.argv[1] ?? ''));

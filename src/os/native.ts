@@ -5,7 +5,7 @@
  *
  * Load it before chroot: afterwards the path no longer exists. Each thread (main or worker)
  * gets its own module instance; the addon keeps no global state. A data-plane thread runs from
- * source text held in memory (daemon/dataplane-program.ts), so it has no location to find the
+ * source text held in memory (engine/dataplane-program.ts), so it has no location to find the
  * addon from: its creator passes the absolute path under ADDON_PATH_KEY in workerData, and
  * dlopen() then returns the library the process already holds, by that name, even in the jail.
  */

@@ -1,6 +1,6 @@
 /**
  * The server's counters, one per accept and drop reason plus I/O outcomes. Their order is
- * their index in each worker's counter row (src/daemon/counters.ts). The rule numbers are those
+ * their index in each worker's counter row (src/ipc/counters.ts). The rule numbers are those
  * of reference section 4.11.
  */
 export const SERVER_COUNTER_NAMES = Object.freeze([

@@ -19,10 +19,10 @@ export const TUNNEL_COUNTER_NAMES = Object.freeze([
   'udp-gso-messages',
   'udp-gso-refused',
   // Over the budget for anyone, but within the one for answers from peers the local side is
-  // soliciting (pending: see tunnel-fast-path.ts, fromSolicitedPeer), so a flood cannot starve them.
+  // soliciting (pending: see fast-path.ts, fromSolicitedPeer), so a flood cannot starve them.
   'slow-path-solicited',
   // Datagrams from anyone not posted because the control plane had not yet taken the worker's
-  // last BACKLOG_LIMIT messages (src/daemon/slow-path-backlog.ts): it is behind, under a flood.
+  // last BACKLOG_LIMIT messages (src/ipc/slow-path-backlog.ts): it is behind, under a flood.
   'drop-slow-path-backlog',
 
   // Transmission (TUN -> UDP), reference section 4.7.

@@ -5,8 +5,8 @@
  * repeated here so that a double does not load piscina and pino before its first message.
  */
 import { Socket } from 'node:net';
-import { openFrameChannel } from '../../src/daemon/ipc-channel.js';
-import type { FrameChannel, FrameChannelHandlers } from '../../src/daemon/ipc-channel.js';
+import { openFrameChannel } from '../../src/ipc/channel.js';
+import type { FrameChannel, FrameChannelHandlers } from '../../src/ipc/channel.js';
 
 export const ENGINE_IPC_FD = 3;
 

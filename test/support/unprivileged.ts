@@ -1,5 +1,5 @@
 /**
- * Data-plane workers refuse to read as uid 0 (src/daemon/reading-check.ts), whatever the engine
+ * Data-plane workers refuse to read as uid 0 (src/dataplane/reading-check.ts), whatever the engine
  * says. Unit tests that run real workers behind a recorded privilege drop must therefore run
  * unprivileged: as root, the test file runs again as nobody in a child process (one test here,
  * which passes when all of the child's pass), and its own tests are skipped in this process.

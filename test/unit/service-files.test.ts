@@ -432,7 +432,7 @@ for (const expected of RC_SCRIPTS) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// SECURITY.md: required content, and the IPC message table kept in step with src/daemon/ipc.ts.
+// SECURITY.md: required content, and the IPC message table kept in step with src/ipc/bootstrap-engine-messages.ts.
 
 function sectionOf(markdown: string, heading: string): string {
   const start = markdown.indexOf(`\n## ${heading}\n`);
@@ -490,10 +490,10 @@ describe('SECURITY.md', () => {
     );
   });
 
-  test('lists exactly the message types of src/daemon/ipc.ts', async (t) => {
-    const ipcPath = repoFile('src/daemon/ipc.ts');
+  test('lists exactly the message types of src/ipc/bootstrap-engine-messages.ts', async (t) => {
+    const ipcPath = repoFile('src/ipc/bootstrap-engine-messages.ts');
     if (!existsSync(ipcPath)) {
-      t.skip('src/daemon/ipc.ts does not exist yet');
+      t.skip('src/ipc/bootstrap-engine-messages.ts does not exist yet');
       return;
     }
     const declared = new Set(declaredMessages(await readFile(ipcPath, 'utf8')));

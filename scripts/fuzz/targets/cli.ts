@@ -2,8 +2,8 @@
  * The command lines of miredo, miredo-server and miredo-checkconf on mutated argument vectors.
  * Invariants: nothing throws; the result is one of the declared kinds with its exit status.
  */
-import { parseCommandLine } from '../../../src/cli/args.js';
-import type { Program } from '../../../src/cli/args.js';
+import { parseCommandLine } from '../../../src/bootstrap/command-line.js';
+import type { Program } from '../../../src/bootstrap/command-line.js';
 import { parseCheckconfArgs } from '../../../src/config/checkconf-args.js';
 import { mutateArgv } from '../mutate-text.js';
 import { ARGV_CODEC, invariant } from '../target.js';

@@ -1,14 +1,14 @@
 /**
  * What an engine can send the bootstrap, through the bootstrap's own parsing path: the channel's
- * frames (ipc-frames.ts), the IPC schemas, and the helper's policy for helper requests.
+ * frames (src/ipc/frames.ts), the IPC schemas, and the helper's policy for helper requests.
  * Invariants: nothing throws; the decoder never holds more than one frame and stops at its first
  * violation; an accepted address or route lies inside the configured Teredo prefix or is a Teredo
  * link-local (RFC 4380 fe80::/64).
  */
-import { decideHelperRequest } from '../../../src/daemon/helper-policy.js';
-import type { HelperPolicyContext } from '../../../src/daemon/helper-policy.js';
-import { createFrameDecoder, FRAME_HEADER_BYTES, MAX_FRAME_BYTES } from '../../../src/daemon/ipc-frames.js';
-import { parseEngineToBootstrap } from '../../../src/daemon/ipc.js';
+import { decideHelperRequest } from '../../../src/bootstrap/helper-policy.js';
+import type { HelperPolicyContext } from '../../../src/bootstrap/helper-policy.js';
+import { createFrameDecoder, FRAME_HEADER_BYTES, MAX_FRAME_BYTES } from '../../../src/ipc/frames.js';
+import { parseEngineToBootstrap } from '../../../src/ipc/bootstrap-engine-messages.js';
 import { mutateBytes } from '../mutate-bytes.js';
 import { mutateJson } from '../mutate-json.js';
 import { PREFIX, SERVER_IPV4 } from '../seeds.js';

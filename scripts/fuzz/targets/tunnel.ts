@@ -4,9 +4,9 @@
  * the once-a-second tick. Invariants: nothing throws; every packet it sends fits a UDP datagram,
  * every packet it writes to the TUN device is one whole IPv6 packet; counters stay whole numbers.
  */
-import { createTunnelSnapshot } from '../../../src/daemon/tunnel-state.js';
-import { fastPathFromTun, fastPathFromUdp } from '../../../src/daemon/tunnel-fast-path.js';
-import type { FastPathContext } from '../../../src/daemon/tunnel-fast-path.js';
+import { createTunnelSnapshot } from '../../../src/ipc/tunnel-state.js';
+import { fastPathFromTun, fastPathFromUdp } from '../../../src/teredo/fast-path.js';
+import type { FastPathContext } from '../../../src/teredo/fast-path.js';
 import { createPeerSnapshot, createPeerTable } from '../../../src/teredo/peers.js';
 import type { PeerTable } from '../../../src/teredo/peers.js';
 import { createTunnelCore } from '../../../src/teredo/relay.js';

@@ -20,9 +20,9 @@ import { once } from 'node:events';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
-import { openFrameChannel } from '../../../src/daemon/ipc-channel.js';
-import { parseBootstrapToEngine } from '../../../src/daemon/ipc.js';
-import type { InitMessage } from '../../../src/daemon/ipc.js';
+import { openFrameChannel } from '../../../src/ipc/channel.js';
+import { parseBootstrapToEngine } from '../../../src/ipc/bootstrap-engine-messages.js';
+import type { InitMessage } from '../../../src/ipc/bootstrap-engine-messages.js';
 import { ENGINE_IPC_FD } from '../../support/engine-channel.js';
 
 export type AttackStep = 'quiet' | 'fd-flood' | 'huge' | 'garbage' | 'flood-die' | 'fuzz';

@@ -12,10 +12,10 @@ export const ATTACK_STATE_ENV = 'MTS_ATTACK_STATE';
 async function main(stateDir: string): Promise<number> {
   const [{ parseCommandLine }, { runBootstrap, systemDependencies }, { STDERR_REPORTER }, { SYSTEM_OS }] =
     await Promise.all([
-      import('../../../src/cli/args.js'),
-      import('../../../src/daemon/bootstrap.js'),
-      import('../../../src/daemon/daemonize.js'),
-      import('../../../src/daemon/os-system.js'),
+      import('../../../src/bootstrap/command-line.js'),
+      import('../../../src/bootstrap/bootstrap.js'),
+      import('../../../src/bootstrap/daemonize.js'),
+      import('../../../src/bootstrap/os-system.js'),
     ]);
   // The engine's entry point: spawnEngine gives it no environment, so the state directory is
   // written into it.

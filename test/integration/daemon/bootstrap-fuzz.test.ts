@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { helperRequestSchema } from '../../../src/daemon/ipc.js';
+import { helperRequestSchema } from '../../../src/ipc/bootstrap-engine-messages.js';
 import { mutateJson } from '../../../scripts/fuzz/mutate-json.js';
 import { createRandom } from '../../../scripts/fuzz/random.js';
 import { ENGINE_MESSAGE_SEEDS, frameOf, insidePrefixOrLinkLocal } from '../../../scripts/fuzz/targets/ipc.js';

@@ -14,8 +14,8 @@ import { dirname, join } from 'node:path';
 import { createJailDirectory, removeJailDirectory } from '../../../scripts/lab/jail.js';
 import { createNetns, execCommand, isRoot, netnsSkip, rootSkip } from '../../support/netns.js';
 import type { Netns } from '../../support/netns.js';
-import { NOT_ROOT_MESSAGE } from '../../../src/daemon/bootstrap.js';
-import { ROOT_USER_REFUSAL } from '../../../src/daemon/user.js';
+import { NOT_ROOT_MESSAGE } from '../../../src/bootstrap/bootstrap.js';
+import { ROOT_USER_REFUSAL } from '../../../src/bootstrap/user.js';
 import { linkState, MIREDO_BIN, pollUntil, processGone } from './daemon-tools.js';
 
 const RELAY_CONF = 'RelayType cone\nInterfaceName mtscli0\nBindPort 0\n';

@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLIENT_HOOK_ENV } from '../../../src/daemon/client-hook.js';
+import { CLIENT_HOOK_ENV } from '../../../src/bootstrap/client-hook.js';
 import { netnsSkip } from '../../support/netns.js';
 import type { Netns } from '../../support/netns.js';
 import { FLOOD_REQUESTS, HUGE_FRAME_BYTES } from './attack-engine.js';

@@ -1,5 +1,5 @@
 /**
- * Hosts the real engine (engine-main.js, as the bootstrap spawns it: spawnEngine + the helper)
+ * Hosts the real engine (engine/main.js, as the bootstrap spawns it: spawnEngine + the helper)
  * on a UDP socket that already holds datagrams when each engine starts: QUEUED of them before
  * the first engine, QUEUED more while no engine runs, before the second (as across a restart).
  * Run inside a namespace as root with ENGINE_HARNESS_ENV=1 and the jail in ENGINE_HARNESS_JAIL.
@@ -36,10 +36,10 @@ async function main(jail: string): Promise<void> {
     { ENGINE_PATH },
     { createLogger, stderrSink },
   ] = await Promise.all([
-    import('../../../src/daemon/os-system.js'),
-    import('../../../src/daemon/helper.js'),
-    import('../../../src/daemon/engine-process.js'),
-    import('../../../src/daemon/bootstrap.js'),
+    import('../../../src/bootstrap/os-system.js'),
+    import('../../../src/bootstrap/helper.js'),
+    import('../../../src/bootstrap/engine-process.js'),
+    import('../../../src/bootstrap/bootstrap.js'),
     import('../../../src/log/logger.js'),
   ]);
   const sink = stderrSink();

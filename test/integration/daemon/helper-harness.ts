@@ -13,9 +13,9 @@ export const HARNESS_IFNAME = 'mtsh0';
 async function main(): Promise<void> {
   const [{ SYSTEM_OS }, { createHelper, BARE_BASELINE }, { spawnEngine }, { createLogger, stderrSink }] =
     await Promise.all([
-      import('../../../src/daemon/os-system.js'),
-      import('../../../src/daemon/helper.js'),
-      import('../../../src/daemon/engine-process.js'),
+      import('../../../src/bootstrap/os-system.js'),
+      import('../../../src/bootstrap/helper.js'),
+      import('../../../src/bootstrap/engine-process.js'),
       import('../../../src/log/logger.js'),
     ]);
   const sink = stderrSink();

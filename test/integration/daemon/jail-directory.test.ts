@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, chownSync, mkdirSync, statSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { createJailDirectory, removeJailDirectory } from '../../../scripts/lab/jail.js';
-import { prepareChrootDir } from '../../../src/daemon/chroot-dir.js';
+import { prepareChrootDir } from '../../../src/bootstrap/jail-directory.js';
 import { rootSkip } from '../../support/netns.js';
 
 const REQUIREMENT = 'it and every directory above it must be owned by root and writable by no one else';

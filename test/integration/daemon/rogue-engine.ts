@@ -6,8 +6,8 @@
  * a malformed request, a protocol violation the harness must kill it for. Does nothing unless
  * spawnEngine() started it (so `node --test` may load it).
  */
-import { parseBootstrapToEngine } from '../../../src/daemon/ipc.js';
-import type { FrameChannel } from '../../../src/daemon/ipc-channel.js';
+import { parseBootstrapToEngine } from '../../../src/ipc/bootstrap-engine-messages.js';
+import type { FrameChannel } from '../../../src/ipc/channel.js';
 import { engineDoubleChannel } from '../../support/engine-channel.js';
 
 type Outgoing = Record<string, unknown> & { readonly id: number };

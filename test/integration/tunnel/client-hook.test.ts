@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLab, pollUntil } from '../../../scripts/lab/index.js';
 import type { Lab } from '../../../scripts/lab/index.js';
-import { CLIENT_HOOK_ENV } from '../../../src/daemon/client-hook.js';
+import { CLIENT_HOOK_ENV } from '../../../src/bootstrap/client-hook.js';
 import { netnsSkip } from '../../support/netns.js';
 
 const DEBIAN_HOOK = '/etc/miredo/client-hook';

@@ -12,7 +12,7 @@ import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createLab } from '../../../scripts/lab/index.js';
 import type { Lab, LabDaemon, Qualified, TeredoClient } from '../../../scripts/lab/index.js';
-import { CLIENT_HOOK_ENV } from '../../../src/daemon/client-hook.js';
+import { CLIENT_HOOK_ENV } from '../../../src/bootstrap/client-hook.js';
 import { netnsSkip } from '../../support/netns.js';
 
 const IPV6_HOST = '2001:db8:1::2';

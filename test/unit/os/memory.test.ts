@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { adviseHugePages } from '../../../src/os/memory.js';
-import { createTunnelShared } from '../../../src/daemon/tunnel-shared.js';
+import { createTunnelShared } from '../../../src/ipc/tunnel-shared.js';
 
 const HUGE_PAGE = 2 * 1024 * 1024;
 

@@ -1,0 +1,254 @@
+/**
+ * The root bootstrap (miredo, miredo-server).
+ * Privileges: runs as root for its whole life, and uses that only to create and configure its
+ * own tunnel interface, open sockets, and apply the engine's helper requests that the policy
+ * accepts. It parses nothing from the network.
+ *
+ * Start: configuration → root check → user → jail directory → logger → PID file → kernel
+ * resources → engine; the engine's `ready` completes the start (status 0 for a detached start).
+ */
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type { CommandLineOptions } from './command-line.js';
+import type { SyslogFacility } from '../config/syslog-facility.js';
+import { createLogger, stderrSink } from '../log/logger.js';
+import type { Logger, LogSink } from '../log/logger.js';
+import type { LogLevel } from '../log/levels.js';
+import { openSyslogSink } from '../log/syslog.js';
+import { removePidFile, tryLockPidFile, writePidFile } from '../os/pidfile.js';
+import { prepareChrootDir } from './jail-directory.js';
+import type { StartupReporter } from './daemonize.js';
+import { errnoText } from './errno-text.js';
+import { handleFatalErrors } from './fatal-errors.js';
+import type { OsApi } from './os-api.js';
+import { lookupUser } from '../os/posix.js';
+import { openResources } from './resources.js';
+import { loadSettings, poolSizeFor, SYSTEM_SOURCES } from './settings.js';
+import type { DaemonSettings, SettingsSources } from './settings.js';
+import { signalDescription, signalNumber } from './signals.js';
+import { createSupervisor } from './supervisor.js';
+import type { SupervisorTiming } from './supervisor.js';
+import { resolveUser } from './user.js';
+import type { UserLookup } from './user.js';
+
+export interface BootstrapDependencies {
+  readonly os: OsApi;
+  readonly sources: SettingsSources;
+  readonly lookupUser: UserLookup;
+  readonly getuid: () => number;
+  readonly enginePath: string;
+  /** Data-plane workers when the configuration says 0 (DataplaneWorkers): defaultPoolSize(). */
+  readonly poolSize: number;
+  readonly logLevel: LogLevel;
+  readonly timing?: SupervisorTiming;
+  /** After an internal error, how long the normal stop may take (default FATAL_CLEANUP_MS). */
+  readonly fatalCleanupMs?: number;
+}
+
+export const ENGINE_PATH = fileURLToPath(new URL('../engine/main.js', import.meta.url));
+
+/**
+ * One data-plane worker per core, at most four (each owns a TUN queue and a UDP socket): the
+ * pool size when DataplaneWorkers is 0.
+ */
+export function defaultPoolSize(): number {
+  return Math.max(1, Math.min(4, availableParallelism()));
+}
+
+export function systemDependencies(os: OsApi): BootstrapDependencies {
+  return {
+    os,
+    sources: SYSTEM_SOURCES,
+    lookupUser,
+    getuid: () => process.getuid?.() ?? -1,
+    enginePath: ENGINE_PATH,
+    poolSize: defaultPoolSize(),
+    logLevel: 'info',
+  };
+}
+
+export const NOT_ROOT_MESSAGE =
+  'This program must be started as root: it creates a network interface and opens sockets, then ' +
+  'runs its engine as an unprivileged user.';
+
+export function pidFileMessage(path: string, error: unknown): string {
+  return (
+    `Cannot create PID file ${path}: ${errnoText(error)}\n` +
+    'Please make sure another instance of the program is not already running.'
+  );
+}
+
+interface LogSetup {
+  readonly log: Logger;
+  readonly sink: LogSink;
+  readonly setFacility: (facility: SyslogFacility) => void;
+  readonly close: () => void;
+}
+
+function setUpLogging(options: CommandLineOptions, facility: SyslogFacility, level: LogLevel): LogSetup {
+  if (options.foreground) {
+    const sink = stderrSink();
+    return {
+      log: createLogger({ name: options.program, sink, level }),
+      sink,
+      setFacility: () => undefined,
+      close: () => undefined,
+    };
+  }
+  const sink = openSyslogSink(options.program, facility);
+  return {
+    log: createLogger({ name: options.program, sink, level }),
+    sink,
+    setFacility: (next) => sink.setFacility(next),
+    close: () => sink.close(),
+  };
+}
+
+const EXIT_SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGQUIT'];
+
+/** Runs the daemon until it exits; resolves with the exit status. */
+export async function runBootstrap(
+  options: CommandLineOptions,
+  reporter: StartupReporter,
+  deps: BootstrapDependencies,
+): Promise<number> {
+  const fail = (...messages: string[]): number => {
+    for (const message of messages) reporter.error(message);
+    reporter.done(1);
+    return 1;
+  };
+  process.umask(0o022);
+
+  const loaded = await loadSettings(options, deps.sources);
+  if (!loaded.ok) {
+    // Not fail(...list): 150,000 unknown directives are more warnings than a call takes arguments.
+    for (const message of loaded.warnings.concat(loaded.errors)) reporter.error(message);
+    return fail();
+  }
+  if (deps.getuid() !== 0) return fail(`${options.program}: ${NOT_ROOT_MESSAGE}`);
+  const user = resolveUser(options.user, deps.lookupUser);
+  if (!user.ok) return fail(user.message);
+  const jail = prepareChrootDir(options.chrootDir);
+  if (!jail.ok) return fail(jail.message);
+
+  const logging = setUpLogging(options, loaded.settings.syslogFacility, deps.logLevel);
+  const { log } = logging;
+  log.info('Starting...');
+  for (const warning of loaded.warnings) log.warning('%s', warning);
+
+  const lock = tryLockPidFile(options.pidFile);
+  if (!lock.ok) {
+    const message = pidFileMessage(options.pidFile, lock.error);
+    log.error('%s', message.replace('\n', ' '));
+    logging.close();
+    return fail(message);
+  }
+  writePidFile(lock.fd, process.pid);
+  let pidFileHeld = true;
+  const releasePidFile = (): void => {
+    if (!pidFileHeld) return;
+    pidFileHeld = false;
+    try {
+      removePidFile(options.pidFile, lock.fd);
+    } catch (error) {
+      log.warning('Cannot remove PID file %s: %s', options.pidFile, errnoText(error));
+    }
+  };
+
+  try {
+    return await superviseEngine(options, reporter, deps, {
+      settings: loaded.settings,
+      user: user.user,
+      jail: jail.dir,
+      logging,
+      releasePidFile,
+    });
+  } finally {
+    releasePidFile();
+    logging.close();
+  }
+}
+
+interface Prepared {
+  readonly settings: DaemonSettings;
+  readonly user: { readonly uid: number; readonly gid: number };
+  readonly jail: string;
+  readonly logging: LogSetup;
+  readonly releasePidFile: () => void;
+}
+
+/** From the PID file on: opens the resources, runs the supervisor until the daemon stops. */
+async function superviseEngine(
+  options: CommandLineOptions,
+  reporter: StartupReporter,
+  deps: BootstrapDependencies,
+  prepared: Prepared,
+): Promise<number> {
+  const { logging, settings } = prepared;
+  const { log } = logging;
+  const opened = await openResources(settings, poolSizeFor(settings, deps.poolSize), deps.os);
+  if (!opened.ok) {
+    log.alert('Miredo setup failure: %s', opened.message);
+    prepared.releasePidFile();
+    log.info('Terminated with error(s).');
+    reporter.error(opened.message);
+    reporter.done(1);
+    return 1;
+  }
+
+  const supervisor = createSupervisor({
+    options,
+    settings,
+    resources: opened.resources,
+    uid: prepared.user.uid,
+    gid: prepared.user.gid,
+    chrootDir: prepared.jail,
+    poolSize: deps.poolSize,
+    logLevel: deps.logLevel,
+    log,
+    sink: logging.sink,
+    setFacility: logging.setFacility,
+    os: deps.os,
+    sources: deps.sources,
+    enginePath: deps.enginePath,
+    ...(deps.timing === undefined ? {} : { timing: deps.timing }),
+  });
+  let failed = false;
+  const removeFatalHandlers = handleFatalErrors({
+    log,
+    stop: () => {
+      failed = true;
+      supervisor.terminate(null, 1);
+    },
+    lastResort: () => {
+      supervisor.killEngine();
+      prepared.releasePidFile();
+    },
+    exit: (code) => process.exit(code),
+    ...(deps.fatalCleanupMs === undefined ? {} : { cleanupMs: deps.fatalCleanupMs }),
+  });
+
+  const handlers: Array<readonly [NodeJS.Signals, () => void]> = [
+    ['SIGHUP', () => supervisor.reload('SIGHUP')],
+    ['SIGUSR1', () => void supervisor.summary()],
+    [
+      'SIGUSR2',
+      () => log.notice('Ignoring signal %d (%s)', signalNumber('SIGUSR2'), signalDescription('SIGUSR2')),
+    ],
+    ...EXIT_SIGNALS.map((signal) => [signal, () => supervisor.terminate(signal)] as const),
+  ];
+  for (const [signal, handler] of handlers) process.on(signal, handler);
+
+  const start = await supervisor.start();
+  if (start.ok) reporter.done(0);
+  else {
+    reporter.error(`Cannot start the engine: ${start.reason}`);
+    supervisor.terminate(null, 1);
+  }
+  const code = await supervisor.finished;
+  for (const [signal, handler] of handlers) process.off(signal, handler);
+  removeFatalHandlers();
+  prepared.releasePidFile();
+  if (!start.ok) reporter.done(1);
+  return failed ? Math.max(code, 1) : code;
+}

@@ -1,0 +1,58 @@
+/**
+ * The engine's control plane for one role: what runs on the engine's main thread besides the
+ * workers. The server has almost nothing there (its rules need no state); the client and the
+ * relay keep the peer table's writer, qualification, bubbles and pings here.
+ */
+import type { Logger } from '../log/logger.js';
+import { SERVER_COUNTER_NAMES } from '../teredo/server-counters.js';
+import type {
+  EngineConfig,
+  EngineToBootstrap,
+  InitMessage,
+  ReplyMessage,
+  SlowPathMessage,
+} from '../ipc/bootstrap-engine-messages.js';
+import { createTunnelControl } from './tunnel-control.js';
+
+export interface ControlPlaneContext {
+  readonly log: Logger;
+  readonly init: InitMessage;
+  /** To the bootstrap (helper requests). */
+  readonly send: (message: EngineToBootstrap) => void;
+  /** Ends the engine with exit status 1 after logging `text`. */
+  readonly fatal: (text: string) => void;
+  /** The control plane's own counter row (the last row of the block). */
+  readonly counters: Float64Array;
+}
+
+export interface ControlPlane {
+  /** Called once the workers are ready and privileges are dropped. */
+  start(): void;
+  slowPath(message: SlowPathMessage): void;
+  reply(message: ReplyMessage): void;
+  reconfigure(config: EngineConfig): void;
+  /** Undo what start() did (client: address and route removal through the helper). */
+  stop(): Promise<void>;
+}
+
+export interface ControlPlaneFactory {
+  readonly counterNames: readonly string[];
+  /** The tunnel state and peer table shared with the workers; null for a server. */
+  readonly shared: SharedArrayBuffer | null;
+  create(context: ControlPlaneContext): ControlPlane;
+}
+
+const SERVER_CONTROL: ControlPlane = {
+  start: () => undefined,
+  slowPath: () => undefined,
+  reply: () => undefined,
+  reconfigure: () => undefined,
+  stop: () => Promise.resolve(),
+};
+
+export function controlPlaneFactory(config: EngineConfig): ControlPlaneFactory {
+  if (config.role === 'server') {
+    return { counterNames: SERVER_COUNTER_NAMES, shared: null, create: () => SERVER_CONTROL };
+  }
+  return createTunnelControl(config);
+}

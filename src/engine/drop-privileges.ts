@@ -1,0 +1,94 @@
+/**
+ * The engine's privilege drop and the proof that it worked. The calls are injected so that the
+ * order and the checks are unit-tested; engine.ts passes the real ones.
+ *
+ * Order: chroot needs CAP_SYS_CHROOT and setgroups/setgid need CAP_SETGID, so they all come
+ * before setuid, which clears every capability; no-new-privs last (it needs no privilege).
+ */
+import type { DirIdentity } from '../ipc/bootstrap-engine-messages.js';
+
+export interface DropTarget {
+  readonly uid: number;
+  readonly gid: number;
+  readonly chrootDir: string;
+}
+
+export interface DropOperations {
+  /** The directory's device and inode, taken before chroot (the workers check their root against it). */
+  identify(dir: string): DirIdentity;
+  chroot(dir: string): void;
+  chdir(dir: string): void;
+  setGroupsEmpty(): void;
+  setgid(gid: number): void;
+  setuid(uid: number): void;
+  setNoNewPrivs(): void;
+}
+
+export interface CheckOperations {
+  getuid(): number;
+  geteuid(): number;
+  getgid(): number;
+  getegid(): number;
+  getgroups(): readonly number[];
+  /** Tries setuid(0); true if it succeeded (which must not happen). */
+  regainRoot(): boolean;
+  /** Tries to open /dev/net/tun; true if it opened (which must not happen). */
+  openTunDevice(): boolean;
+}
+
+export type DropResult =
+  { readonly ok: true } | { readonly ok: false; readonly step: string; readonly error: string };
+export type CheckResult =
+  { readonly ok: true } | { readonly ok: false; readonly failures: readonly string[] };
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export function dropPrivileges(target: DropTarget, ops: DropOperations): DropResult {
+  const steps: ReadonlyArray<readonly [string, () => void]> = [
+    [`chroot(${target.chrootDir})`, () => ops.chroot(target.chrootDir)],
+    ['chdir(/)', () => ops.chdir('/')],
+    ['setgroups([])', () => ops.setGroupsEmpty()],
+    [`setgid(${target.gid})`, () => ops.setgid(target.gid)],
+    [`setuid(${target.uid})`, () => ops.setuid(target.uid)],
+    ['prctl(PR_SET_NO_NEW_PRIVS)', () => ops.setNoNewPrivs()],
+  ];
+  for (const [step, run] of steps) {
+    try {
+      run();
+    } catch (error) {
+      return { ok: false, step, error: errorText(error) };
+    }
+  }
+  return { ok: true };
+}
+
+/** Every way back to privilege we can test from inside must be closed. */
+export function checkDropped(target: DropTarget, ops: CheckOperations): CheckResult {
+  const failures: string[] = [];
+  const ids = { uid: ops.getuid(), euid: ops.geteuid(), gid: ops.getgid(), egid: ops.getegid() };
+  if (ids.uid === 0 || ids.euid === 0) failures.push(`still uid ${ids.uid}/euid ${ids.euid}`);
+  if (ids.uid !== target.uid || ids.euid !== target.uid)
+    failures.push(`uid ${ids.uid}/${ids.euid}, expected ${target.uid}`);
+  if (ids.gid === 0 || ids.egid === 0) failures.push(`still gid ${ids.gid}/egid ${ids.egid}`);
+  if (ids.gid !== target.gid || ids.egid !== target.gid)
+    failures.push(`gid ${ids.gid}/${ids.egid}, expected ${target.gid}`);
+  const groups = ops.getgroups().filter((group) => group !== target.gid);
+  if (groups.length > 0) failures.push(`supplementary groups remain: ${groups.join(',')}`);
+  let regained: boolean;
+  try {
+    regained = ops.regainRoot();
+  } catch {
+    regained = false;
+  }
+  if (regained) failures.push('setuid(0) succeeded');
+  let opened: boolean;
+  try {
+    opened = ops.openTunDevice();
+  } catch {
+    opened = false;
+  }
+  if (opened) failures.push('/dev/net/tun can still be opened');
+  return failures.length === 0 ? { ok: true } : { ok: false, failures };
+}

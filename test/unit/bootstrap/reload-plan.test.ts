@@ -1,0 +1,94 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { planReload } from '../../../src/bootstrap/reload-plan.js';
+import type { DaemonSettings } from '../../../src/bootstrap/settings.js';
+import { SERVER_SETTINGS } from '../../support/fakes.js';
+
+const relay: DaemonSettings = {
+  role: 'relay',
+  relayType: 'cone',
+  interfaceName: 'teredo',
+  syslogFacility: 'daemon',
+  prefix: 0x20010000,
+  interfaceMtu: 1280,
+  bindAddress: '0.0.0.0',
+  bindPort: 3545,
+};
+
+const client: DaemonSettings = {
+  role: 'client',
+  interfaceName: 'teredo',
+  syslogFacility: 'daemon',
+  serverName: 'teredo.example',
+  serverAddress: '198.51.100.1',
+  serverAddress2: null,
+  bindAddress: '0.0.0.0',
+  bindPort: 0,
+};
+
+const server = SERVER_SETTINGS;
+
+test('identical settings: nothing to do', () => {
+  for (const settings of [relay, client, server])
+    assert.deepEqual(planReload(settings, { ...settings }), { kind: 'unchanged' });
+});
+
+test('relay MTU and facility change in place; a new prefix restarts the engine', () => {
+  assert.deepEqual(planReload(relay, { ...relay, interfaceMtu: 1400, syslogFacility: 'local0' }), {
+    kind: 'in-place',
+    changes: [
+      { kind: 'mtu', from: 1280, to: 1400 },
+      { kind: 'syslog-facility', from: 'daemon', to: 'local0' },
+    ],
+  });
+  assert.deepEqual(planReload(relay, { ...relay, prefix: 0x3ffe831f }), {
+    kind: 'restart',
+    reasons: ['prefix'],
+  });
+});
+
+test('relay resources or mode changes restart the engine', () => {
+  assert.deepEqual(planReload(relay, { ...relay, interfaceName: 'other', interfaceMtu: 1400 }), {
+    kind: 'restart',
+    reasons: ['interfaceName'],
+  });
+  assert.deepEqual(planReload(relay, { ...relay, bindPort: 0, bindAddress: '192.0.2.1' }), {
+    kind: 'restart',
+    reasons: ['bindAddress', 'bindPort'],
+  });
+  assert.deepEqual(planReload(relay, { ...relay, relayType: 'restricted' }), {
+    kind: 'restart',
+    reasons: ['relayType'],
+  });
+  assert.equal(planReload(relay, client).kind, 'restart');
+  assert.equal(planReload(client, relay).kind, 'restart');
+});
+
+test('client: a new server restarts, a new facility does not', () => {
+  assert.deepEqual(planReload(client, { ...client, serverAddress: '198.51.100.2' }), {
+    kind: 'restart',
+    reasons: ['serverAddress'],
+  });
+  assert.deepEqual(planReload(client, { ...client, syslogFacility: 'user' }), {
+    kind: 'in-place',
+    changes: [{ kind: 'syslog-facility', from: 'daemon', to: 'user' }],
+  });
+});
+
+test('server: any change of its rules restarts the engine, the facility does not', () => {
+  assert.deepEqual(planReload(server, { ...server, serverBindAddress2: '192.0.2.9' }), {
+    kind: 'restart',
+    reasons: ['serverBindAddress2'],
+  });
+  assert.deepEqual(
+    planReload(server, {
+      ...server,
+      prefix: 0x3ffe831f,
+      interfaceMtu: 1400,
+      forwardRateLimit: { perSecond: 0, burst: 1 },
+    }),
+    { kind: 'restart', reasons: ['prefix', 'interfaceMtu', 'forwardRateLimit'] },
+  );
+  assert.equal(planReload(server, { ...server, rsRateLimit: { ...server.rsRateLimit } }).kind, 'unchanged');
+  assert.equal(planReload(server, { ...server, syslogFacility: 'local1' }).kind, 'in-place');
+});
