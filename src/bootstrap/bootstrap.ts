@@ -10,7 +10,7 @@
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { CommandLineOptions } from './command-line.js';
-import type { SyslogFacility } from '../config/syslog-facility.js';
+import type { SyslogFacility } from '../log/syslog-facility.js';
 import { createLogger, stderrSink } from '../log/logger.js';
 import type { Logger, LogSink } from '../log/logger.js';
 import type { LogLevel } from '../log/levels.js';

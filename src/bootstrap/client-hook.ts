@@ -21,6 +21,7 @@ import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import type { Logger } from '../log/logger.js';
+import { clientLinkLocal, isConeAt } from '../teredo/address.js';
 import { formatIPv6 } from '../teredo/ipv6-text.js';
 
 export const DEFAULT_CLIENT_HOOK = '/etc/miredo/client-hook';
@@ -28,8 +29,8 @@ export const DEFAULT_CLIENT_HOOK = '/etc/miredo/client-hook';
 export const CLIENT_HOOK_ENV = 'MIREDO_TS_CLIENT_HOOK';
 export const CLIENT_HOOK_TIMEOUT_MS = 10_000;
 const HOOK_PATH_VARIABLE = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-const RESTRICTED_LINK_LOCAL = 'fe80::ffff:ffff:ffff';
-const CONE_LINK_LOCAL = 'fe80::8000:5445:5245:444f';
+const RESTRICTED_LINK_LOCAL = formatIPv6(clientLinkLocal(false));
+const CONE_LINK_LOCAL = formatIPv6(clientLinkLocal(true));
 const DOWN_MTU = 1280;
 const MAX_OUTPUT_BYTES = 64 * 1024;
 
@@ -195,12 +196,11 @@ export function createClientHook(options: ClientHookOptions): ClientHook {
   return {
     report(state, address, mtu) {
       if (state === 'down' || address === null) return serially(() => invoke({ state: 'down', ...down }));
-      const cone = ((address[8] ?? 0) & 0x80) !== 0;
       return serially(() =>
         invoke({
           state: 'up',
           address: formatIPv6(address),
-          linkLocal: cone ? CONE_LINK_LOCAL : RESTRICTED_LINK_LOCAL,
+          linkLocal: isConeAt(address, 0) ? CONE_LINK_LOCAL : RESTRICTED_LINK_LOCAL,
           mtu,
         }),
       );

@@ -1,7 +1,7 @@
 /** What the engine is told of the configuration, and what the helper checks its requests against. */
 import { TEREDO_CONSTANTS } from '../teredo/constants.js';
 import { parseIPv4 } from '../teredo/ipv4.js';
-import type { EngineConfig } from '../ipc/bootstrap-engine-messages.js';
+import type { EngineConfig } from '../ipc/engine-config.js';
 import type { KernelResources } from './resources.js';
 import type { DaemonSettings } from './settings.js';
 

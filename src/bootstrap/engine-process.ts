@@ -11,14 +11,14 @@
  */
 import { spawn } from 'node:child_process';
 import type { Socket } from 'node:net';
-import { workersArgument } from '../engine/early-threads.js';
 import type { Logger, LogSink } from '../log/logger.js';
 import { engineLogLine } from '../log/engine-line.js';
 import { createLineSplitter } from '../log/line-splitter.js';
 import { openFrameChannel } from '../ipc/channel.js';
 import { describeFrameViolation } from '../ipc/frames.js';
 import { createRequestQueue } from './helper-queue.js';
-import { FAULT_INJECTION_ENV, parseEngineToBootstrap } from '../ipc/bootstrap-engine-messages.js';
+import { CHANNEL_FD, FAULT_INJECTION_ENV, FIRST_PASSED_FD, workersArgument } from '../ipc/engine-launch.js';
+import { parseEngineToBootstrap } from '../ipc/bootstrap-engine-messages.js';
 import type {
   BootstrapToEngine,
   EngineSummary,
@@ -66,9 +66,6 @@ export interface EngineProcess {
   kill(): void;
 }
 
-/** stdin, stdout, stderr, then the IPC channel at 3: passed descriptors start at 4. */
-export const IPC_FD = 3;
-export const FIRST_PASSED_FD = 4;
 export const DEFAULT_READY_TIMEOUT_MS = 10_000;
 /**
  * How long the engine's stdout and stderr may stay open once it has exited (its last log lines
@@ -184,7 +181,7 @@ export function spawnEngine(options: EngineProcessOptions): EngineProcess {
     }
   };
 
-  const socket = child.stdio[IPC_FD] as Socket | null | undefined;
+  const socket = child.stdio[CHANNEL_FD] as Socket | null | undefined;
   const channel =
     socket === null || socket === undefined
       ? null

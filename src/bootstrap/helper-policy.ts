@@ -28,8 +28,8 @@
  * 32..128 are accepted, and anything wider than /32 is refused; a link-local's /64 route is
  * fe80::/64, which every IPv6 interface has.
  */
-import { teredoPrefixAt } from '../teredo/address.js';
-import { formatIPv6, parseIPv6 } from '../teredo/ipv6-text.js';
+import { clientLinkLocal, teredoPrefixAt } from '../teredo/address.js';
+import { formatIPv6 } from '../teredo/ipv6-text.js';
 import type { HelperRequest } from '../ipc/bootstrap-engine-messages.js';
 import { parseIPv6Value, prefixToBytes } from '../ipc/ipv6-value.js';
 
@@ -43,8 +43,9 @@ export const MIN_DEFAULT_ROUTE_METRIC = 1029;
 const TEREDO_PREFIX_BITS = 32;
 const LINK_LOCAL_PREFIX_BITS = 64;
 
-/** fe80::ffff:ffff:ffff (no cone bit) and fe80::8000:5445:5245:444f ("TEREDO", cone bit). */
-export const TEREDO_LINK_LOCALS: readonly string[] = ['fe80::ffff:ffff:ffff', 'fe80::8000:5445:5245:444f'];
+/** The Teredo link-locals, restricted then cone: fe80::ffff:ffff:ffff, fe80::8000:5445:5245:444f. */
+const TEREDO_LINK_LOCAL_BYTES: readonly Uint8Array[] = [clientLinkLocal(false), clientLinkLocal(true)];
+export const TEREDO_LINK_LOCALS: readonly string[] = TEREDO_LINK_LOCAL_BYTES.map(formatIPv6);
 
 export interface HelperPolicyContext {
   /** The interface the bootstrap created; null when it has none (server). */
@@ -95,10 +96,6 @@ function prefixText(prefix: number): string {
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((byte, i) => byte === b[i]);
 }
-
-const TEREDO_LINK_LOCAL_BYTES: readonly Uint8Array[] = TEREDO_LINK_LOCALS.map(
-  (text) => parseIPv6(text) ?? new Uint8Array(16),
-);
 
 function isTeredoLinkLocal(address: Uint8Array): boolean {
   return TEREDO_LINK_LOCAL_BYTES.some((bytes) => sameBytes(bytes, address));

@@ -6,7 +6,8 @@
  *   server - UDP sockets on ServerBindAddress:3544 and ServerBindAddress2:3544, raw IPv6 socket.
  */
 import type { Logger } from '../log/logger.js';
-import { parseIPv6 } from '../teredo/ipv6-text.js';
+import { clientLinkLocal } from '../teredo/address.js';
+import { formatIPv6 } from '../teredo/ipv6-text.js';
 import { errnoText } from './errno-text.js';
 import { BARE_BASELINE } from './helper.js';
 import type { AddressEntry, RouteEntry, TunnelBaseline } from './helper.js';
@@ -16,7 +17,6 @@ import type { DaemonSettings } from './settings.js';
 import type { TunnelInterface } from './tun-control.js';
 
 export const TEREDO_PORT = 3544;
-export const RELAY_LINK_LOCAL = 'fe80::ffff:ffff:ffff';
 export const PREFIX_ROUTE_METRIC = 1024;
 /**
  * Receive buffer of every UDP socket (set with SO_RCVBUFFORCE by root): a burst that arrives
@@ -40,8 +40,9 @@ export type OpenResult =
   | { readonly ok: true; readonly resources: KernelResources }
   | { readonly ok: false; readonly message: string };
 
+/** fe80::ffff:ffff:ffff/64, as Miredo's relay. */
 export function relayLinkLocal(): AddressEntry {
-  return { address: parseIPv6(RELAY_LINK_LOCAL) ?? new Uint8Array(16), prefixLen: 64 };
+  return { address: clientLinkLocal(false), prefixLen: 64 };
 }
 
 export function prefixRoute(prefix: number): RouteEntry {
@@ -115,7 +116,7 @@ export async function openResources(
       );
       await step(`Cannot bring ${tun.name} up`, () => os.setLinkUp(tun.name, true));
       if (linkLocal !== undefined) {
-        await step(`Cannot add ${RELAY_LINK_LOCAL}/64 to ${tun.name}`, () =>
+        await step(`Cannot add ${formatIPv6(linkLocal.address)}/64 to ${tun.name}`, () =>
           os.addAddress6(tun.ifindex, linkLocal.address, linkLocal.prefixLen),
         );
       }

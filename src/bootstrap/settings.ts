@@ -10,7 +10,7 @@ import { readMiredoConfFile, readServerConfFile } from '../config/read-conf-file
 import { resolveIPv4 } from '../config/resolve.js';
 import type { ResolveResult } from '../config/resolve.js';
 import type { ServerConfig, ServerConfOptions, SourceRateLimit } from '../config/server-conf.js';
-import type { SyslogFacility } from '../config/syslog-facility.js';
+import type { SyslogFacility } from '../log/syslog-facility.js';
 
 export type DaemonSettings =
   | {

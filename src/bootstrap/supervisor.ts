@@ -5,7 +5,7 @@
  */
 import type { Logger, LogSink } from '../log/logger.js';
 import type { LogLevel } from '../log/levels.js';
-import type { SyslogFacility } from '../config/syslog-facility.js';
+import type { SyslogFacility } from '../log/syslog-facility.js';
 import { errnoText } from './errno-text.js';
 import { spawnEngine } from './engine-process.js';
 import type { EngineExit, EngineProcess, EngineStart } from './engine-process.js';

@@ -13,7 +13,7 @@ export {
   SYSLOG_FACILITIES,
   SYSLOG_FACILITY_CODES,
   SyslogFacilitySchema,
-} from './syslog-facility.js';
-export type { SyslogFacility } from './syslog-facility.js';
+} from '../log/syslog-facility.js';
+export type { SyslogFacility } from '../log/syslog-facility.js';
 export { DEFAULT_TEREDO_PREFIX, IFNAMSIZ, IPV6_MIN_MTU, RELAY_TYPES, RelayTypeSchema } from './values.js';
 export type { RelayType } from './values.js';

@@ -16,7 +16,7 @@ import { isIPv4OrHostName } from './host-name.js';
 import { trackOrigins } from './origins.js';
 import { SettingReader } from './setting-reader.js';
 import { strtoulWhole } from './strtoul.js';
-import { DEFAULT_SYSLOG_FACILITY, SyslogFacilitySchema } from './syslog-facility.js';
+import { DEFAULT_SYSLOG_FACILITY, SyslogFacilitySchema } from '../log/syslog-facility.js';
 import {
   DEFAULT_TEREDO_PREFIX,
   IFNAMSIZ,

@@ -12,7 +12,7 @@ import type { ConfigResult } from './diagnostic.js';
 import { trackOrigins } from './origins.js';
 import { SettingReader } from './setting-reader.js';
 import { strtoulWhole } from './strtoul.js';
-import { DEFAULT_SYSLOG_FACILITY, SyslogFacilitySchema } from './syslog-facility.js';
+import { DEFAULT_SYSLOG_FACILITY, SyslogFacilitySchema } from '../log/syslog-facility.js';
 import {
   DEFAULT_TEREDO_PREFIX,
   IPV6_MIN_MTU,

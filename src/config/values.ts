@@ -9,7 +9,7 @@ import { parseIPv6 } from '../teredo/ipv6-text.js';
 import { asciiLowerCase } from './tokenize.js';
 import { isIPv4OrHostName } from './host-name.js';
 import { parseInt16 } from './strtoul.js';
-import { SYSLOG_FACILITIES, SyslogFacilitySchema } from './syslog-facility.js';
+import { SYSLOG_FACILITIES, SyslogFacilitySchema } from '../log/syslog-facility.js';
 
 export const IPV6_MIN_MTU = 1280;
 /** Linux IFNAMSIZ: names are at most 15 bytes plus the terminating NUL. */

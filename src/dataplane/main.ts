@@ -16,13 +16,11 @@ import { SERVER_COUNTER_NAMES } from '../teredo/server-counters.js';
 import { TUNNEL_COUNTER_NAMES } from '../teredo/tunnel-counters.js';
 import { counterRow } from '../ipc/counters.js';
 import type { DataplaneLoop } from './loop.js';
-import {
-  FAULT_INJECTION_ENV,
-  parseDataplaneTask,
-  parseEngineToWorker,
-} from '../ipc/bootstrap-engine-messages.js';
-import type { DataplaneTask, WorkerToEngine } from '../ipc/bootstrap-engine-messages.js';
-import { identifyDirectory, readingRefusal, threadIds } from './reading-check.js';
+import { FAULT_INJECTION_ENV } from '../ipc/engine-launch.js';
+import { parseDataplaneTask, parseEngineToWorker } from '../ipc/engine-worker-messages.js';
+import type { DataplaneTask, WorkerToEngine } from '../ipc/engine-worker-messages.js';
+import { identifyDirectory, threadIds } from '../os/identity.js';
+import { readingRefusal } from './reading-check.js';
 import { prepareServerDataplane } from './server-loop.js';
 import { prepareTunnelDataplane } from './tunnel-loop.js';
 

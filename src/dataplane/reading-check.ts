@@ -4,33 +4,14 @@
  * sees for itself that no id of its thread is root and that its root directory is the jail the
  * engine identified (by device and inode) before it chrooted.
  */
-import { statSync } from 'node:fs';
-import type { DirIdentity } from '../ipc/bootstrap-engine-messages.js';
-
-export interface ThreadIds {
-  readonly uid: number;
-  readonly euid: number;
-  readonly gid: number;
-  readonly egid: number;
-}
-
-export function identifyDirectory(path: string): DirIdentity {
-  const stats = statSync(path, { bigint: true });
-  return { dev: stats.dev, ino: stats.ino };
-}
-
-/** The calling thread's ids (-1 where the platform has none, which the check refuses). */
-export function threadIds(): ThreadIds {
-  return {
-    uid: process.getuid?.() ?? -1,
-    euid: process.geteuid?.() ?? -1,
-    gid: process.getgid?.() ?? -1,
-    egid: process.getegid?.() ?? -1,
-  };
-}
+import type { DirectoryIdentity, ThreadIds } from '../os/identity.js';
 
 /** Why the worker must not read, or null when it may. */
-export function readingRefusal(ids: ThreadIds, root: DirIdentity, jail: DirIdentity): string | null {
+export function readingRefusal(
+  ids: ThreadIds,
+  root: DirectoryIdentity,
+  jail: DirectoryIdentity,
+): string | null {
   const problems: string[] = [];
   if (ids.uid <= 0 || ids.euid <= 0) problems.push(`uid ${ids.uid}, euid ${ids.euid}`);
   if (ids.gid <= 0 || ids.egid <= 0) problems.push(`gid ${ids.gid}, egid ${ids.egid}`);

@@ -25,7 +25,8 @@ import {
 import type { ServerParams, ServerProcessor } from '../teredo/server.js';
 import { SERVER_COUNTER_NAMES } from '../teredo/server-counters.js';
 import type { DataplaneLoop } from './loop.js';
-import type { DataplaneTask, EngineConfig } from '../ipc/bootstrap-engine-messages.js';
+import type { DataplaneTask } from '../ipc/engine-worker-messages.js';
+import type { EngineConfig } from '../ipc/engine-config.js';
 
 export const SERVER_BATCH_SLOTS = 64;
 /** The server answers only small packets (RS, bubbles, ICMPv6 up to 88 bytes); longer ones are dropped anyway. */

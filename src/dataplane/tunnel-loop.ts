@@ -23,7 +23,7 @@ import type { FdWatch } from '../os/packet-io.js';
 import { TEREDO_CONSTANTS } from '../teredo/constants.js';
 import { TUNNEL_COUNTER } from '../teredo/tunnel-counters.js';
 import type { DataplaneLoop } from './loop.js';
-import type { DataplaneTask, WorkerToEngine } from '../ipc/bootstrap-engine-messages.js';
+import type { DataplaneTask, WorkerToEngine } from '../ipc/engine-worker-messages.js';
 import { BACKLOG_LIMIT } from '../ipc/slow-path-backlog.js';
 import { createSlowPathBudgets } from './slow-path-budget.js';
 import type { SlowPathBudgets } from './slow-path-budget.js';
@@ -131,10 +131,12 @@ export function prepareTunnelDataplane(
   }
   const shared = attachTunnelShared(task.shared);
   shared.backlog.restart(workerIndex);
+  /** The published tunnel state, read into this copy once per batch. */
+  const snapshot = createTunnelSnapshot();
   const context: FastPathContext = {
     relay: task.config.role === 'relay',
     table: shared.table,
-    state: createTunnelSnapshot(),
+    state: snapshot,
     peer: createPeerSnapshot(),
     now: 0,
     validitySeconds: Math.floor(TEREDO_CONSTANTS.peerValidityMs / 1000),
@@ -203,7 +205,7 @@ export function prepareTunnelDataplane(
     const n = readTunBatch(tunFd, tunBatch);
     if (n <= 0) return n;
     add(TUN_RECEIVED, n);
-    shared.state.read(context.state);
+    shared.state.read(snapshot);
     context.now = shared.state.clock();
     const { table, peer } = context;
     let fast = 0;
@@ -236,7 +238,7 @@ export function prepareTunnelDataplane(
     const n = recvUdpBatch(udpFd, udpBatch);
     if (n <= 0) return n;
     add(UDP_RECEIVED, n);
-    shared.state.read(context.state);
+    shared.state.read(snapshot);
     context.now = shared.state.clock();
     const { table } = context;
     let fast = 0;

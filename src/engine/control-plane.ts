@@ -1,18 +1,13 @@
 /**
  * The engine's control plane for one role: what runs on the engine's main thread besides the
- * workers. The server has almost nothing there (its rules need no state); the client and the
- * relay keep the peer table's writer, qualification, bubbles and pings here.
+ * workers. The server has almost nothing there (server-control.ts: its rules need no state); the
+ * client and the relay keep the peer table's writer, qualification, bubbles and pings there
+ * (tunnel-control.ts).
  */
 import type { Logger } from '../log/logger.js';
-import { SERVER_COUNTER_NAMES } from '../teredo/server-counters.js';
-import type {
-  EngineConfig,
-  EngineToBootstrap,
-  InitMessage,
-  ReplyMessage,
-  SlowPathMessage,
-} from '../ipc/bootstrap-engine-messages.js';
-import { createTunnelControl } from './tunnel-control.js';
+import type { EngineConfig } from '../ipc/engine-config.js';
+import type { EngineToBootstrap, InitMessage, ReplyMessage } from '../ipc/bootstrap-engine-messages.js';
+import type { SlowPathMessage } from '../ipc/engine-worker-messages.js';
 
 export interface ControlPlaneContext {
   readonly log: Logger;
@@ -40,19 +35,4 @@ export interface ControlPlaneFactory {
   /** The tunnel state and peer table shared with the workers; null for a server. */
   readonly shared: SharedArrayBuffer | null;
   create(context: ControlPlaneContext): ControlPlane;
-}
-
-const SERVER_CONTROL: ControlPlane = {
-  start: () => undefined,
-  slowPath: () => undefined,
-  reply: () => undefined,
-  reconfigure: () => undefined,
-  stop: () => Promise.resolve(),
-};
-
-export function controlPlaneFactory(config: EngineConfig): ControlPlaneFactory {
-  if (config.role === 'server') {
-    return { counterNames: SERVER_COUNTER_NAMES, shared: null, create: () => SERVER_CONTROL };
-  }
-  return createTunnelControl(config);
 }

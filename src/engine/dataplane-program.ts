@@ -17,9 +17,7 @@ import { Worker } from 'node:worker_threads';
 import { ADDON_PATH_KEY, NATIVE_ADDON_PATH } from '../os/native.js';
 
 /** dist/bundle/dataplane/main.cjs, from dist/src/engine/ and from dist/bundle/engine/ alike. */
-export const DATAPLANE_BUNDLE = fileURLToPath(
-  new URL('../../../dist/bundle/dataplane/main.cjs', import.meta.url),
-);
+export const DATAPLANE_BUNDLE = fileURLToPath(new URL('../../bundle/dataplane/main.cjs', import.meta.url));
 
 /** One data-plane thread, with why it ended once it has. */
 export interface DataplaneThread {

@@ -1,11 +1,15 @@
 /**
  * The engine's privilege drop and the proof that it worked. The calls are injected so that the
- * order and the checks are unit-tested; engine.ts passes the real ones.
+ * order and the checks are unit-tested; SYSTEM_DROP and SYSTEM_CHECK are the real ones (src/os/).
  *
  * Order: chroot needs CAP_SYS_CHROOT and setgroups/setgid need CAP_SETGID, so they all come
  * before setuid, which clears every capability; no-new-privs last (it needs no privilege).
  */
-import type { DirIdentity } from '../ipc/bootstrap-engine-messages.js';
+import type { DirIdentity } from '../ipc/engine-worker-messages.js';
+import { identifyDirectory, supplementaryGroups, threadIds } from '../os/identity.js';
+import { chroot } from '../os/posix.js';
+import { canRegainRoot, setGid, setGroupsEmpty, setNoNewPrivs, setUid } from '../os/privileges.js';
+import { canOpenTunDevice } from '../os/tun.js';
 
 export interface DropTarget {
   readonly uid: number;
@@ -92,3 +96,23 @@ export function checkDropped(target: DropTarget, ops: CheckOperations): CheckRes
   if (opened) failures.push('/dev/net/tun can still be opened');
   return failures.length === 0 ? { ok: true } : { ok: false, failures };
 }
+
+export const SYSTEM_DROP: DropOperations = {
+  identify: identifyDirectory,
+  chroot,
+  chdir: (dir) => process.chdir(dir),
+  setGroupsEmpty,
+  setgid: setGid,
+  setuid: setUid,
+  setNoNewPrivs,
+};
+
+export const SYSTEM_CHECK: CheckOperations = {
+  getuid: () => threadIds().uid,
+  geteuid: () => threadIds().euid,
+  getgid: () => threadIds().gid,
+  getegid: () => threadIds().egid,
+  getgroups: supplementaryGroups,
+  regainRoot: canRegainRoot,
+  openTunDevice: canOpenTunDevice,
+};

@@ -7,36 +7,29 @@
  * thread that dies is replaced from the program held in memory (worker-pool.ts,
  * dataplane-program.ts).
  */
-import { openSync, closeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { ENGINE_LOG_NAME } from '../log/engine-line.js';
 import { createLogger, stderrSink } from '../log/logger.js';
 import type { Logger } from '../log/logger.js';
-import { setGroupsEmpty, setNoNewPrivs } from '../os/privileges.js';
-import { checkDropped, dropPrivileges } from './drop-privileges.js';
+import { checkDropped, dropPrivileges, SYSTEM_CHECK, SYSTEM_DROP } from './drop-privileges.js';
 import { closeInheritedDescriptors } from '../os/inherited-fds.js';
-import { controlPlaneFactory } from './control-plane.js';
 import type { ControlPlane } from './control-plane.js';
+import { SERVER_CONTROL_FACTORY } from './server-control.js';
+import { createTunnelControl } from './tunnel-control.js';
 import { counterRow, createCounterBlock, sumCounters } from '../ipc/counters.js';
 import type { CheckOperations, DropOperations } from './drop-privileges.js';
 import { openFrameChannel } from '../ipc/channel.js';
 import type { FrameChannel } from '../ipc/channel.js';
 import { describeFrameViolation } from '../ipc/frames.js';
-import { FAULT_INJECTION_ENV, parseBootstrapToEngine } from '../ipc/bootstrap-engine-messages.js';
-import type {
-  DataplaneTask,
-  EngineConfig,
-  EngineToBootstrap,
-  InitMessage,
-} from '../ipc/bootstrap-engine-messages.js';
+import { CHANNEL_FD, FAULT_INJECTION_ENV } from '../ipc/engine-launch.js';
+import { parseBootstrapToEngine } from '../ipc/bootstrap-engine-messages.js';
+import type { DataplaneTask } from '../ipc/engine-worker-messages.js';
+import type { EngineConfig } from '../ipc/engine-config.js';
+import type { EngineToBootstrap, InitMessage } from '../ipc/bootstrap-engine-messages.js';
 import type { DataplaneProgram, DataplaneThread } from './dataplane-program.js';
 import { createWorkerPool } from './worker-pool.js';
 import type { ReplacementPolicy, WorkerPool } from './worker-pool.js';
-import { chroot } from '../os/posix.js';
-import { identifyDirectory } from '../dataplane/reading-check.js';
 
-/** Where the bootstrap puts the IPC channel (engine-process.ts). */
-const IPC_FD = 3;
 export const WORKER_STOP_TIMEOUT_MS = 500;
 /** The worker whose packet loop SIGUSR2 crashes when fault injection is on. */
 export const FAULT_INJECTION_WORKER = 0;
@@ -57,44 +50,6 @@ export interface EngineEnvironment {
   /** The worker threads main.ts started before loading the engine (early-threads.ts). */
   readonly early?: readonly DataplaneThread[] | null;
 }
-
-/** process.setuid and friends exist only on POSIX systems; their absence is an error, never a no-op. */
-function posixCall<A extends unknown[], R>(
-  fn: ((...args: A) => R) | undefined,
-  name: string,
-): (...args: A) => R {
-  if (fn === undefined)
-    return () => {
-      throw new Error(`${name} is not available on this platform`);
-    };
-  return fn;
-}
-
-export const SYSTEM_DROP: DropOperations = {
-  identify: identifyDirectory,
-  chroot,
-  chdir: (dir) => process.chdir(dir),
-  setGroupsEmpty,
-  setgid: (gid) => posixCall(process.setgid, 'setgid')(gid),
-  setuid: (uid) => posixCall(process.setuid, 'setuid')(uid),
-  setNoNewPrivs,
-};
-
-export const SYSTEM_CHECK: CheckOperations = {
-  getuid: () => process.getuid?.() ?? -1,
-  geteuid: () => process.geteuid?.() ?? -1,
-  getgid: () => process.getgid?.() ?? -1,
-  getegid: () => process.getegid?.() ?? -1,
-  getgroups: () => process.getgroups?.() ?? [],
-  regainRoot: () => {
-    posixCall(process.setuid, 'setuid')(0);
-    return true;
-  },
-  openTunDevice: () => {
-    closeSync(openSync('/dev/net/tun', 'r+'));
-    return true;
-  },
-};
 
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -155,7 +110,7 @@ export function createEngine(env: EngineEnvironment): Engine {
     log.info({ role: message.config.role, workers: message.poolSize }, 'Starting...');
     // Only stdio, the IPC channel and the descriptors in `init` may cross from the bootstrap.
     const keep = new Set([
-      IPC_FD,
+      CHANNEL_FD,
       ...message.fds.tun,
       ...message.fds.udp,
       ...(message.fds.raw === null ? [] : [message.fds.raw]),
@@ -166,7 +121,8 @@ export function createEngine(env: EngineEnvironment): Engine {
     // no_new_privs is per thread and inherited only by threads created afterwards: set it now so
     // that every worker has it (the drop below sets it again, in its place in the sequence).
     env.drop.setNoNewPrivs();
-    const factory = controlPlaneFactory(message.config);
+    const factory =
+      message.config.role === 'server' ? SERVER_CONTROL_FACTORY : createTunnelControl(message.config);
     // One counter row per worker, plus the last one for the control plane.
     const block = createCounterBlock(factory.counterNames, message.poolSize + 1);
     counters = { block, names: factory.counterNames };
@@ -318,8 +274,8 @@ export function runEngineProcess(program: DataplaneProgram, early: readonly Data
     log.critical('Uncaught exception: %s', error.stack ?? error.message);
     process.exit(1);
   });
-  // The channel's end the bootstrap put at IPC_FD: a socket, framed by src/ipc/frames.ts.
-  toBootstrap = openFrameChannel(new Socket({ fd: IPC_FD, readable: true, writable: true }), {
+  // The channel's end the bootstrap put at CHANNEL_FD: a socket, framed by src/ipc/frames.ts.
+  toBootstrap = openFrameChannel(new Socket({ fd: CHANNEL_FD, readable: true, writable: true }), {
     message: (raw) => engine.handle(raw),
     violation: (violation) => {
       log.critical('Invalid frame from the bootstrap: %s', describeFrameViolation(violation));

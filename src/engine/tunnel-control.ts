@@ -25,7 +25,9 @@ import { createSecurityContext, SECURITY_KEY_BYTES } from '../teredo/security.js
 import type { SecurityContext } from '../teredo/security.js';
 import { TUNNEL_COUNTER, TUNNEL_COUNTER_NAMES } from '../teredo/tunnel-counters.js';
 import type { ControlPlane, ControlPlaneContext, ControlPlaneFactory } from './control-plane.js';
-import type { EngineConfig, ReplyMessage, SlowPathMessage } from '../ipc/bootstrap-engine-messages.js';
+import type { EngineConfig } from '../ipc/engine-config.js';
+import type { ReplyMessage } from '../ipc/bootstrap-engine-messages.js';
+import type { SlowPathMessage } from '../ipc/engine-worker-messages.js';
 import { createTunnelInterface } from './tunnel-interface.js';
 import type { TunnelInterface } from './tunnel-interface.js';
 import { countingOutput, createFdTunnelIo } from './tunnel-output.js';

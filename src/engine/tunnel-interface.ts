@@ -13,7 +13,7 @@
 import type { Logger } from '../log/logger.js';
 import { formatIPv6 } from '../teredo/ipv6-text.js';
 import type { HelperRequest, ReplyMessage } from '../ipc/bootstrap-engine-messages.js';
-import { TEREDO_LINK_LOCALS } from '../bootstrap/helper-policy.js';
+import { clientLinkLocal } from '../teredo/address.js';
 
 export const CLIENT_ADDRESS_PREFIX_LENGTH = 32;
 export const LINK_LOCAL_PREFIX_LENGTH = 64;
@@ -21,7 +21,8 @@ export const LINK_LOCAL_PREFIX_LENGTH = 64;
 export const DEFAULT_ROUTE_METRIC = 1029;
 /** What a down state reports, as Miredo's privproc. */
 export const DOWN_MTU = 1280;
-export const CLIENT_LINK_LOCAL = TEREDO_LINK_LOCALS[0] ?? 'fe80::ffff:ffff:ffff';
+/** fe80::ffff:ffff:ffff, whatever the NAT type (Miredo's hook does the same). */
+export const CLIENT_LINK_LOCAL = formatIPv6(clientLinkLocal(false));
 
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 type RequestBody = WithoutId<HelperRequest>;

@@ -18,8 +18,8 @@
  */
 import type { Logger } from '../log/logger.js';
 import type { DataplaneProgram, DataplaneThread } from './dataplane-program.js';
-import { parseWorkerToEngine } from '../ipc/bootstrap-engine-messages.js';
-import type { DataplaneTask, EngineToWorker, SlowPathMessage } from '../ipc/bootstrap-engine-messages.js';
+import { parseWorkerToEngine } from '../ipc/engine-worker-messages.js';
+import type { DataplaneTask, EngineToWorker, SlowPathMessage } from '../ipc/engine-worker-messages.js';
 
 export const WORKER_READY_TIMEOUT_MS = 10_000;
 

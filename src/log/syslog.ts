@@ -1,18 +1,9 @@
-import { createRequire } from 'node:module';
-import type { SyslogFacility } from '../config/syslog-facility.js';
+import { closeSyslog, openSyslog, writeSyslog } from '../os/posix.js';
+import type { SyslogFacility } from './syslog-facility.js';
 import { syslogPriorityName } from './levels.js';
 import type { SyslogPriorityName } from './levels.js';
 import type { LogSink } from './logger.js';
 import { parseLogLine, syslogText } from './record.js';
-
-/** The part of node-posix used here (the package ships no types). */
-interface PosixSyslog {
-  openlog(ident: string, options: { pid?: boolean; ndelay?: boolean }, facility: SyslogFacility): void;
-  closelog(): void;
-  syslog(priority: SyslogPriorityName, message: string): void;
-}
-
-const posix = createRequire(import.meta.url)('posix') as PosixSyslog;
 
 export interface SyslogSink extends LogSink {
   /** Reopens the connection with another facility (SyslogFacility changed on reload). */
@@ -41,18 +32,18 @@ export function syslogEntry(
  */
 export function openSyslogSink(ident: string, facility: SyslogFacility): SyslogSink {
   const own = { name: ident, pid: process.pid };
-  posix.openlog(ident, { pid: true, ndelay: true }, facility);
+  openSyslog(ident, facility);
   return {
     write(line: string): void {
       const entry = syslogEntry(line, own);
-      posix.syslog(entry.priority, entry.text);
+      writeSyslog(entry.priority, entry.text);
     },
     setFacility(next: SyslogFacility): void {
-      posix.closelog();
-      posix.openlog(ident, { pid: true, ndelay: true }, next);
+      closeSyslog();
+      openSyslog(ident, next);
     },
     close(): void {
-      posix.closelog();
+      closeSyslog();
     },
   };
 }

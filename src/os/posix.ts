@@ -1,4 +1,7 @@
-/** The calls the daemon uses from node-posix (the package ships no types). */
+/**
+ * The calls the daemon uses from node-posix (the package ships no types): the password database,
+ * chroot(2), and syslog(3).
+ */
 import { createRequire } from 'node:module';
 
 export interface PasswdEntry {
@@ -10,6 +13,9 @@ export interface PasswdEntry {
 interface PosixModule {
   getpwnam(name: string): PasswdEntry;
   chroot(dir: string): void;
+  openlog(ident: string, options: { pid?: boolean; ndelay?: boolean }, facility: string): void;
+  closelog(): void;
+  syslog(priority: string, message: string): void;
 }
 
 const posix = createRequire(import.meta.url)('posix') as PosixModule;
@@ -27,4 +33,18 @@ export function lookupUser(name: string): PasswdEntry | null {
 /** chroot(2); node-posix changes into the directory first, so the working directory is inside. */
 export function chroot(dir: string): void {
   posix.chroot(dir);
+}
+
+/** openlog(3) with LOG_PID | LOG_NDELAY; `facility` is a name node-posix knows ("daemon"). */
+export function openSyslog(ident: string, facility: string): void {
+  posix.openlog(ident, { pid: true, ndelay: true }, facility);
+}
+
+/** syslog(3); `priority` is a name node-posix knows ("err", "notice"). */
+export function writeSyslog(priority: string, message: string): void {
+  posix.syslog(priority, message);
+}
+
+export function closeSyslog(): void {
+  posix.closelog();
 }

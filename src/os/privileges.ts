@@ -1,4 +1,7 @@
-/** The two privilege-dropping calls the posix package lacks. */
+/**
+ * Dropping privileges: the calls the posix package lacks (setgroups, no_new_privs) and Node's
+ * setgid/setuid, which glibc applies to every thread of the process. chroot is in posix.ts.
+ */
 import { native } from './native.js';
 import { hinted } from './os-error.js';
 
@@ -14,4 +17,32 @@ export function setGroupsEmpty(): void {
  */
 export function setNoNewPrivs(): void {
   native.setNoNewPrivs();
+}
+
+/** process.setgid and friends exist only on POSIX systems; their absence is an error, never a no-op. */
+function posixCall<A extends unknown[]>(
+  fn: ((...args: A) => void) | undefined,
+  name: string,
+  ...args: A
+): void {
+  if (fn === undefined) throw new Error(`${name} is not available on this platform`);
+  fn(...args);
+}
+
+export function setGid(gid: number): void {
+  posixCall(process.setgid, 'setgid', gid);
+}
+
+export function setUid(uid: number): void {
+  posixCall(process.setuid, 'setuid', uid);
+}
+
+/** Tries setuid(0): true when it worked (after a drop, that must never happen). */
+export function canRegainRoot(): boolean {
+  try {
+    setUid(0);
+    return true;
+  } catch {
+    return false;
+  }
 }

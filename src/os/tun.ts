@@ -3,6 +3,7 @@
  * IPv6 packet), and the ioctls libtun6 uses to configure it. Errors are thrown as Error with
  * `code` (errno name), `syscall` and a hint.
  */
+import { closeSync, openSync } from 'node:fs';
 import { native } from './native.js';
 import { hinted, NEEDS_NET_ADMIN } from './os-error.js';
 import type { ErrnoHints } from './os-error.js';
@@ -80,4 +81,14 @@ export function addRoute6(ifindex: number, dst: Uint8Array, prefixLen: number, m
 /** SIOCDELRT, matching dst, prefix length, metric and interface. ESRCH if there is no such route. */
 export function delRoute6(ifindex: number, dst: Uint8Array, prefixLen: number, metric: number): void {
   hinted(CONFIG_HINTS, () => native.delRoute6(ifindex, dst, prefixLen, metric));
+}
+
+/** Whether this process can open /dev/net/tun (after its privilege drop, the engine must not). */
+export function canOpenTunDevice(): boolean {
+  try {
+    closeSync(openSync('/dev/net/tun', 'r+'));
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -8,7 +8,7 @@
  * address inside a larger buffer (a packet) and allocate nothing: use them on the data path.
  */
 import { readU16, readU32, writeU16, writeU32 } from './bytes.js';
-import { TEREDO_CONSTANTS } from './constants.js';
+import { TEREDO_CONSTANTS, TEREDO_LINK_LOCAL } from './constants.js';
 
 export { formatIPv6, parseIPv6, parseIPv6Into } from './ipv6-text.js';
 
@@ -125,13 +125,6 @@ export function makeTeredoFlags(cone: boolean, randomBits: number): number {
   return (cone ? TEREDO_CONSTANTS.coneFlag : 0) | (randomBits & TEREDO_CONSTANTS.randomFlagsMask);
 }
 
-const RESTRICTED_LINK_LOCAL = Object.freeze([
-  0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-]);
-const CONE_LINK_LOCAL = Object.freeze([
-  0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0x80, 0, 0x54, 0x45, 0x52, 0x45, 0x44, 0x4f,
-]);
-
 /**
  * The link-local address a client uses as the source of its Router Solicitations and configures
  * on its interface: fe80::ffff:ffff:ffff (restricted) or fe80::8000:5445:5245:444f (cone).
@@ -139,7 +132,7 @@ const CONE_LINK_LOCAL = Object.freeze([
 export function writeClientLinkLocal(cone: boolean, out: Uint8Array, offset = 0): void {
   if (offset < 0 || offset + 16 > out.length)
     throw new RangeError('link-local address does not fit the buffer');
-  out.set(cone ? CONE_LINK_LOCAL : RESTRICTED_LINK_LOCAL, offset);
+  out.set(cone ? TEREDO_LINK_LOCAL.cone : TEREDO_LINK_LOCAL.restricted, offset);
 }
 
 export function clientLinkLocal(cone: boolean): Uint8Array {
@@ -149,7 +142,7 @@ export function clientLinkLocal(cone: boolean): Uint8Array {
 }
 
 export function isClientLinkLocalAt(bytes: Uint8Array, offset: number, cone: boolean): boolean {
-  const expected = cone ? CONE_LINK_LOCAL : RESTRICTED_LINK_LOCAL;
+  const expected = cone ? TEREDO_LINK_LOCAL.cone : TEREDO_LINK_LOCAL.restricted;
   if (offset < 0 || offset + 16 > bytes.length) return false;
   for (let i = 0; i < 16; i++) if (bytes[offset + i] !== expected[i]) return false;
   return true;

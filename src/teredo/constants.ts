@@ -161,6 +161,18 @@ export function defineConstants(overrides: Partial<TeredoConstants>): TeredoCons
   return Object.freeze({ ...TEREDO_CONSTANTS, ...overrides });
 }
 
+/**
+ * The two Teredo link-local addresses (RFC 4380 section 5.2.1, RFC 5991 flags): a client's Router
+ * Solicitations come from the one of its NAT type, and the client and the relay configure the
+ * restricted one on their interface (Miredo does the same).
+ */
+export const TEREDO_LINK_LOCAL = Object.freeze({
+  /** fe80::ffff:ffff:ffff */
+  restricted: Object.freeze([0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]),
+  /** fe80::8000:5445:5245:444f: the cone flag, then "TEREDO" */
+  cone: Object.freeze([0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0x80, 0, 0x54, 0x45, 0x52, 0x45, 0x44, 0x4f]),
+} as const);
+
 /** IPv6 next-header values this core looks at. */
 export const NEXT_HEADER = Object.freeze({
   icmpv6: 58,

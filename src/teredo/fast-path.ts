@@ -11,7 +11,6 @@ import { isGlobalUnicastIPv4 } from './ipv4.js';
 import { isLinkLocalIPv6At } from './ipv6-address.js';
 import { PEER_COUNTING, PEER_QUEUED, PEER_SOLICITED, PEER_TRUSTED } from './peers.js';
 import type { PeerSnapshot, PeerTable } from './peers.js';
-import type { TunnelSnapshot } from '../ipc/tunnel-state.js';
 
 const IPV6_HEADER = 40;
 const SOURCE = 8;
@@ -19,12 +18,22 @@ const DESTINATION = 24;
 const NO_NEXT_HEADER = 59;
 export const TEREDO_SERVER_PORT = 3544;
 
+/** The tunnel's identity as the control plane last published it (a worker reads it once per batch). */
+export interface FastPathState {
+  /** Client qualified, or relay running. */
+  readonly active: boolean;
+  /** The Teredo prefix (client: of its address; relay: configured). */
+  readonly prefix: number;
+  /** Client: its server's IPv4, whose datagrams always take the slow path. */
+  readonly serverIPv4: number;
+}
+
 /** What a fast-path decision needs besides the packet. */
 export interface FastPathContext {
   readonly relay: boolean;
   readonly table: PeerTable;
   /** The tunnel state, read once per batch. */
-  readonly state: TunnelSnapshot;
+  readonly state: FastPathState;
   /** Scratch for the peer read. */
   readonly peer: PeerSnapshot;
   /** Coarse clock (seconds) and how long a peer stays valid after its last reception. */

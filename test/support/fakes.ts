@@ -11,7 +11,7 @@ import type { EngineToBootstrap } from '../../src/ipc/bootstrap-engine-messages.
 import type { CheckOperations } from '../../src/engine/drop-privileges.js';
 import { loadDataplaneProgram } from '../../src/engine/dataplane-program.js';
 import type { DataplaneProgram } from '../../src/engine/dataplane-program.js';
-import { identifyDirectory } from '../../src/dataplane/reading-check.js';
+import { identifyDirectory } from '../../src/os/identity.js';
 
 export interface CapturedLog {
   readonly log: Logger;

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { constants, existsSync } from 'node:fs';
+import { constants } from 'node:fs';
 import { access, chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -432,7 +432,7 @@ for (const expected of RC_SCRIPTS) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// SECURITY.md: required content, and the IPC message table kept in step with src/ipc/bootstrap-engine-messages.ts.
+// SECURITY.md: required content, and the IPC message table kept in step with the schemas in src/ipc/.
 
 function sectionOf(markdown: string, heading: string): string {
   const start = markdown.indexOf(`\n## ${heading}\n`);
@@ -447,7 +447,7 @@ function documentedMessages(markdown: string): string[] {
   return [...section.matchAll(/^\|\s*`([a-z0-9-]+)`\s*\|/gm)].map((m) => m[1] ?? '');
 }
 
-/** Message type names declared in ipc.ts as `type: z.literal('...')`. */
+/** Message type names declared in src/ipc/ as `type: z.literal('...')`. */
 function declaredMessages(source: string): string[] {
   return [...source.matchAll(/\btype:\s*z\.literal\(\s*(['"])([^'"]+)\1\s*\)/g)].map((m) => m[2] ?? '');
 }
@@ -490,20 +490,20 @@ describe('SECURITY.md', () => {
     );
   });
 
-  test('lists exactly the message types of src/ipc/bootstrap-engine-messages.ts', async (t) => {
-    const ipcPath = repoFile('src/ipc/bootstrap-engine-messages.ts');
-    if (!existsSync(ipcPath)) {
-      t.skip('src/ipc/bootstrap-engine-messages.ts does not exist yet');
-      return;
-    }
-    const declared = new Set(declaredMessages(await readFile(ipcPath, 'utf8')));
-    assert.ok(declared.size > 0, "no `type: z.literal('...')` found in ipc.ts: update this extraction");
+  test('lists exactly the message types of src/ipc/ (bootstrap-engine-messages.ts, engine-worker-messages.ts)', async () => {
+    const sources = await Promise.all(
+      ['src/ipc/bootstrap-engine-messages.ts', 'src/ipc/engine-worker-messages.ts'].map((path) =>
+        readRepoFile(path),
+      ),
+    );
+    const declared = new Set(sources.flatMap(declaredMessages));
+    assert.ok(declared.size > 0, "no `type: z.literal('...')` found in src/ipc/: update this extraction");
     const documented = documentedMessages(await readRepoFile('SECURITY.md'));
     assert.equal(new Set(documented).size, documented.length, 'a message is listed twice in SECURITY.md');
     const missing = [...declared].filter((name) => !documented.includes(name));
     const stale = documented.filter((name) => !declared.has(name));
-    assert.deepEqual(missing, [], 'messages in ipc.ts but not in SECURITY.md');
-    assert.deepEqual(stale, [], 'messages in SECURITY.md but not in ipc.ts');
+    assert.deepEqual(missing, [], 'messages in src/ipc/ but not in SECURITY.md');
+    assert.deepEqual(stale, [], 'messages in SECURITY.md but not in src/ipc/');
   });
 });
 

@@ -14,7 +14,7 @@ import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FAULT_INJECTION_ENV } from '../../../src/ipc/bootstrap-engine-messages.js';
+import { FAULT_INJECTION_ENV } from '../../../src/ipc/engine-launch.js';
 import { netnsSkip } from '../../support/netns.js';
 import { createLab, IPV6HOST_IPV6 } from '../../../scripts/lab/index.js';
 import type { Lab, LabDaemon, Qualified, TeredoClient } from '../../../scripts/lab/index.js';

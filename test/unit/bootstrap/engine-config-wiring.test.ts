@@ -16,7 +16,7 @@ import { parseMiredoConf } from '../../../src/config/miredo-conf.js';
 import { parseServerConf } from '../../../src/config/server-conf.js';
 import { runBootstrap } from '../../../src/bootstrap/bootstrap.js';
 import { engineEnvironment } from '../../../src/bootstrap/engine-process.js';
-import { engineConfigSchema } from '../../../src/ipc/bootstrap-engine-messages.js';
+import { engineConfigSchema } from '../../../src/ipc/engine-config.js';
 import { planReload } from '../../../src/bootstrap/reload-plan.js';
 import { openResources } from '../../../src/bootstrap/resources.js';
 import { loadSettings, poolSizeFor } from '../../../src/bootstrap/settings.js';

@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
-import { identifyDirectory, readingRefusal } from '../../../src/dataplane/reading-check.js';
+import { readingRefusal } from '../../../src/dataplane/reading-check.js';
+import { identifyDirectory } from '../../../src/os/identity.js';
 
 const JAIL = { dev: 2049n, ino: 131_073n };
 const NOBODY = { uid: 65534, euid: 65534, gid: 65534, egid: 65534 };

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
-import type { DataplaneTask, WorkerToEngine } from '../../../src/ipc/bootstrap-engine-messages.js';
+import type { DataplaneTask, WorkerToEngine } from '../../../src/ipc/engine-worker-messages.js';
 import { BACKLOG_LIMIT } from '../../../src/ipc/slow-path-backlog.js';
 import { createSlowPathBudget } from '../../../src/dataplane/slow-path-budget.js';
 import type { SlowPathBudget } from '../../../src/dataplane/slow-path-budget.js';

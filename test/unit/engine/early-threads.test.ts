@@ -7,11 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DataplaneProgram, DataplaneThread } from '../../../src/engine/dataplane-program.js';
-import {
-  parseWorkersArgument,
-  startEarlyThreads,
-  workersArgument,
-} from '../../../src/engine/early-threads.js';
+import { parseWorkersArgument, workersArgument } from '../../../src/ipc/engine-launch.js';
+import { startEarlyThreads } from '../../../src/engine/early-threads.js';
 import type { InitMessage } from '../../../src/ipc/bootstrap-engine-messages.js';
 import { closeFd } from '../../../src/os/fd.js';
 import { openUdp4 } from '../../../src/os/udp.js';

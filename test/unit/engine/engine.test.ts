@@ -12,7 +12,7 @@ import type { EngineToBootstrap, InitMessage } from '../../../src/ipc/bootstrap-
 import { closeFd } from '../../../src/os/fd.js';
 import { openUdp4 } from '../../../src/os/udp.js';
 import { fileURLToPath } from 'node:url';
-import { identifyDirectory } from '../../../src/dataplane/reading-check.js';
+import { identifyDirectory } from '../../../src/os/identity.js';
 import { unprivilegedOnly } from '../../support/unprivileged.js';
 import { captureLog, dataplaneProgram, DROPPED_CHECK, RELAY_INIT } from '../../support/fakes.js';
 

@@ -20,7 +20,7 @@ import {
 } from '../../../src/engine/dataplane-program.js';
 import type { DataplaneProgram } from '../../../src/engine/dataplane-program.js';
 import type { EngineEnvironment } from '../../../src/engine/engine.js';
-import { FAULT_INJECTION_ENV } from '../../../src/ipc/bootstrap-engine-messages.js';
+import { FAULT_INJECTION_ENV } from '../../../src/ipc/engine-launch.js';
 import type { EngineSummary, InitMessage } from '../../../src/ipc/bootstrap-engine-messages.js';
 import { closeFd } from '../../../src/os/fd.js';
 import { localPort, openUdp4 } from '../../../src/os/udp.js';

@@ -2,11 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   parseBootstrapToEngine,
-  parseDataplaneTask,
   parseEngineToBootstrap,
+} from '../../../src/ipc/bootstrap-engine-messages.js';
+import {
+  parseDataplaneTask,
   parseEngineToWorker,
   parseWorkerToEngine,
-} from '../../../src/ipc/bootstrap-engine-messages.js';
+} from '../../../src/ipc/engine-worker-messages.js';
 import type { InitMessage } from '../../../src/ipc/bootstrap-engine-messages.js';
 import { RELAY_INIT } from '../../support/fakes.js';
 

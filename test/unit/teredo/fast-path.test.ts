@@ -53,15 +53,16 @@ function setup(role: 'client' | 'relay', active = true): Setup {
     mtu: 1280,
   });
   shared.state.setClock(NOW);
+  const state = createTunnelSnapshot();
+  shared.state.read(state);
   const context: FastPathContext = {
     relay: role === 'relay',
     table: shared.table,
-    state: createTunnelSnapshot(),
+    state,
     peer: createPeerSnapshot(),
     now: NOW,
     validitySeconds: 30,
   };
-  shared.state.read(context.state);
   return {
     shared,
     context,

@@ -1,0 +1,26 @@
+/**
+ * The zod building blocks of the messages between the processes and threads: bounded numbers,
+ * descriptors, names and addresses. Every bound here is part of what the receivers check.
+ */
+import { isIPv4 } from 'node:net';
+import { z } from 'zod';
+import { isIPv6Value } from './ipv6-value.js';
+
+export const uint32 = z.number().int().min(0).max(0xffff_ffff);
+export const requestId = uint32;
+export const pid = z.number().int().min(1).max(0x3fff_ffff);
+/** Inherited descriptors arrive at 3 and above (0-2 are stdio). */
+export const fd = z.number().int().min(3).max(0xf_ffff);
+export const ifindex = z.number().int().min(1).max(0x7fff_ffff);
+export const interfaceName = z.string().min(1).max(15);
+export const ipv4 = z
+  .string()
+  .max(15)
+  .refine((text) => isIPv4(text), 'not an IPv4 address');
+/** 32 hex digits or IPv6 text. */
+export const ipv6 = z.string().max(64).refine(isIPv6Value, 'not an IPv6 address');
+export const port = z.number().int().min(0).max(65535);
+export const prefixLen = z.number().int().min(0).max(128);
+export const reason = z.string().max(512);
+/** Unprivileged ids only: the engine never runs as root or with the root group. */
+export const unprivilegedId = z.number().int().min(1).max(0xffff_fffe);
