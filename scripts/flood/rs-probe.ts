@@ -10,7 +10,7 @@ import type { Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { bytesEqual } from '../../src/teredo/bytes.js';
-import { TEREDO_CONSTANTS } from '../../src/teredo/constants.js';
+import { TEREDO_CONSTANTS, WIRE_SIZE } from '../../src/teredo/constants.js';
 import { formatIPv4, parseIPv4 } from '../../src/teredo/ipv4.js';
 import {
   createRouterAdvertisement,
@@ -20,7 +20,6 @@ import {
   buildRouterSolicitation,
   ROUTER_SOLICITATION_DATAGRAM_BYTES,
 } from '../../src/teredo/router-solicitation.js';
-import { NONCE_BYTES } from '../../src/teredo/security.js';
 import { createTeredoPayload, parseTeredoPayload } from '../../src/teredo/wire.js';
 
 export interface ProbeOptions {
@@ -76,7 +75,7 @@ function runProbe(socket: Socket, options: ProbeOptions): Promise<ProbeResult> {
   const server = parseIPv4(options.server);
   if (server === null) throw new Error(`not a dotted IPv4 address: ${options.server}`);
   const port = options.port ?? TEREDO_CONSTANTS.port;
-  const nonce = randomBytes(NONCE_BYTES);
+  const nonce = randomBytes(WIRE_SIZE.nonce);
   const rs = new Uint8Array(ROUTER_SOLICITATION_DATAGRAM_BYTES);
   buildRouterSolicitation(rs, 0, { nonce });
   const payload = createTeredoPayload();
@@ -104,7 +103,7 @@ function runProbe(socket: Socket, options: ProbeOptions): Promise<ProbeResult> {
       const isOurs =
         parseTeredoPayload(bytes, bytes.length, payload) === 'ok' &&
         payload.hasAuth &&
-        bytesEqual(bytes, payload.nonceOffset, nonce, 0, NONCE_BYTES) &&
+        bytesEqual(bytes, payload.nonceOffset, nonce, 0, WIRE_SIZE.nonce) &&
         parseRouterAdvertisement(bytes, payload, ra) === 'ok' &&
         ra.serverIPv4 === server;
       if (!isOurs) {

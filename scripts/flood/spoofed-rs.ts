@@ -7,13 +7,12 @@
 import { randomBytes } from 'node:crypto';
 import { createPacketBatch, slotOffset } from '../../src/os/packet-batch.js';
 import type { PacketBatch } from '../../src/os/packet-batch.js';
-import { TEREDO_CONSTANTS } from '../../src/teredo/constants.js';
+import { TEREDO_CONSTANTS, WIRE_SIZE } from '../../src/teredo/constants.js';
 import { parseIPv4 } from '../../src/teredo/ipv4.js';
 import {
   buildRouterSolicitation,
   ROUTER_SOLICITATION_DATAGRAM_BYTES,
 } from '../../src/teredo/router-solicitation.js';
-import { NONCE_BYTES } from '../../src/teredo/security.js';
 import { IPV4_UDP_HEADER_BYTES, writeIpv4UdpHeaders } from './ipv4-udp.js';
 
 /** The /24 networks the spoofed sources come from (global unicast for Teredo, documentation-only). */
@@ -22,7 +21,7 @@ export const SPOOFED_SOURCE_NETWORKS: readonly string[] = Object.freeze(['203.0.
 export const SPOOFED_RS_PACKET_BYTES = IPV4_UDP_HEADER_BYTES + ROUTER_SOLICITATION_DATAGRAM_BYTES;
 
 const NETWORKS = SPOOFED_SOURCE_NETWORKS.map((text) => parseIPv4(text) ?? 0);
-const RANDOM_BYTES_PER_PACKET = 6 + NONCE_BYTES; // network, host, port (2), identification (2), nonce
+const RANDOM_BYTES_PER_PACKET = 6 + WIRE_SIZE.nonce; // network, host, port (2), identification (2), nonce
 const LOWEST_PORT = 1024;
 
 /** Whether `ipv4` lies in one of the spoofed source networks. */
@@ -45,7 +44,7 @@ export function buildSpoofedRsPool(
     const sourcePort = LOWEST_PORT + (random.readUInt16BE(r + 2) % (0x10000 - LOWEST_PORT));
     const offset = slotOffset(pool, i);
     const payload = buildRouterSolicitation(pool.data, offset + IPV4_UDP_HEADER_BYTES, {
-      nonce: random.subarray(r + 6, r + 6 + NONCE_BYTES),
+      nonce: random.subarray(r + 6, r + 6 + WIRE_SIZE.nonce),
     });
     pool.lengths[i] = writeIpv4UdpHeaders(pool.data, offset, payload, {
       source,

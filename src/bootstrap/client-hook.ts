@@ -22,6 +22,7 @@ import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import type { Logger } from '../log/logger.js';
 import { clientLinkLocal, isConeAt } from '../teredo/address.js';
+import { TEREDO_CONSTANTS } from '../teredo/constants.js';
 import { formatIPv6 } from '../teredo/ipv6-text.js';
 
 export const DEFAULT_CLIENT_HOOK = '/etc/miredo/client-hook';
@@ -31,7 +32,8 @@ export const CLIENT_HOOK_TIMEOUT_MS = 10_000;
 const HOOK_PATH_VARIABLE = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const RESTRICTED_LINK_LOCAL = formatIPv6(clientLinkLocal(false));
 const CONE_LINK_LOCAL = formatIPv6(clientLinkLocal(true));
-const DOWN_MTU = 1280;
+/** What a down state reports, as Miredo's privproc. */
+const DOWN_MTU = TEREDO_CONSTANTS.minMtu;
 const MAX_OUTPUT_BYTES = 64 * 1024;
 
 export function clientHookPath(env: NodeJS.ProcessEnv = process.env): string {

@@ -3,6 +3,7 @@
  * Pure: argv in, a tagged result out; the caller prints and exits.
  */
 import { z } from 'zod';
+import { TEREDO_CONSTANTS } from '../teredo/constants.js';
 import { PACKAGE_NAME, PACKAGE_VERSION } from '../version.js';
 
 export type Program = 'miredo' | 'miredo-server';
@@ -73,7 +74,7 @@ export function usageText(program: Program): string {
   const what =
     program === 'miredo'
       ? 'Creates a Teredo tunneling interface for encapsulation of IPv6 over UDP.'
-      : 'Runs a Teredo server (RFC 4380) on UDP port 3544.';
+      : `Runs a Teredo server (RFC 4380) on UDP port ${TEREDO_CONSTANTS.port}.`;
   const chroot = program === 'miredo' ? '  -t, --chroot     chroot to the specified directory\n' : '';
   return (
     `Usage: ${program} [OPTIONS] ${positional}\n` +

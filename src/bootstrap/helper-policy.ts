@@ -29,15 +29,15 @@
  * fe80::/64, which every IPv6 interface has.
  */
 import { clientLinkLocal, teredoPrefixAt } from '../teredo/address.js';
+import { TEREDO_CONSTANTS, TEREDO_ROUTE_METRIC } from '../teredo/constants.js';
 import { formatIPv6 } from '../teredo/ipv6-text.js';
 import type { HelperRequest } from '../ipc/bootstrap-engine-messages.js';
 import { parseIPv6Value, prefixToBytes } from '../ipc/ipv6-value.js';
 
-export const MIN_MTU = 1280;
-export const MAX_MTU = 65535;
-export const MIN_ROUTE_METRIC = 1024;
-/** Miredo's hook installs the Teredo default route at 1029, behind routes learnt from RAs (1024). */
-export const MIN_DEFAULT_ROUTE_METRIC = 1029;
+const { minMtu: MIN_MTU, maxMtu: MAX_MTU } = TEREDO_CONSTANTS;
+/** No route of ours below the metrics Miredo uses (constants.ts), so none outranks the host's ordinary routes. */
+export const MIN_ROUTE_METRIC = TEREDO_ROUTE_METRIC.prefixRoute;
+export const MIN_DEFAULT_ROUTE_METRIC = TEREDO_ROUTE_METRIC.defaultRoute;
 
 /** The Teredo prefix is a /32; the Teredo link-locals live in fe80::/64. */
 const TEREDO_PREFIX_BITS = 32;

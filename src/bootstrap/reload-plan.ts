@@ -3,7 +3,7 @@
  * bootstrap or in the kernel routing table are changed in place; anything that needs other
  * kernel resources (interface name, sockets) or another engine mode restarts the engine.
  */
-import { DEFAULT_PEER_TABLE_CAPACITY } from '../config/miredo-conf.js';
+import { DEFAULT_PEER_CAPACITY } from '../teredo/constants.js';
 import type { DaemonSettings } from './settings.js';
 
 export type InPlaceChange =
@@ -28,8 +28,7 @@ type TunnelSettings = Exclude<DaemonSettings, { role: 'server' }>;
  * queue and UDP socket: a new size of either means a new engine. Absent means the default.
  */
 function changedSizes(current: TunnelSettings, next: TunnelSettings): string[] {
-  const capacity = (settings: TunnelSettings): number =>
-    settings.peerTableCapacity ?? DEFAULT_PEER_TABLE_CAPACITY;
+  const capacity = (settings: TunnelSettings): number => settings.peerTableCapacity ?? DEFAULT_PEER_CAPACITY;
   const workers = (settings: TunnelSettings): number => settings.dataplaneWorkers ?? 0;
   return [
     ...(capacity(current) === capacity(next) ? [] : ['peerTableCapacity']),

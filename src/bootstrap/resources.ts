@@ -7,6 +7,7 @@
  */
 import type { Logger } from '../log/logger.js';
 import { clientLinkLocal } from '../teredo/address.js';
+import { TEREDO_CONSTANTS, TEREDO_ROUTE_METRIC } from '../teredo/constants.js';
 import { formatIPv6 } from '../teredo/ipv6-text.js';
 import { errnoText } from './errno-text.js';
 import { BARE_BASELINE } from './helper.js';
@@ -16,8 +17,6 @@ import type { OsApi } from './os-api.js';
 import type { DaemonSettings } from './settings.js';
 import type { TunnelInterface } from './tun-control.js';
 
-export const TEREDO_PORT = 3544;
-export const PREFIX_ROUTE_METRIC = 1024;
 /**
  * Receive buffer of every UDP socket (set with SO_RCVBUFFORCE by root): a burst that arrives
  * while a worker is busy waits in the kernel instead of being dropped (the default, ~200 KB,
@@ -46,7 +45,7 @@ export function relayLinkLocal(): AddressEntry {
 }
 
 export function prefixRoute(prefix: number): RouteEntry {
-  return { dst: prefixToBytes(prefix), prefixLen: 32, metric: PREFIX_ROUTE_METRIC };
+  return { dst: prefixToBytes(prefix), prefixLen: 32, metric: TEREDO_ROUTE_METRIC.prefixRoute };
 }
 
 export function relayBaseline(mtu: number, prefix: number): TunnelBaseline {
@@ -73,14 +72,14 @@ export async function openResources(
   try {
     if (settings.role === 'server') {
       const primary = await step(`Error (${settings.serverBindAddress})`, () =>
-        os.openUdp4(settings.serverBindAddress, TEREDO_PORT, {
+        os.openUdp4(settings.serverBindAddress, TEREDO_CONSTANTS.port, {
           reusePort: false,
           receiveBufferBytes: UDP_RECEIVE_BUFFER_BYTES,
         }),
       );
       fds.push(primary);
       const secondary = await step(`Error (${settings.serverBindAddress2})`, () =>
-        os.openUdp4(settings.serverBindAddress2, TEREDO_PORT, {
+        os.openUdp4(settings.serverBindAddress2, TEREDO_CONSTANTS.port, {
           reusePort: false,
           receiveBufferBytes: UDP_RECEIVE_BUFFER_BYTES,
         }),

@@ -10,7 +10,12 @@
  * threads, 0 = one per CPU).
  */
 import { z } from 'zod';
-import { DEFAULT_PEER_CAPACITY, MAX_PEER_CAPACITY } from '../teredo/peers.js';
+import {
+  DEFAULT_PEER_CAPACITY,
+  MAX_DATAPLANE_WORKERS,
+  MAX_PEER_CAPACITY,
+  TEREDO_CONSTANTS,
+} from '../teredo/constants.js';
 import type { ConfigResult } from './diagnostic.js';
 import { isIPv4OrHostName } from './host-name.js';
 import { trackOrigins } from './origins.js';
@@ -18,9 +23,7 @@ import { SettingReader } from './setting-reader.js';
 import { strtoulWhole } from './strtoul.js';
 import { DEFAULT_SYSLOG_FACILITY, SyslogFacilitySchema } from '../log/syslog-facility.js';
 import {
-  DEFAULT_TEREDO_PREFIX,
   IFNAMSIZ,
-  IPV6_MIN_MTU,
   RelayTypeSchema,
   TeredoPrefixSchema,
   interfaceNameValue,
@@ -32,10 +35,8 @@ import {
   teredoPrefixValue,
 } from './values.js';
 
+/** The smallest PeerTableCapacity: below it, a handful of spoofed peers would fill the table. */
 export const MIN_PEER_TABLE_CAPACITY = 1024;
-export const MAX_PEER_TABLE_CAPACITY = MAX_PEER_CAPACITY;
-export const DEFAULT_PEER_TABLE_CAPACITY = DEFAULT_PEER_CAPACITY;
-export const MAX_DATAPLANE_WORKERS = 64;
 
 /** A whole number from `min` to `max` in Miredo's integer syntax (strtoul base 0, like BindPort). */
 function countValue(min: number, max: number, what: string) {
@@ -56,11 +57,7 @@ function countValue(min: number, max: number, what: string) {
   });
 }
 
-const peerTableCapacityValue = countValue(
-  MIN_PEER_TABLE_CAPACITY,
-  MAX_PEER_TABLE_CAPACITY,
-  'a number of peers',
-);
+const peerTableCapacityValue = countValue(MIN_PEER_TABLE_CAPACITY, MAX_PEER_CAPACITY, 'a number of peers');
 const dataplaneWorkersValue = countValue(0, MAX_DATAPLANE_WORKERS, 'a number of workers (0 = one per CPU)');
 
 const hostSchema = z.string().refine(isIPv4OrHostName, { message: 'not an IPv4 address or host name' });
@@ -84,10 +81,10 @@ export const MiredoConfigSchema = z
     /** First 32 bits of the Teredo prefix; relay modes only, the default elsewhere. */
     prefix: TeredoPrefixSchema,
     /** Tunnel MTU of the relay modes; the client takes its MTU from the server instead. */
-    interfaceMtu: z.number().int().min(IPV6_MIN_MTU).max(0xffff),
+    interfaceMtu: z.number().int().min(TEREDO_CONSTANTS.minMtu).max(TEREDO_CONSTANTS.maxMtu),
     syslogFacility: SyslogFacilitySchema,
     /** Most peers the client's or relay's table holds (our extension). */
-    peerTableCapacity: z.number().int().min(MIN_PEER_TABLE_CAPACITY).max(MAX_PEER_TABLE_CAPACITY),
+    peerTableCapacity: z.number().int().min(MIN_PEER_TABLE_CAPACITY).max(MAX_PEER_CAPACITY),
     /** Data-plane worker threads; 0 = one per CPU (our extension). */
     dataplaneWorkers: z.number().int().min(0).max(MAX_DATAPLANE_WORKERS),
   })
@@ -103,10 +100,10 @@ export const MIREDO_DEFAULTS = {
   relayType: 'client',
   bindAddress: '0.0.0.0',
   bindPort: 0,
-  prefix: DEFAULT_TEREDO_PREFIX,
-  interfaceMtu: IPV6_MIN_MTU,
+  prefix: TEREDO_CONSTANTS.prefix,
+  interfaceMtu: TEREDO_CONSTANTS.minMtu,
   syslogFacility: DEFAULT_SYSLOG_FACILITY,
-  peerTableCapacity: DEFAULT_PEER_TABLE_CAPACITY,
+  peerTableCapacity: DEFAULT_PEER_CAPACITY,
   dataplaneWorkers: 0,
 } as const;
 

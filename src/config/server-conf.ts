@@ -7,20 +7,14 @@
  * server instead of stopping it.
  */
 import { z } from 'zod';
+import { TEREDO_CONSTANTS } from '../teredo/constants.js';
 import { formatIPv4, isGlobalUnicastIPv4, parseIPv4 } from '../teredo/ipv4.js';
 import type { ConfigResult } from './diagnostic.js';
 import { trackOrigins } from './origins.js';
 import { SettingReader } from './setting-reader.js';
 import { strtoulWhole } from './strtoul.js';
 import { DEFAULT_SYSLOG_FACILITY, SyslogFacilitySchema } from '../log/syslog-facility.js';
-import {
-  DEFAULT_TEREDO_PREFIX,
-  IPV6_MIN_MTU,
-  TeredoPrefixSchema,
-  mtuValue,
-  syslogFacilityValue,
-  teredoPrefixValue,
-} from './values.js';
+import { TeredoPrefixSchema, mtuValue, syslogFacilityValue, teredoPrefixValue } from './values.js';
 
 /** Miredo's own sentence (miredo-server 1.2.6, "Teredo server UDP socket error: ..."). */
 export const NOT_GLOBAL_TEXT = 'Server IPv4 addresses must be global unicast';
@@ -48,7 +42,7 @@ export const ServerConfigSchema = z
     serverBindAddress2: serverAddress,
     prefix: TeredoPrefixSchema,
     /** Advertised in the Router Advertisement's MTU option. */
-    interfaceMtu: z.number().int().min(IPV6_MIN_MTU).max(0xffff),
+    interfaceMtu: z.number().int().min(TEREDO_CONSTANTS.minMtu).max(TEREDO_CONSTANTS.maxMtu),
     syslogFacility: SyslogFacilitySchema,
     /** Router Solicitations answered per source IPv4 (our extension; perSecond 0 = no limit). */
     rsRateLimit: SourceRateLimitSchema,
@@ -104,8 +98,8 @@ export const rateLimitValue = z.string().transform((text, ctx): SourceRateLimit 
 });
 
 export const SERVER_DEFAULTS = {
-  prefix: DEFAULT_TEREDO_PREFIX,
-  interfaceMtu: IPV6_MIN_MTU,
+  prefix: TEREDO_CONSTANTS.prefix,
+  interfaceMtu: TEREDO_CONSTANTS.minMtu,
   syslogFacility: DEFAULT_SYSLOG_FACILITY,
   rsRateLimit: sourceRateLimit(50),
   forwardRateLimit: sourceRateLimit(1000),

@@ -4,6 +4,7 @@
  * shown after `file:line: Directive: `.
  */
 import { z } from 'zod';
+import { TEREDO_CONSTANTS } from '../teredo/constants.js';
 import { parseIPv4 } from '../teredo/ipv4.js';
 import { parseIPv6 } from '../teredo/ipv6-text.js';
 import { asciiLowerCase } from './tokenize.js';
@@ -11,11 +12,9 @@ import { isIPv4OrHostName } from './host-name.js';
 import { parseInt16 } from './strtoul.js';
 import { SYSLOG_FACILITIES, SyslogFacilitySchema } from '../log/syslog-facility.js';
 
-export const IPV6_MIN_MTU = 1280;
 /** Linux IFNAMSIZ: names are at most 15 bytes plus the terminating NUL. */
 export const IFNAMSIZ = 16;
-/** 2001:0000::/32 as a uint32. */
-export const DEFAULT_TEREDO_PREFIX = 0x20010000;
+const { minMtu, maxMtu } = TEREDO_CONSTANTS;
 
 type Failed = { readonly ok: false; readonly message: string };
 type Parsed<T> = { readonly ok: true; readonly value: T } | Failed;
@@ -89,9 +88,8 @@ export const portValue = valueSchema((text) => {
  */
 export const mtuValue = valueSchema((text) => {
   const parsed = parseInt16(text);
-  if (!parsed.ok) return fail(`"${text}" is not an MTU (expected an integer from ${IPV6_MIN_MTU} to 65535)`);
-  if (parsed.value < IPV6_MIN_MTU)
-    return fail(`${parsed.value} is below the IPv6 minimum MTU of ${IPV6_MIN_MTU}`);
+  if (!parsed.ok) return fail(`"${text}" is not an MTU (expected an integer from ${minMtu} to ${maxMtu})`);
+  if (parsed.value < minMtu) return fail(`${parsed.value} is below the IPv6 minimum MTU of ${minMtu}`);
   return ok(parsed.value);
 });
 

@@ -21,7 +21,8 @@ import { createQualification, QUALIFICATION_MESSAGES } from '../teredo/qualifica
 import type { Qualification, QualificationAction } from '../teredo/qualification.js';
 import { createTunnelCore } from '../teredo/relay.js';
 import type { TunnelCore, TunnelOutput } from '../teredo/relay.js';
-import { createSecurityContext, SECURITY_KEY_BYTES } from '../teredo/security.js';
+import { createSecurityContext } from '../teredo/security.js';
+import { SECURITY_KEY_BYTES } from '../teredo/constants.js';
 import type { SecurityContext } from '../teredo/security.js';
 import { TUNNEL_COUNTER, TUNNEL_COUNTER_NAMES } from '../teredo/tunnel-counters.js';
 import type { ControlPlane, ControlPlaneContext, ControlPlaneFactory } from './control-plane.js';

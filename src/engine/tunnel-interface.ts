@@ -14,13 +14,14 @@ import type { Logger } from '../log/logger.js';
 import { formatIPv6 } from '../teredo/ipv6-text.js';
 import type { HelperRequest, ReplyMessage } from '../ipc/bootstrap-engine-messages.js';
 import { clientLinkLocal } from '../teredo/address.js';
+import { TEREDO_CONSTANTS, TEREDO_ROUTE_METRIC } from '../teredo/constants.js';
 
 export const CLIENT_ADDRESS_PREFIX_LENGTH = 32;
 export const LINK_LOCAL_PREFIX_LENGTH = 64;
 /** Miredo's hook value: behind the native default routes learnt from RAs (1024). */
-export const DEFAULT_ROUTE_METRIC = 1029;
+export const DEFAULT_ROUTE_METRIC = TEREDO_ROUTE_METRIC.defaultRoute;
 /** What a down state reports, as Miredo's privproc. */
-export const DOWN_MTU = 1280;
+export const DOWN_MTU = TEREDO_CONSTANTS.minMtu;
 /** fe80::ffff:ffff:ffff, whatever the NAT type (Miredo's hook does the same). */
 export const CLIENT_LINK_LOCAL = formatIPv6(clientLinkLocal(false));
 

@@ -10,6 +10,7 @@ import { LOG_LEVEL_NAMES } from '../log/levels.js';
 import { engineConfigSchema } from './engine-config.js';
 import {
   fd,
+  fdList,
   ifindex,
   interfaceName,
   ipv6,
@@ -19,6 +20,7 @@ import {
   requestId,
   uint32,
   unprivilegedId,
+  workerCount,
 } from './fields.js';
 import { parseWith } from './parse.js';
 import type { Parsed } from './parse.js';
@@ -32,9 +34,9 @@ export const initMessageSchema = z
     fds: z
       .object({
         /** One TUN queue per data-plane worker (client and relay). */
-        tun: z.array(fd).max(64),
+        tun: fdList,
         /** One UDP socket per worker (client, relay) or the two server sockets. */
-        udp: z.array(fd).max(64),
+        udp: fdList,
         raw: fd.nullable(),
       })
       .strict(),
@@ -42,7 +44,7 @@ export const initMessageSchema = z
     uid: unprivilegedId,
     gid: unprivilegedId,
     chrootDir: z.string().min(1).max(4096).startsWith('/'),
-    poolSize: z.number().int().min(1).max(64),
+    poolSize: workerCount.min(1),
     logLevel: z.enum(LOG_LEVEL_NAMES),
   })
   .strict()
@@ -98,7 +100,7 @@ export type BootstrapToEngine = z.infer<typeof bootstrapToEngineSchema>;
 // ---- engine → bootstrap ----
 
 export const readyMessageSchema = z
-  .object({ type: z.literal('ready'), pid, workers: z.number().int().min(1).max(64) })
+  .object({ type: z.literal('ready'), pid, workers: workerCount.min(1) })
   .strict();
 
 export const engineSummarySchema = z
@@ -106,7 +108,7 @@ export const engineSummarySchema = z
     role: z.enum(['client', 'relay', 'server']),
     pid,
     uptimeSeconds: z.number().min(0),
-    workers: z.number().int().min(0).max(64),
+    workers: workerCount,
     uid: uint32,
     gid: uint32,
     maxRssBytes: z.number().int().min(0),

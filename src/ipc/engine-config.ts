@@ -4,8 +4,8 @@
  * (the engine cannot use DNS once it is jailed).
  */
 import { z } from 'zod';
-import { MAX_PEER_CAPACITY } from '../teredo/peers.js';
-import { ipv4, port, uint32 } from './fields.js';
+import { MAX_PEER_CAPACITY } from '../teredo/constants.js';
+import { ipv4, mtu, port, uint32 } from './fields.js';
 
 /** Most peers the client's or relay's table holds (PeerTableCapacity; absent: the engine's default). */
 const peerTableCapacity = z.number().int().min(1).max(MAX_PEER_CAPACITY);
@@ -28,7 +28,7 @@ export const relayEngineConfigSchema = z
     role: z.literal('relay'),
     relayType: z.enum(['cone', 'restricted']),
     prefix: uint32,
-    interfaceMtu: z.number().int().min(1280).max(65535),
+    interfaceMtu: mtu,
     bindAddress: ipv4,
     bindPort: port,
     peerTableCapacity: peerTableCapacity.optional(),
@@ -49,7 +49,7 @@ export const serverEngineConfigSchema = z
     serverBindAddress: ipv4,
     serverBindAddress2: ipv4,
     prefix: uint32,
-    interfaceMtu: z.number().int().min(1280).max(65535),
+    interfaceMtu: mtu,
     /** Router Solicitations answered per source IPv4. */
     rsRateLimit: sourceRateLimitSchema,
     /** Packets forwarded (to clients or natively) per source IPv4. */

@@ -2,6 +2,7 @@
  * How the bootstrap starts the engine: where the engine finds its channel and descriptors, its
  * one command-line argument, and the one environment variable the bootstrap may pass on.
  */
+import { MAX_DATAPLANE_WORKERS } from '../teredo/constants.js';
 
 /** stdin, stdout and stderr, then the channel to the bootstrap (a socket: channel.ts). */
 export const CHANNEL_FD = 3;
@@ -16,8 +17,6 @@ export const FAULT_INJECTION_ENV = 'MIREDO_TS_FAULT_INJECTION';
  * threads before `init` arrives (src/engine/early-threads.ts).
  */
 export const WORKERS_ARGUMENT = '--workers=';
-/** Far above DataplaneWorkers' range: anything else on the command line is not ours. */
-const MAX_EARLY_WORKERS = 64;
 
 export function workersArgument(size: number): string {
   return `${WORKERS_ARGUMENT}${size}`;
@@ -30,5 +29,5 @@ export function parseWorkersArgument(argv: readonly string[]): number | null {
   const text = argument.slice(WORKERS_ARGUMENT.length);
   if (!/^[1-9]\d{0,2}$/.test(text)) return null;
   const size = Number(text);
-  return size <= MAX_EARLY_WORKERS ? size : null;
+  return size <= MAX_DATAPLANE_WORKERS ? size : null;
 }

@@ -5,11 +5,9 @@
  */
 import { z } from 'zod';
 import { engineConfigSchema } from './engine-config.js';
-import { fd, port, reason, uint32 } from './fields.js';
+import { fd, port, reason, uint32, workerIndex } from './fields.js';
 import { parseWith } from './parse.js';
 import type { Parsed } from './parse.js';
-
-const workerIndex = z.number().int().min(0).max(63);
 
 /** A directory by device and inode number (stat with bigint: inode numbers pass 2^53). */
 export const dirIdentitySchema = z.object({ dev: z.bigint().min(0n), ino: z.bigint().min(0n) }).strict();

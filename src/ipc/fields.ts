@@ -4,6 +4,7 @@
  */
 import { isIPv4 } from 'node:net';
 import { z } from 'zod';
+import { MAX_DATAPLANE_WORKERS, TEREDO_CONSTANTS } from '../teredo/constants.js';
 import { isIPv6Value } from './ipv6-value.js';
 
 export const uint32 = z.number().int().min(0).max(0xffff_ffff);
@@ -24,3 +25,14 @@ export const prefixLen = z.number().int().min(0).max(128);
 export const reason = z.string().max(512);
 /** Unprivileged ids only: the engine never runs as root or with the root group. */
 export const unprivilegedId = z.number().int().min(1).max(0xffff_fffe);
+/** Data-plane workers: a pool size, and an index in it. */
+export const workerCount = z.number().int().min(0).max(MAX_DATAPLANE_WORKERS);
+export const workerIndex = z
+  .number()
+  .int()
+  .min(0)
+  .max(MAX_DATAPLANE_WORKERS - 1);
+/** TUN queues or UDP sockets, one per worker at most. */
+export const fdList = z.array(fd).max(MAX_DATAPLANE_WORKERS);
+/** An IPv6 MTU. */
+export const mtu = z.number().int().min(TEREDO_CONSTANTS.minMtu).max(TEREDO_CONSTANTS.maxMtu);

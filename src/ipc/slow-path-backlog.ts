@@ -15,8 +15,8 @@
  * at most that many. Counters are 32-bit and compared as differences, so they may wrap. After a
  * restart (below), messages of the earlier run taken late only let the worker post as many more.
  */
-/** DataplaneWorkers' maximum (config/miredo-conf.ts; a test keeps them equal), not imported: workers load this. */
-export const MAX_DATAPLANE_WORKERS = 64;
+import { MAX_DATAPLANE_WORKERS } from '../teredo/constants.js';
+
 export const SLOW_PATH_BACKLOG_BYTES = 2 * MAX_DATAPLANE_WORKERS * 4;
 /**
  * Messages of one worker that may wait before it drops datagrams from anyone. At the 20-50 µs a

@@ -2,11 +2,11 @@
  * Teredo bubbles: an IPv6 header alone, payload length 0, next header 59 ("no next header"),
  * hop limit 0. They open NAT mappings and carry no data.
  */
-import { TEREDO_CONSTANTS, NEXT_HEADER } from './constants.js';
+import { IPV6_HEADER_BYTES, NEXT_HEADER, TEREDO_CONSTANTS } from './constants.js';
 import { checkIPv6Packet, ipv6NextHeader, ipv6PayloadLength, writeIPv6Header } from './ipv6-header.js';
 import type { IPv6DropReason } from './ipv6-header.js';
 
-export const BUBBLE_BYTES = 40;
+export const BUBBLE_BYTES = IPV6_HEADER_BYTES;
 
 export type BubbleDropReason = IPv6DropReason | 'not-bubble';
 export const BUBBLE_DROP_REASONS: readonly BubbleDropReason[] = Object.freeze([

@@ -4,8 +4,7 @@
  * here allocates: the sums are plain numbers, exact up to 2^53, folded at the end.
  */
 import { isRegion, writeU16 } from './bytes.js';
-
-const IPV6_HEADER_BYTES = 40;
+import { IPV6_HEADER_BYTES } from './constants.js';
 
 /** Adds the big-endian 16-bit words of `length` bytes from `offset` to `sum` (odd tail padded with zero). */
 export function onesComplementSum(bytes: Uint8Array, offset: number, length: number, sum = 0): number {

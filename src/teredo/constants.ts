@@ -1,7 +1,11 @@
 /**
- * Every Teredo protocol constant Miredo 1.2.6 compiles in (reference section 4.1), gathered in
- * one frozen object. Miredo cannot change them at run time; we can, for tests only, through
- * defineConstants(). Durations are milliseconds (suffix `Ms`), sizes are bytes.
+ * The constants module: the protocol values of Teredo and Miredo 1.2.6 (reference section 4.1)
+ * that this code reads, and the few limits of this implementation that several layers share,
+ * each in one place. Every layer may import it (it imports nothing).
+ *
+ * TEREDO_CONSTANTS holds the values a test may change (through defineConstants(): shorter timers,
+ * other limits); Miredo cannot change them at run time, and neither can the daemon. The others
+ * are fixed. Durations are milliseconds (suffix `Ms`), sizes are bytes.
  */
 
 export interface TeredoConstants {
@@ -11,25 +15,17 @@ export interface TeredoConstants {
   readonly prefix: number;
   /** Experimental prefix 3ffe:831f::/32 some servers still advertise; rewritten to `prefix`. */
   readonly obsoletePrefix: number;
-  /** Local discovery multicast group 224.0.0.253 (used only by Miredo master). */
-  readonly discoveryMulticastIPv4: number;
 
   /** Flags field (address bits 64..79), RFC 5991 layout `CRAAAAUG AAAAAAAA`. */
   readonly coneFlag: number;
   readonly randomFlagsMask: number;
-  readonly universalLocalFlag: number;
-  readonly groupFlag: number;
-  /** The R bit: "cone probe" flag of early drafts, must be zero. */
-  readonly legacyDraftFlag: number;
 
   /** Qualification: one RS per T, N tries, then RestartDelay before the next attempt. */
   readonly qualificationTimeoutMs: number;
   readonly qualificationRetries: number;
-  /** Fixed, not randomized: the next RS is due this long after the previous one. */
-  readonly refreshIntervalMs: number;
   /**
-   * The refresh interval our client uses instead: Linux forgets an unreplied UDP mapping after
-   * 30 s (nf_conntrack_udp_timeout), so Miredo's 30 s lets NAT mappings lapse (lab notes).
+   * The next RS is due this long after the previous one. Miredo's is 30 s, but Linux forgets an
+   * unreplied UDP mapping after 30 s (nf_conntrack_udp_timeout), so NAT mappings lapsed (lab notes).
    */
   readonly clientRefreshIntervalMs: number;
   readonly restartDelayMs: number;
@@ -38,7 +34,6 @@ export interface TeredoConstants {
   readonly peerValidityMs: number;
   /** Garbage collection period; idle entries go after one to two periods. */
   readonly peerGcPeriodMs: number;
-  readonly maxPeers: number;
   /** Bytes of packets queued per peer while waiting for it to answer. */
   readonly peerQueueBytes: number;
 
@@ -51,11 +46,8 @@ export interface TeredoConstants {
   readonly maxPingsPerPeer: number;
   /** Ping authenticators are accepted for wall-clock delays strictly below this. */
   readonly pingHashLifetimeMs: number;
-  readonly hmacKeyBytes: number;
-  readonly nonceBytes: number;
 
-  /** ICMPv6 errors sent per tunnel: at most one per interval (10 per second). */
-  readonly icmpErrorIntervalMs: number;
+  /** ICMPv6 errors sent per tunnel and second (Miredo: one every 100 ms). */
   readonly icmpErrorsPerSecond: number;
   /** Bytes of the offending packet quoted so an error fits the minimum MTU (1280 - 40 - 8). */
   readonly icmpErrorQuoteLimit: number;
@@ -79,35 +71,23 @@ export interface TeredoConstants {
   readonly maxMtu: number;
   /** MTU a client uses when the RA carries no MTU option. */
   readonly defaultMtu: number;
-  /** Largest UDP payload over IPv4 (65535 - 20 - 8); receive buffers are this big. */
-  readonly maxUdpPayload: number;
-  /** Miredo's "minimal" UDP payload: an IPv6 packet of the minimum MTU plus an origin indication. */
-  readonly minUdpPayload: number;
-
-  readonly supervisorRestartPauseMs: number;
 }
 
 export const TEREDO_CONSTANTS: TeredoConstants = Object.freeze({
   port: 3544,
   prefix: 0x20010000,
   obsoletePrefix: 0x3ffe831f,
-  discoveryMulticastIPv4: 0xe00000fd,
 
   coneFlag: 0x8000,
   randomFlagsMask: 0x3cff,
-  universalLocalFlag: 0x0200,
-  groupFlag: 0x0100,
-  legacyDraftFlag: 0x4000,
 
   qualificationTimeoutMs: 4_000,
   qualificationRetries: 3,
-  refreshIntervalMs: 30_000,
   clientRefreshIntervalMs: 20_000,
   restartDelayMs: 100_000,
 
   peerValidityMs: 30_000,
   peerGcPeriodMs: 30_000,
-  maxPeers: 1_048_576,
   peerQueueBytes: 1280,
 
   bubbleMinIntervalMs: 2_000,
@@ -116,10 +96,7 @@ export const TEREDO_CONSTANTS: TeredoConstants = Object.freeze({
   pingMinIntervalMs: 2_000,
   maxPingsPerPeer: 4,
   pingHashLifetimeMs: 30_000,
-  hmacKeyBytes: 16,
-  nonceBytes: 8,
 
-  icmpErrorIntervalMs: 100,
   icmpErrorsPerSecond: 10,
   icmpErrorQuoteLimit: 1232,
   icmpErrorHopLimit: 64,
@@ -138,10 +115,6 @@ export const TEREDO_CONSTANTS: TeredoConstants = Object.freeze({
   minMtu: 1280,
   maxMtu: 65535,
   defaultMtu: 1280,
-  maxUdpPayload: 65507,
-  minUdpPayload: 1288,
-
-  supervisorRestartPauseMs: 1_000,
 });
 
 /**
@@ -161,6 +134,22 @@ export function defineConstants(overrides: Partial<TeredoConstants>): TeredoCons
   return Object.freeze({ ...TEREDO_CONSTANTS, ...overrides });
 }
 
+/** Miredo's MAX_PEERS (libJudy, Debian's build): the peer table's capacity without PeerTableCapacity. */
+export const DEFAULT_PEER_CAPACITY = 1_048_576;
+/** The largest peer table (PeerTableCapacity's maximum): slot numbers stay below 2^24. */
+export const MAX_PEER_CAPACITY = 1 << 24;
+/** Data-plane workers at most (DataplaneWorkers' maximum; the shared backlog has a cell for each). */
+export const MAX_DATAPLANE_WORKERS = 64;
+/** The HMAC-MD5 key of nonces, ping authenticators and bubble interface IDs (Miredo: 16 random bytes). */
+export const SECURITY_KEY_BYTES = 16;
+
+/**
+ * Route metrics, as Miredo sets them: the Teredo prefix route at the kernel's default 1024, the
+ * client's default route at 1029 (its client hook), behind the native default routes learnt from
+ * Router Advertisements (1024). The bootstrap's helper policy accepts nothing lower.
+ */
+export const TEREDO_ROUTE_METRIC = Object.freeze({ prefixRoute: 1024, defaultRoute: 1029 } as const);
+
 /**
  * The two Teredo link-local addresses (RFC 4380 section 5.2.1, RFC 5991 flags): a client's Router
  * Solicitations come from the one of its NAT type, and the client and the relay configure the
@@ -173,6 +162,9 @@ export const TEREDO_LINK_LOCAL = Object.freeze({
   cone: Object.freeze([0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0x80, 0, 0x54, 0x45, 0x52, 0x45, 0x44, 0x4f]),
 } as const);
 
+/** The fixed IPv6 header (RFC 8200); a bubble is one, with no payload. */
+export const IPV6_HEADER_BYTES = 40;
+
 /** IPv6 next-header values this core looks at. */
 export const NEXT_HEADER = Object.freeze({
   icmpv6: 58,
@@ -182,29 +174,20 @@ export const NEXT_HEADER = Object.freeze({
 /** ICMPv6 message types (RFC 4443, RFC 4861). Types below 128 are errors. */
 export const ICMPV6_TYPE = Object.freeze({
   destinationUnreachable: 1,
-  packetTooBig: 2,
-  timeExceeded: 3,
-  parameterProblem: 4,
   echoRequest: 128,
   echoReply: 129,
   routerSolicitation: 133,
   routerAdvertisement: 134,
 } as const);
 
-/** Destination Unreachable codes (RFC 4443 section 3.1). */
+/** Destination Unreachable codes (RFC 4443 section 3.1) this core sends. */
 export const UNREACHABLE_CODE = Object.freeze({
-  noRoute: 0,
   administrativelyProhibited: 1,
-  beyondScope: 2,
   addressUnreachable: 3,
-  portUnreachable: 4,
-  sourcePolicyFailed: 5,
-  rejectRoute: 6,
 } as const);
 
-/** Fixed sizes of the Teredo framing and the IPv6 header. */
+/** Fixed sizes of the Teredo framing and of an ICMPv6 header. */
 export const WIRE_SIZE = Object.freeze({
-  ipv6Header: 40,
   authHeaderMin: 13,
   originIndication: 8,
   nonce: 8,

@@ -12,13 +12,13 @@ import type { Icmpv6DropReason } from './icmpv6-message.js';
 import { isMulticastIPv6At, isUnspecifiedIPv6At } from './ipv6-address.js';
 import {
   IPV6_DESTINATION_OFFSET,
-  IPV6_HEADER_BYTES,
   IPV6_SOURCE_OFFSET,
   ipv6NextHeader,
   ipv6PayloadLength,
   ipv6Version,
   writeIPv6Header,
 } from './ipv6-header.js';
+import { IPV6_HEADER_BYTES } from './constants.js';
 
 const UNREACHABLE_HEADER_BYTES = 8;
 

@@ -7,7 +7,8 @@ import { assertRoom, readU16, writeU16 } from './bytes.js';
 import { ICMPV6_TYPE, NEXT_HEADER } from './constants.js';
 import { checkIcmpv6Packet, fillIcmpv6Checksum, icmpv6Code, icmpv6Type } from './icmpv6-message.js';
 import type { Icmpv6DropReason } from './icmpv6-message.js';
-import { IPV6_HEADER_BYTES, ipv6PayloadLength, writeIPv6Header } from './ipv6-header.js';
+import { IPV6_HEADER_BYTES } from './constants.js';
+import { ipv6PayloadLength, writeIPv6Header } from './ipv6-header.js';
 
 const ECHO_HEADER_BYTES = 8;
 

@@ -4,7 +4,8 @@
  */
 import { fillUpperLayerChecksum, verifyUpperLayerChecksum } from './checksum.js';
 import { NEXT_HEADER, WIRE_SIZE } from './constants.js';
-import { checkIPv6Packet, IPV6_HEADER_BYTES, ipv6NextHeader, ipv6PayloadLength } from './ipv6-header.js';
+import { checkIPv6Packet, ipv6NextHeader, ipv6PayloadLength } from './ipv6-header.js';
+import { IPV6_HEADER_BYTES } from './constants.js';
 import type { IPv6DropReason } from './ipv6-header.js';
 
 export type Icmpv6DropReason = IPv6DropReason | 'not-icmpv6' | 'icmpv6-truncated';

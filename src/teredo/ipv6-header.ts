@@ -4,8 +4,8 @@
  * checkIPv6Packet() (past the end they read zeros, they never throw).
  */
 import { assertRoom, isRegion, readU16, writeU16, writeU32 } from './bytes.js';
+import { IPV6_HEADER_BYTES } from './constants.js';
 
-export const IPV6_HEADER_BYTES = 40;
 /** Offsets of the address fields from the start of the header. */
 export const IPV6_SOURCE_OFFSET = 8;
 export const IPV6_DESTINATION_OFFSET = 24;

@@ -33,6 +33,7 @@
  * "writer only" words are never read by data-plane workers, so plain stores do. An empty slot
  * (flags 0) keeps stale bytes in its other words: nothing reads them, and insert rewrites them all.
  */
+import { MAX_PEER_CAPACITY } from './constants.js';
 
 export const PEER_TABLE_MAGIC = 0x50454552;
 export const HEADER_WORDS = 16;
@@ -89,7 +90,6 @@ export const RECORD_OCCUPIED = 0x10000;
 
 export const PEER_RECORD_BYTES = RECORD_WORDS * 4;
 export const PEER_TABLE_HEADER_BYTES = HEADER_WORDS * 4;
-export const MAX_PEER_CAPACITY = 1 << 24;
 
 /** First Int32 index of `slot`'s record. */
 export function recordBase(slot: number): number {

@@ -15,6 +15,7 @@
  * Chunks never used yet are handed out from a counter, so the pages of an idle slab are never
  * touched (and never become resident).
  */
+import { TEREDO_CONSTANTS } from './constants.js';
 
 export const QUEUE_CHUNK_BYTES = 256;
 const CHUNK_WORDS = QUEUE_CHUNK_BYTES / 4;
@@ -216,7 +217,8 @@ export function createQueueSlab(slabBytes: number): QueueSlab {
         const length = readWord(at);
         const ipv4 = readWord(at) >>> 0;
         const portAndDirection = readWord(at);
-        if (readScratch.length < length) readScratch = new Uint8Array(Math.max(length, 1280));
+        if (readScratch.length < length)
+          readScratch = new Uint8Array(Math.max(length, TEREDO_CONSTANTS.minMtu));
         readBytes(at, readScratch, length);
         const direction = (portAndDirection & 0x10000) !== 0 ? 'in' : 'out';
         visit(direction, readScratch, 0, length, ipv4, portAndDirection & 0xffff);

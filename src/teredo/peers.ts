@@ -40,6 +40,7 @@
  * create them with spoofed packets) hold at most half of it and go first, oldest first; then
  * pending peers, newest first; peers that proved two-way traffic never.
  */
+import { MAX_PEER_CAPACITY } from './constants.js';
 import { halfSipHash128, keyWordAt, slotOfHash } from './peers-hash.js';
 import {
   HEADER_CAPACITY,
@@ -51,7 +52,6 @@ import {
   HEADER_SLOTS,
   HEADER_SWEEP_HAND,
   HEADER_WORDS,
-  MAX_PEER_CAPACITY,
   PEER_RECORD_BYTES,
   PEER_TABLE_HEADER_BYTES,
   PEER_TABLE_MAGIC,
@@ -86,7 +86,6 @@ import {
 } from './peers-eviction.js';
 
 export {
-  MAX_PEER_CAPACITY,
   PEER_COUNTING,
   PEER_QUEUED,
   PEER_RECORD_BYTES,
@@ -95,9 +94,6 @@ export {
   PEER_UNPROVEN,
 } from './peers-layout.js';
 export { unprovenLimit } from './peers-eviction.js';
-
-/** Miredo's MAX_PEERS with libJudy (Debian's build). */
-export const DEFAULT_PEER_CAPACITY = 1_048_576;
 
 const COMPRESSION_ROUNDS = 1;
 const FINALISATION_ROUNDS = 3;

@@ -17,12 +17,8 @@ import { ICMPV6_TYPE, NEXT_HEADER, TEREDO_CONSTANTS, WIRE_SIZE } from './constan
 import type { TeredoConstants } from './constants.js';
 import { checkIcmpv6Packet, fillIcmpv6Checksum, icmpv6Code, icmpv6Type } from './icmpv6-message.js';
 import type { Icmpv6DropReason } from './icmpv6-message.js';
-import {
-  IPV6_DESTINATION_OFFSET,
-  IPV6_HEADER_BYTES,
-  ipv6PayloadLength,
-  writeIPv6Header,
-} from './ipv6-header.js';
+import { IPV6_DESTINATION_OFFSET, ipv6PayloadLength, writeIPv6Header } from './ipv6-header.js';
+import { IPV6_HEADER_BYTES } from './constants.js';
 import { writeAuthHeader, writeOriginIndication } from './wire.js';
 import type { TeredoPayload } from './wire.js';
 

@@ -14,12 +14,8 @@ import { ICMPV6_TYPE, NEXT_HEADER, TEREDO_CONSTANTS, WIRE_SIZE } from './constan
 import { checkIcmpv6Packet, fillIcmpv6Checksum, icmpv6Code, icmpv6Type } from './icmpv6-message.js';
 import type { Icmpv6DropReason } from './icmpv6-message.js';
 import { isAllRoutersMulticastAt, isLinkLocalIPv6At } from './ipv6-address.js';
-import {
-  IPV6_DESTINATION_OFFSET,
-  IPV6_HEADER_BYTES,
-  IPV6_SOURCE_OFFSET,
-  writeIPv6Header,
-} from './ipv6-header.js';
+import { IPV6_DESTINATION_OFFSET, IPV6_SOURCE_OFFSET, writeIPv6Header } from './ipv6-header.js';
+import { IPV6_HEADER_BYTES } from './constants.js';
 import { writeAuthHeader } from './wire.js';
 
 const RS_MESSAGE_BYTES = 8;

@@ -13,16 +13,16 @@
  * ports and timestamps are plain unsigned integers. Outputs are written into the caller's
  * buffer when one is given, else freshly allocated.
  */
+import { SECURITY_KEY_BYTES, TEREDO_CONSTANTS, WIRE_SIZE } from './constants.js';
 import { createHmacMd5, HMAC_MD5_BYTES } from './hmac-md5.js';
 import type { HmacMd5 } from './hmac-md5.js';
 
-export const SECURITY_KEY_BYTES = 16;
-export const NONCE_BYTES = 8;
-export const BUBBLE_INTERFACE_ID_BYTES = 8;
+/** The second half of an address: its interface ID. */
+const BUBBLE_INTERFACE_ID_BYTES = 8;
 /** Echo id (2) + sequence (2) + data (18): the whole ICMPv6 Echo body after type/code/checksum. */
 export const PING_HASH_BYTES = 22;
 /** A ping authenticator is accepted for delays 0..29 s (wall clock). */
-export const PING_HASH_LIFETIME_SECONDS = 30;
+const PING_HASH_LIFETIME_SECONDS = TEREDO_CONSTANTS.pingHashLifetimeMs / 1000;
 
 export interface SecurityContext {
   readonly pid16: number;
@@ -102,10 +102,10 @@ export function nonce(
   ts: number,
   ipv4: number,
   port: number,
-  out: Uint8Array = new Uint8Array(NONCE_BYTES),
+  out: Uint8Array = new Uint8Array(WIRE_SIZE.nonce),
   outOffset = 0,
 ): Uint8Array {
-  out.set(mappingHash(ctx, ts, ipv4, port).subarray(0, NONCE_BYTES), outOffset);
+  out.set(mappingHash(ctx, ts, ipv4, port).subarray(0, WIRE_SIZE.nonce), outOffset);
   return out;
 }
 

@@ -27,11 +27,11 @@ import {
 } from './ipv6-address.js';
 import {
   IPV6_DESTINATION_OFFSET,
-  IPV6_HEADER_BYTES,
   IPV6_SOURCE_OFFSET,
   ipv6NextHeader,
   ipv6PayloadLength,
 } from './ipv6-header.js';
+import { IPV6_HEADER_BYTES } from './constants.js';
 import { createSourceRateLimiter } from './rate-limiter.js';
 import { buildRouterAdvertisement, routerAdvertisementLength } from './router-advertisement.js';
 import { SERVER_COUNTER } from './server-counters.js';

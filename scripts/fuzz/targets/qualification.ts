@@ -4,6 +4,7 @@
  * so that mutations reach the checks behind the nonce. Invariants: nothing throws; actions are
  * well formed; the address it brings up is a Teredo address of the configured server.
  */
+import { WIRE_SIZE } from '../../../src/teredo/constants.js';
 import { createQualification } from '../../../src/teredo/qualification.js';
 import type { Qualification, QualificationAction } from '../../../src/teredo/qualification.js';
 import { createSecurityContext } from '../../../src/teredo/security.js';
@@ -14,7 +15,7 @@ import type { FuzzTarget } from '../target.js';
 
 const KEY = Uint8Array.from({ length: 16 }, (_, i) => 255 - i);
 const NONCE_OFFSET = 4;
-const NONCE_BYTES = 8;
+const NONCE_BYTES = WIRE_SIZE.nonce;
 
 function check(actions: readonly QualificationAction[]): string {
   let kinds = '';

@@ -26,7 +26,7 @@ import { createSupervisor } from '../../../src/bootstrap/supervisor.js';
 import type { SupervisorTiming } from '../../../src/bootstrap/supervisor.js';
 import { createTunnelControl, DEFAULT_PEER_CAPACITY } from '../../../src/engine/tunnel-control.js';
 import { createTunnelShared } from '../../../src/ipc/tunnel-shared.js';
-import { MAX_PEER_CAPACITY } from '../../../src/teredo/peers.js';
+import { MAX_PEER_CAPACITY } from '../../../src/teredo/constants.js';
 import { captureLog, FakeOs, SERVER_SETTINGS } from '../../support/fakes.js';
 
 const FAKE_ENGINE = fileURLToPath(new URL('../../support/fake-engine.js', import.meta.url));

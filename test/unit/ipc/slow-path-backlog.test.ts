@@ -5,16 +5,19 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MAX_DATAPLANE_WORKERS as CONFIG_MAX_WORKERS } from '../../../src/config/miredo-conf.js';
-import {
-  MAX_DATAPLANE_WORKERS,
-  SLOW_PATH_BACKLOG_BYTES,
-  slowPathBacklogOver,
-} from '../../../src/ipc/slow-path-backlog.js';
+import { parseMiredoConf } from '../../../src/config/miredo-conf.js';
+import { SLOW_PATH_BACKLOG_BYTES, slowPathBacklogOver } from '../../../src/ipc/slow-path-backlog.js';
 
 test('one pair of counters for each worker DataplaneWorkers allows', () => {
-  assert.equal(MAX_DATAPLANE_WORKERS, CONFIG_MAX_WORKERS);
-  assert.equal(SLOW_PATH_BACKLOG_BYTES, 2 * 4 * MAX_DATAPLANE_WORKERS);
+  const most = parseMiredoConf('ServerAddress 192.0.2.1\nDataplaneWorkers 64\n', 'miredo.conf');
+  assert.ok(most.ok);
+  assert.equal(parseMiredoConf('ServerAddress 192.0.2.1\nDataplaneWorkers 65\n', 'miredo.conf').ok, false);
+  const backlog = slowPathBacklogOver(new SharedArrayBuffer(SLOW_PATH_BACKLOG_BYTES), 0);
+  const last = most.config.dataplaneWorkers - 1;
+  backlog.posted(last);
+  backlog.posted(last - 1);
+  backlog.taken(last - 1);
+  assert.deepEqual([backlog.waiting(last), backlog.waiting(last - 1), backlog.waiting(last + 1)], [1, 0, 0]);
   assert.throws(() => slowPathBacklogOver(new SharedArrayBuffer(SLOW_PATH_BACKLOG_BYTES), 4), RangeError);
   assert.throws(() => slowPathBacklogOver(new SharedArrayBuffer(SLOW_PATH_BACKLOG_BYTES + 8), 2), RangeError);
 });

@@ -1,59 +1,89 @@
+/**
+ * The constants module: the values the code reads, seen through what reads them (a drift of a
+ * value changes what these observe), and defineConstants() for tests.
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { defineConstants, TEREDO_CONSTANTS } from '../../../src/teredo/constants.js';
+import { decideHelperRequest } from '../../../src/bootstrap/helper-policy.js';
+import { relayBaseline } from '../../../src/bootstrap/resources.js';
+import { parseMiredoConf } from '../../../src/config/miredo-conf.js';
+import { parseServerConf } from '../../../src/config/server-conf.js';
+import type { HelperRequest } from '../../../src/ipc/bootstrap-engine-messages.js';
+import {
+  DEFAULT_PEER_CAPACITY,
+  defineConstants,
+  MAX_PEER_CAPACITY,
+  TEREDO_CONSTANTS,
+  TEREDO_ROUTE_METRIC,
+} from '../../../src/teredo/constants.js';
+import { formatIPv6 } from '../../../src/teredo/ipv6-text.js';
 
-test('standard constants are Miredo 1.2.6 values (reference 4.1)', () => {
-  const c = TEREDO_CONSTANTS;
-  assert.equal(c.port, 3544);
-  assert.equal(c.prefix, 0x20010000);
-  assert.equal(c.obsoletePrefix, 0x3ffe831f);
-  assert.equal(c.coneFlag, 0x8000);
-  assert.equal(c.randomFlagsMask, 0x3cff);
-  assert.equal(c.universalLocalFlag, 0x0200);
-  assert.equal(c.groupFlag, 0x0100);
-  assert.equal(c.qualificationTimeoutMs, 4000);
-  assert.equal(c.qualificationRetries, 3);
-  assert.equal(c.refreshIntervalMs, 30_000);
-  assert.equal(c.restartDelayMs, 100_000);
-  assert.equal(c.peerValidityMs, 30_000);
-  assert.equal(c.peerQueueBytes, 1280);
-  assert.equal(c.bubbleMinIntervalMs, 2000);
-  assert.equal(c.bubbleBurst, 4);
-  assert.equal(c.bubbleBackoffMs, 300_000);
-  assert.equal(c.pingMinIntervalMs, 2000);
-  assert.equal(c.maxPingsPerPeer, 4);
-  assert.equal(c.pingHashLifetimeMs, 30_000);
-  assert.equal(c.icmpErrorsPerSecond * c.icmpErrorIntervalMs, 1000);
-  assert.equal(c.pingHopLimit, 128);
-  assert.equal(c.bubbleHopLimit, 0);
-  assert.equal(c.routerDiscoveryHopLimit, 255);
-  assert.equal(c.serverIcmpv6PayloadCap, 88);
-  assert.equal(c.raRetransTimerMs, 2000);
-  assert.equal(c.maxUdpPayload, 65507);
-  assert.equal(c.minMtu, 1280);
-  assert.equal(c.defaultMtu, 1280);
+test('configuration defaults: the Teredo prefix, the minimum MTU, Miredo’s peer capacity', () => {
+  const relay = parseMiredoConf('RelayType relay\n', 'miredo.conf');
+  assert.ok(relay.ok);
+  assert.equal(relay.config.prefix, TEREDO_CONSTANTS.prefix);
+  assert.equal(relay.config.interfaceMtu, TEREDO_CONSTANTS.minMtu);
+  assert.equal(relay.config.peerTableCapacity, DEFAULT_PEER_CAPACITY);
+  const server = parseServerConf('ServerBindAddress 192.0.2.1\n', 'miredo-server.conf');
+  assert.ok(server.ok);
+  assert.equal(server.config.prefix, TEREDO_CONSTANTS.prefix);
+  assert.equal(server.config.interfaceMtu, TEREDO_CONSTANTS.minMtu);
 });
 
-test('the ICMPv6 quote limit keeps an error within the minimum MTU', () => {
-  assert.equal(TEREDO_CONSTANTS.icmpErrorQuoteLimit + 40 + 8, TEREDO_CONSTANTS.minMtu);
+test('configured MTUs and capacities stop at the constants’ bounds', () => {
+  const relay = (line: string): boolean => parseMiredoConf(`RelayType relay\n${line}\n`, 'miredo.conf').ok;
+  assert.equal(relay(`InterfaceMTU ${TEREDO_CONSTANTS.minMtu}`), true);
+  assert.equal(relay(`InterfaceMTU ${TEREDO_CONSTANTS.minMtu - 1}`), false);
+  assert.equal(relay(`InterfaceMTU ${TEREDO_CONSTANTS.maxMtu}`), true);
+  assert.equal(relay(`PeerTableCapacity ${MAX_PEER_CAPACITY}`), true);
+  assert.equal(relay(`PeerTableCapacity ${MAX_PEER_CAPACITY + 1}`), false);
 });
 
-test('RFC 5991 flag bits do not overlap the random mask', () => {
-  const c = TEREDO_CONSTANTS;
-  for (const bit of [c.coneFlag, c.legacyDraftFlag, c.universalLocalFlag, c.groupFlag]) {
-    assert.equal(bit & c.randomFlagsMask, 0);
-  }
-  assert.equal(
-    c.coneFlag | c.legacyDraftFlag | c.universalLocalFlag | c.groupFlag | c.randomFlagsMask,
-    0xffff,
+test('what the bootstrap configures on a relay passes its own helper policy, and nothing below it', () => {
+  const baseline = relayBaseline(TEREDO_CONSTANTS.minMtu, TEREDO_CONSTANTS.prefix);
+  const context = { ifindex: 7, prefix: TEREDO_CONSTANTS.prefix };
+  const requests: HelperRequest[] = [
+    { type: 'set-mtu', id: 1, ifindex: 7, mtu: baseline.mtu ?? 0 },
+    ...baseline.addresses.map((entry): HelperRequest => ({
+      type: 'set-address',
+      id: 2,
+      ifindex: 7,
+      address: formatIPv6(entry.address),
+      prefixLen: entry.prefixLen,
+    })),
+    ...baseline.routes.map((route): HelperRequest => ({
+      type: 'set-route',
+      id: 3,
+      ifindex: 7,
+      dst: formatIPv6(route.dst),
+      prefixLen: route.prefixLen,
+      metric: route.metric,
+    })),
+  ];
+  assert.deepEqual(
+    requests.map((request) => decideHelperRequest(request, context).accept),
+    [true, true, true],
   );
-});
-
-test("our client refresh stays below Linux's 30 s UDP conntrack timeout and above the reply timeout", () => {
-  const c = TEREDO_CONSTANTS;
-  assert.equal(c.clientRefreshIntervalMs, 20_000);
-  assert.ok(c.clientRefreshIntervalMs < 30_000);
-  assert.ok(c.clientRefreshIntervalMs > c.qualificationTimeoutMs);
+  assert.deepEqual(
+    baseline.addresses.map((entry) => formatIPv6(entry.address)),
+    ['fe80::ffff:ffff:ffff'],
+  );
+  assert.equal(baseline.routes[0]?.metric, TEREDO_ROUTE_METRIC.prefixRoute);
+  const lower = { ...requests[2], metric: TEREDO_ROUTE_METRIC.prefixRoute - 1 } as HelperRequest;
+  assert.equal(decideHelperRequest(lower, context).accept, false);
+  const defaultRoute = (metric: number): HelperRequest => ({
+    type: 'set-route',
+    id: 4,
+    ifindex: 7,
+    dst: '::',
+    prefixLen: 0,
+    metric,
+  });
+  assert.equal(decideHelperRequest(defaultRoute(TEREDO_ROUTE_METRIC.defaultRoute), context).accept, true);
+  assert.equal(
+    decideHelperRequest(defaultRoute(TEREDO_ROUTE_METRIC.defaultRoute - 1), context).accept,
+    false,
+  );
 });
 
 test('the standard constants are frozen', () => {
@@ -65,10 +95,10 @@ test('the standard constants are frozen', () => {
 });
 
 test('defineConstants returns a new frozen object with the overrides only', () => {
-  const fast = defineConstants({ qualificationTimeoutMs: 40, refreshIntervalMs: 300 });
+  const fast = defineConstants({ qualificationTimeoutMs: 40, clientRefreshIntervalMs: 300 });
   assert.ok(Object.isFrozen(fast));
   assert.equal(fast.qualificationTimeoutMs, 40);
-  assert.equal(fast.refreshIntervalMs, 300);
+  assert.equal(fast.clientRefreshIntervalMs, 300);
   assert.equal(fast.restartDelayMs, TEREDO_CONSTANTS.restartDelayMs);
   assert.equal(TEREDO_CONSTANTS.qualificationTimeoutMs, 4000);
   assert.notEqual(fast, TEREDO_CONSTANTS);
@@ -76,8 +106,8 @@ test('defineConstants returns a new frozen object with the overrides only', () =
 
 test('defineConstants rejects unknown names and impossible values', () => {
   assert.throws(() => defineConstants({ nope: 1 } as never), RangeError);
-  assert.throws(() => defineConstants({ refreshIntervalMs: -1 }), RangeError);
-  assert.throws(() => defineConstants({ refreshIntervalMs: 1.5 }), RangeError);
-  assert.throws(() => defineConstants({ refreshIntervalMs: Number.NaN }), RangeError);
-  assert.throws(() => defineConstants({ refreshIntervalMs: '30' as unknown as number }), RangeError);
+  assert.throws(() => defineConstants({ clientRefreshIntervalMs: -1 }), RangeError);
+  assert.throws(() => defineConstants({ clientRefreshIntervalMs: 1.5 }), RangeError);
+  assert.throws(() => defineConstants({ clientRefreshIntervalMs: Number.NaN }), RangeError);
+  assert.throws(() => defineConstants({ clientRefreshIntervalMs: '30' as unknown as number }), RangeError);
 });

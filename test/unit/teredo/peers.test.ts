@@ -4,7 +4,6 @@ import {
   attachPeerTable,
   createPeerSnapshot,
   createPeerTable,
-  DEFAULT_PEER_CAPACITY,
   initPeerTable,
   PEER_COUNTING,
   PEER_QUEUED,
@@ -14,6 +13,7 @@ import {
   sweepBudget,
   sweepStride,
 } from '../../../src/teredo/peers.js';
+import { DEFAULT_PEER_CAPACITY } from '../../../src/teredo/constants.js';
 import type { PeerTable } from '../../../src/teredo/peers.js';
 
 const SEED = 0x5eed;

@@ -16,12 +16,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeTeredoAddress } from '../../../src/teredo/address.js';
-import {
-  DEFAULT_PEER_CAPACITY,
-  PEER_TRUSTED,
-  PEER_UNPROVEN,
-  unprovenLimit,
-} from '../../../src/teredo/peers.js';
+import { DEFAULT_PEER_CAPACITY } from '../../../src/teredo/constants.js';
+import { PEER_TRUSTED, PEER_UNPROVEN, unprovenLimit } from '../../../src/teredo/peers.js';
 import type { TunnelOutput } from '../../../src/teredo/relay.js';
 import {
   bench,
