@@ -27,7 +27,8 @@ import type { DataplaneTask, WorkerToEngine } from '../ipc/engine-worker-message
 import { BACKLOG_LIMIT } from '../ipc/slow-path-backlog.js';
 import { createSlowPathBudgets } from './slow-path-budget.js';
 import type { SlowPathBudgets } from './slow-path-budget.js';
-import { fastPathFromTun, fastPathFromUdp, fromSolicitedPeer, ipv6LengthAt } from '../teredo/fast-path.js';
+import { fastPathFromTun, fastPathFromUdp, fromOwnServer, fromSolicitedPeer } from '../teredo/fast-path.js';
+import { ipv6PacketLength } from '../teredo/ipv6-header.js';
 import type { FastPathContext } from '../teredo/fast-path.js';
 import { attachTunnelShared, createPeerSnapshot } from '../ipc/tunnel-shared.js';
 import { createTunnelSnapshot } from '../ipc/tunnel-state.js';
@@ -173,8 +174,7 @@ export function prepareTunnelDataplane(
     if (from === 'tun') return budgets.tun.take(nowMs) ? ADMITTED : OVER_SLOW_PATH_BUDGET;
     const address = batch.addresses[slot] ?? 0;
     const port = batch.ports[slot] ?? 0;
-    const { serverIPv4 } = context.state;
-    if (serverIPv4 !== 0 && address === serverIPv4 && port === TEREDO_CONSTANTS.port) {
+    if (fromOwnServer(snapshot, address, port)) {
       return budgets.server.take(nowMs) ? ADMITTED : OVER_SLOW_PATH_BUDGET;
     }
     const behind = shared.backlog.waiting(workerIndex) >= BACKLOG_LIMIT;
@@ -219,7 +219,7 @@ export function prepareTunnelDataplane(
         continue;
       }
       marks[i] = 1;
-      tunBatch.lengths[i] = ipv6LengthAt(tunBatch.data, i * SLOT_BYTES);
+      tunBatch.lengths[i] = ipv6PacketLength(tunBatch.data, i * SLOT_BYTES);
       tunBatch.addresses[i] = peer.mappedIPv4;
       tunBatch.ports[i] = peer.mappedPort;
       table.touchTx(slot, context.now);
@@ -263,7 +263,7 @@ export function prepareTunnelDataplane(
         continue;
       }
       marks[i] = 1;
-      udpBatch.lengths[i] = ipv6LengthAt(udpBatch.data, offset);
+      udpBatch.lengths[i] = ipv6PacketLength(udpBatch.data, offset);
       table.touchRx(slot, context.now);
       fast += 1;
     }

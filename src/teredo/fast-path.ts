@@ -8,15 +8,12 @@
  */
 import { isTeredoAt, teredoMappingMatchesAt, teredoServerAt } from './address.js';
 import { isGlobalUnicastIPv4 } from './ipv4.js';
-import { isLinkLocalIPv6At } from './ipv6-address.js';
+import { isBubbleAt } from './bubble.js';
+import { TEREDO_CONSTANTS } from './constants.js';
+import { IPV6_DESTINATION_OFFSET, IPV6_SOURCE_OFFSET, checkIPv6Packet } from './ipv6-header.js';
+import { isLinkLocalIPv6At, isMulticastIPv6At } from './ipv6-address.js';
 import { PEER_COUNTING, PEER_QUEUED, PEER_SOLICITED, PEER_TRUSTED } from './peers.js';
 import type { PeerSnapshot, PeerTable } from './peers.js';
-
-const IPV6_HEADER = 40;
-const SOURCE = 8;
-const DESTINATION = 24;
-const NO_NEXT_HEADER = 59;
-export const TEREDO_SERVER_PORT = 3544;
 
 /** The tunnel's identity as the control plane last published it (a worker reads it once per batch). */
 export interface FastPathState {
@@ -43,11 +40,15 @@ export interface FastPathContext {
 
 /** An IPv6 header, and the whole payload it announces, within `length` bytes. */
 function wholeIPv6At(bytes: Uint8Array, offset: number, length: number): boolean {
-  return length >= IPV6_HEADER && (bytes[offset] ?? 0) >>> 4 === 6 && ipv6LengthAt(bytes, offset) <= length;
+  return checkIPv6Packet(bytes, offset, length) === 'ok';
 }
 
-function multicastAt(bytes: Uint8Array, offset: number): boolean {
-  return bytes[offset] === 0xff;
+/**
+ * Whether a datagram comes from the client's own Teredo server (a relay publishes no server):
+ * qualification's business, never the fast path's, and with a slow-path budget of its own.
+ */
+export function fromOwnServer(state: FastPathState, srcIPv4: number, srcPort: number): boolean {
+  return state.serverIPv4 !== 0 && srcIPv4 === state.serverIPv4 && srcPort === TEREDO_CONSTANTS.port;
 }
 
 /** A consistent copy of the peer keyed at bytes[keyOffset..+16) that the fast path may use, or -1. */
@@ -71,11 +72,11 @@ export function fastPathFromTun(
 ): number {
   const { state } = context;
   if (!state.active || !wholeIPv6At(bytes, offset, length)) return -1;
-  const destination = offset + DESTINATION;
-  if (multicastAt(bytes, destination)) return -1;
+  const destination = offset + IPV6_DESTINATION_OFFSET;
+  if (isMulticastIPv6At(bytes, destination)) return -1;
   if (isTeredoAt(bytes, destination, state.prefix)) {
     if (!isGlobalUnicastIPv4(teredoServerAt(bytes, destination))) return -1;
-  } else if (context.relay || !isTeredoAt(bytes, offset + SOURCE, state.prefix)) {
+  } else if (context.relay || !isTeredoAt(bytes, offset + IPV6_SOURCE_OFFSET, state.prefix)) {
     // A relay answers native destinations with an ICMPv6 error; so does a client for a
     // packet that does not come from its Teredo address: the control plane does both.
     return -1;
@@ -102,13 +103,13 @@ export function fastPathFromUdp(
 ): number {
   const { state } = context;
   if (!state.active) return -1;
-  if (!context.relay && srcIPv4 === state.serverIPv4 && srcPort === TEREDO_SERVER_PORT) return -1;
+  if (fromOwnServer(state, srcIPv4, srcPort)) return -1;
   // Authentication and origin headers start with a zero byte, so they fail the version check.
   if (!wholeIPv6At(bytes, offset, length)) return -1;
-  if (ipv6LengthAt(bytes, offset) === IPV6_HEADER && bytes[offset + 6] === NO_NEXT_HEADER) return -1; // a bubble
-  const source = offset + SOURCE;
+  if (isBubbleAt(bytes, offset)) return -1;
+  const source = offset + IPV6_SOURCE_OFFSET;
   if (context.relay ? !isTeredoAt(bytes, source, state.prefix) : isLinkLocalIPv6At(bytes, source)) return -1;
-  if (multicastAt(bytes, offset + DESTINATION)) return -1;
+  if (isMulticastIPv6At(bytes, offset + IPV6_DESTINATION_OFFSET)) return -1;
   const slot = trustedPeer(context, bytes, source);
   if (slot < 0) return -1;
   const { peer } = context;
@@ -135,7 +136,7 @@ export function fromSolicitedPeer(
 ): boolean {
   // Authentication and origin headers fail the version check: they come from servers.
   if (!wholeIPv6At(bytes, offset, length)) return false;
-  const source = offset + SOURCE;
+  const source = offset + IPV6_SOURCE_OFFSET;
   const { table, peer } = context;
   const slot = table.find(bytes, source);
   if (slot < 0 || !table.read(slot, bytes, source, peer)) return false;
@@ -144,9 +145,4 @@ export function fromSolicitedPeer(
     !isTeredoAt(bytes, source, context.state.prefix) ||
     teredoMappingMatchesAt(bytes, source, srcIPv4, srcPort)
   );
-}
-
-/** The bytes of the IPv6 packet proper at `offset` (40 + payload length). */
-export function ipv6LengthAt(bytes: Uint8Array, offset: number): number {
-  return IPV6_HEADER + (((bytes[offset + 4] ?? 0) << 8) | (bytes[offset + 5] ?? 0));
 }
