@@ -3,8 +3,7 @@
  * bootstrap or in the kernel routing table are changed in place; anything that needs other
  * kernel resources (interface name, sockets) or another engine mode restarts the engine.
  */
-import { DEFAULT_PEER_CAPACITY } from '../teredo/constants.js';
-import type { DaemonSettings } from './settings.js';
+import type { DaemonSettings } from '../config/settings-schema.js';
 
 export type InPlaceChange =
   | { readonly kind: 'mtu'; readonly from: number; readonly to: number }
@@ -21,20 +20,11 @@ function changed<S extends DaemonSettings>(current: S, next: S, fields: readonly
   return fields.filter((field) => current[field] !== next[field]).map(String);
 }
 
-type TunnelSettings = Exclude<DaemonSettings, { role: 'server' }>;
-
 /**
  * The peer table is sized once, in the engine, and each data-plane worker needs its own TUN
- * queue and UDP socket: a new size of either means a new engine. Absent means the default.
+ * queue and UDP socket: a new size of either means a new engine.
  */
-function changedSizes(current: TunnelSettings, next: TunnelSettings): string[] {
-  const capacity = (settings: TunnelSettings): number => settings.peerTableCapacity ?? DEFAULT_PEER_CAPACITY;
-  const workers = (settings: TunnelSettings): number => settings.dataplaneWorkers ?? 0;
-  return [
-    ...(capacity(current) === capacity(next) ? [] : ['peerTableCapacity']),
-    ...(workers(current) === workers(next) ? [] : ['dataplaneWorkers']),
-  ];
-}
+const SIZES = ['peerTableCapacity', 'dataplaneWorkers'] as const;
 
 export function planReload(current: DaemonSettings, next: DaemonSettings): ReloadPlan {
   let restartFields: string[];
@@ -43,7 +33,7 @@ export function planReload(current: DaemonSettings, next: DaemonSettings): Reloa
     // The engine's tunnel core classifies packets by prefix: a new one needs a new engine.
     restartFields = [
       ...changed(current, next, ['relayType', 'interfaceName', 'bindAddress', 'bindPort', 'prefix']),
-      ...changedSizes(current, next),
+      ...changed(current, next, SIZES),
     ];
   } else if (current.role === 'client' && next.role === 'client') {
     restartFields = [
@@ -55,7 +45,7 @@ export function planReload(current: DaemonSettings, next: DaemonSettings): Reloa
         'bindAddress',
         'bindPort',
       ]),
-      ...changedSizes(current, next),
+      ...changed(current, next, SIZES),
     ];
   } else if (current.role === 'server' && next.role === 'server') {
     // The server's rules live in its data-plane worker: any change of them means a new engine

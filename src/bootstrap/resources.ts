@@ -14,7 +14,7 @@ import { BARE_BASELINE } from './helper.js';
 import type { AddressEntry, RouteEntry, TunnelBaseline } from './helper.js';
 import { prefixToBytes } from '../ipc/ipv6-value.js';
 import type { OsApi } from './os-api.js';
-import type { DaemonSettings } from './settings.js';
+import type { DaemonSettings } from '../config/settings-schema.js';
 import type { TunnelInterface } from './tun-control.js';
 
 /**

@@ -9,48 +9,9 @@ import type { MiredoConfig, MiredoConfOptions } from '../config/miredo-conf.js';
 import { readMiredoConfFile, readServerConfFile } from '../config/read-conf-file.js';
 import { resolveIPv4 } from '../config/resolve.js';
 import type { ResolveResult } from '../config/resolve.js';
-import type { ServerConfig, ServerConfOptions, SourceRateLimit } from '../config/server-conf.js';
-import type { SyslogFacility } from '../log/syslog-facility.js';
-
-export type DaemonSettings =
-  | {
-      readonly role: 'client';
-      readonly interfaceName: string | null;
-      readonly syslogFacility: SyslogFacility;
-      readonly serverName: string;
-      readonly serverAddress: string;
-      readonly serverAddress2: string | null;
-      readonly bindAddress: string;
-      readonly bindPort: number;
-      /** PeerTableCapacity; absent: the engine's default. */
-      readonly peerTableCapacity?: number;
-      /** DataplaneWorkers; 0 or absent: one per CPU (poolSizeFor). */
-      readonly dataplaneWorkers?: number;
-    }
-  | {
-      readonly role: 'relay';
-      readonly relayType: 'cone' | 'restricted';
-      readonly interfaceName: string | null;
-      readonly syslogFacility: SyslogFacility;
-      readonly prefix: number;
-      readonly interfaceMtu: number;
-      readonly bindAddress: string;
-      readonly bindPort: number;
-      /** PeerTableCapacity; absent: the engine's default. */
-      readonly peerTableCapacity?: number;
-      /** DataplaneWorkers; 0 or absent: one per CPU (poolSizeFor). */
-      readonly dataplaneWorkers?: number;
-    }
-  | {
-      readonly role: 'server';
-      readonly syslogFacility: SyslogFacility;
-      readonly serverBindAddress: string;
-      readonly serverBindAddress2: string;
-      readonly prefix: number;
-      readonly interfaceMtu: number;
-      readonly rsRateLimit: SourceRateLimit;
-      readonly forwardRateLimit: SourceRateLimit;
-    };
+import type { ServerConfig, ServerConfOptions } from '../config/server-conf.js';
+import { daemonSettingsSchema } from '../config/settings-schema.js';
+import type { DaemonSettings } from '../config/settings-schema.js';
 
 export type SettingsResult =
   | { readonly ok: true; readonly settings: DaemonSettings; readonly warnings: readonly string[] }
@@ -182,14 +143,26 @@ async function server(options: CommandLineOptions, sources: SettingsSources): Pr
  */
 export function poolSizeFor(settings: DaemonSettings, perCpu: number): number {
   if (settings.role === 'server') return 1;
-  const configured = settings.dataplaneWorkers ?? 0;
-  return configured > 0 ? configured : perCpu;
+  return settings.dataplaneWorkers > 0 ? settings.dataplaneWorkers : perCpu;
 }
 
-/** Reads, validates and resolves; never throws for a bad file or name. */
-export function loadSettings(
+/**
+ * Reads, validates and resolves; never throws for a bad file or name. The result is checked
+ * against the settings schema, from which the engine's configuration is derived.
+ */
+export async function loadSettings(
   options: CommandLineOptions,
   sources: SettingsSources = SYSTEM_SOURCES,
 ): Promise<SettingsResult> {
-  return options.program === 'miredo-server' ? server(options, sources) : clientOrRelay(options, sources);
+  const loaded =
+    options.program === 'miredo-server'
+      ? await server(options, sources)
+      : await clientOrRelay(options, sources);
+  if (!loaded.ok) return loaded;
+  const checked = daemonSettingsSchema.safeParse(loaded.settings);
+  if (checked.success) return { ok: true, settings: checked.data, warnings: loaded.warnings };
+  const errors = checked.error.issues.map(
+    (issue) => `${options.configFile}: ${issue.path.join('.')}: ${issue.message}`,
+  );
+  return { ok: false, errors, warnings: loaded.warnings };
 }

@@ -12,14 +12,15 @@ import type { EngineExit, EngineProcess, EngineStart } from './engine-process.js
 import { clientHookPath, createClientHook } from './client-hook.js';
 import { createHelper } from './helper.js';
 import type { Helper, TunnelBaseline } from './helper.js';
-import { engineConfigFor, prefixOf, serverOf } from './engine-config.js';
+import { engineConfigFor, prefixOf, serverOf } from './settings-views.js';
 import type { OsApi } from './os-api.js';
 import { planReload } from './reload-plan.js';
 import type { InPlaceChange } from './reload-plan.js';
 import { closeResources, openResources, relayBaseline } from './resources.js';
 import type { KernelResources } from './resources.js';
 import { loadSettings, poolSizeFor } from './settings.js';
-import type { DaemonSettings, SettingsSources } from './settings.js';
+import type { DaemonSettings } from '../config/settings-schema.js';
+import type { SettingsSources } from './settings.js';
 import type { CommandLineOptions } from './command-line.js';
 import { signalDescription, signalNumber } from './signals.js';
 

@@ -16,16 +16,15 @@ import {
   MAX_PEER_CAPACITY,
   TEREDO_CONSTANTS,
 } from '../teredo/constants.js';
+import { DEFAULT_SYSLOG_FACILITY } from '../log/syslog-facility.js';
 import type { ConfigResult } from './diagnostic.js';
 import { isIPv4OrHostName } from './host-name.js';
 import { trackOrigins } from './origins.js';
 import { SettingReader } from './setting-reader.js';
 import { strtoulWhole } from './strtoul.js';
-import { DEFAULT_SYSLOG_FACILITY, SyslogFacilitySchema } from '../log/syslog-facility.js';
+import { MIN_PEER_TABLE_CAPACITY, relaySettingsSchema } from './settings-schema.js';
 import {
-  IFNAMSIZ,
   RelayTypeSchema,
-  TeredoPrefixSchema,
   interfaceNameValue,
   ipv4OrHostNameValue,
   mtuValue,
@@ -34,9 +33,6 @@ import {
   syslogFacilityValue,
   teredoPrefixValue,
 } from './values.js';
-
-/** The smallest PeerTableCapacity: below it, a handful of spoofed peers would fill the table. */
-export const MIN_PEER_TABLE_CAPACITY = 1024;
 
 /** A whole number from `min` to `max` in Miredo's integer syntax (strtoul base 0, like BindPort). */
 function countValue(min: number, max: number, what: string) {
@@ -62,31 +58,18 @@ const dataplaneWorkersValue = countValue(0, MAX_DATAPLANE_WORKERS, 'a number of 
 
 const hostSchema = z.string().refine(isIPv4OrHostName, { message: 'not an IPv4 address or host name' });
 
-/** A parsed miredo.conf, as it may cross a process boundary. */
-export const MiredoConfigSchema = z
-  .object({
+/**
+ * A parsed miredo.conf, as it may cross a process boundary: the relay's settings
+ * (settings-schema.ts) before its names are resolved, with the client's fields beside them.
+ */
+export const MiredoConfigSchema = relaySettingsSchema
+  .omit({ role: true, relayType: true, bindAddress: true })
+  .extend({
     relayType: RelayTypeSchema,
     /** Set exactly in client mode (from the file or the command line); null in relay modes. */
     serverAddress: hostSchema.nullable(),
-    /** Read and kept, but Miredo 1.2.6 never uses it (reference section 3.2). */
     serverAddress2: hostSchema.nullable(),
-    /** null: let the kernel choose (`tun%d`). */
-    interfaceName: z
-      .string()
-      .min(1)
-      .max(IFNAMSIZ - 1)
-      .nullable(),
     bindAddress: hostSchema,
-    bindPort: z.number().int().min(0).max(0xffff),
-    /** First 32 bits of the Teredo prefix; relay modes only, the default elsewhere. */
-    prefix: TeredoPrefixSchema,
-    /** Tunnel MTU of the relay modes; the client takes its MTU from the server instead. */
-    interfaceMtu: z.number().int().min(TEREDO_CONSTANTS.minMtu).max(TEREDO_CONSTANTS.maxMtu),
-    syslogFacility: SyslogFacilitySchema,
-    /** Most peers the client's or relay's table holds (our extension). */
-    peerTableCapacity: z.number().int().min(MIN_PEER_TABLE_CAPACITY).max(MAX_PEER_CAPACITY),
-    /** Data-plane worker threads; 0 = one per CPU (our extension). */
-    dataplaneWorkers: z.number().int().min(0).max(MAX_DATAPLANE_WORKERS),
   })
   .refine((config) => (config.relayType === 'client') === (config.serverAddress !== null), {
     message: 'serverAddress must be set in client mode and only there',

@@ -13,42 +13,14 @@ import type { ConfigResult } from './diagnostic.js';
 import { trackOrigins } from './origins.js';
 import { SettingReader } from './setting-reader.js';
 import { strtoulWhole } from './strtoul.js';
-import { DEFAULT_SYSLOG_FACILITY, SyslogFacilitySchema } from '../log/syslog-facility.js';
-import { TeredoPrefixSchema, mtuValue, syslogFacilityValue, teredoPrefixValue } from './values.js';
+import { DEFAULT_SYSLOG_FACILITY } from '../log/syslog-facility.js';
+import { MAX_PACKETS_PER_SECOND, NOT_GLOBAL_TEXT, serverSettingsSchema } from './settings-schema.js';
+import type { SourceRateLimit } from './settings-schema.js';
+import { mtuValue, syslogFacilityValue, teredoPrefixValue } from './values.js';
 
-/** Miredo's own sentence (miredo-server 1.2.6, "Teredo server UDP socket error: ..."). */
-export const NOT_GLOBAL_TEXT = 'Server IPv4 addresses must be global unicast';
-/** The burst is twice the rate, so a rate above this would exceed the burst's bound. */
-export const MAX_PACKETS_PER_SECOND = 500_000;
-
-export const SourceRateLimitSchema = z
-  .object({
-    perSecond: z.number().int().min(0).max(MAX_PACKETS_PER_SECOND),
-    burst: z
-      .number()
-      .int()
-      .min(1)
-      .max(2 * MAX_PACKETS_PER_SECOND),
-  })
-  .readonly();
-
-const serverAddress = z.ipv4().refine((text) => isGlobalUnicastIPv4(parseIPv4(text) ?? 0), NOT_GLOBAL_TEXT);
-
-/** A parsed miredo-server.conf, as it may cross a process boundary. */
-export const ServerConfigSchema = z
-  .object({
-    serverBindAddress: serverAddress,
-    /** Defaults to serverBindAddress + 1, which Windows clients assume. */
-    serverBindAddress2: serverAddress,
-    prefix: TeredoPrefixSchema,
-    /** Advertised in the Router Advertisement's MTU option. */
-    interfaceMtu: z.number().int().min(TEREDO_CONSTANTS.minMtu).max(TEREDO_CONSTANTS.maxMtu),
-    syslogFacility: SyslogFacilitySchema,
-    /** Router Solicitations answered per source IPv4 (our extension; perSecond 0 = no limit). */
-    rsRateLimit: SourceRateLimitSchema,
-    /** Packets forwarded per source IPv4 (our extension; perSecond 0 = no limit). */
-    forwardRateLimit: SourceRateLimitSchema,
-  })
+/** A parsed miredo-server.conf, as it may cross a process boundary: the server's settings (settings-schema.ts). */
+export const ServerConfigSchema = serverSettingsSchema
+  .omit({ role: true })
   .refine((config) => config.serverBindAddress !== config.serverBindAddress2, {
     message: 'the two server addresses must differ',
     path: ['serverBindAddress2'],
@@ -56,7 +28,6 @@ export const ServerConfigSchema = z
   .readonly();
 
 export type ServerConfig = z.infer<typeof ServerConfigSchema>;
-export type SourceRateLimit = z.infer<typeof SourceRateLimitSchema>;
 
 /** A packet rate N per second (0 = no limit) with a burst of 2N, at least 1. */
 export function sourceRateLimit(perSecond: number): SourceRateLimit {

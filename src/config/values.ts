@@ -9,11 +9,10 @@ import { parseIPv4 } from '../teredo/ipv4.js';
 import { parseIPv6 } from '../teredo/ipv6-text.js';
 import { asciiLowerCase } from './tokenize.js';
 import { isIPv4OrHostName } from './host-name.js';
+import { IFNAMSIZ } from './settings-schema.js';
 import { parseInt16 } from './strtoul.js';
 import { SYSLOG_FACILITIES, SyslogFacilitySchema } from '../log/syslog-facility.js';
 
-/** Linux IFNAMSIZ: names are at most 15 bytes plus the terminating NUL. */
-export const IFNAMSIZ = 16;
 const { minMtu, maxMtu } = TEREDO_CONSTANTS;
 
 type Failed = { readonly ok: false; readonly message: string };
@@ -34,14 +33,6 @@ const fail = (message: string): Failed => ({ ok: false, message });
 export const RELAY_TYPES = ['client', 'cone', 'restricted'] as const;
 export const RelayTypeSchema = z.enum(RELAY_TYPES);
 export type RelayType = z.infer<typeof RelayTypeSchema>;
-
-/** The first 32 bits of a Teredo prefix, as a uint32 outside ff00::/8. */
-export const TeredoPrefixSchema = z
-  .number()
-  .int()
-  .min(0)
-  .max(0xffffffff)
-  .refine((prefix) => prefix >>> 24 !== 0xff, { message: 'multicast prefix' });
 
 /** A Map, not an object: a value such as `constructor` must not find Object.prototype's. */
 const RELAY_TYPE_NAMES: ReadonlyMap<string, RelayType> = new Map([

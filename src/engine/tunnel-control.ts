@@ -36,8 +36,6 @@ import type { TunnelIo } from './tunnel-output.js';
 import { createTunnelShared } from '../ipc/tunnel-shared.js';
 import type { TunnelShared } from '../ipc/tunnel-shared.js';
 
-/** Peers the table holds when neither the options nor the configuration (PeerTableCapacity) say. */
-export const DEFAULT_PEER_CAPACITY = 65536;
 export const TICK_INTERVAL_MS = 1000;
 /**
  * How long stop() waits for the helper to confirm the interface is cleaned up: well within the
@@ -60,7 +58,6 @@ export interface TunnelTimers {
 }
 
 export interface TunnelControlOptions {
-  readonly peerCapacity?: number;
   readonly constants?: TeredoConstants;
   /** Default: the first worker's UDP socket and TUN queue. */
   readonly io?: (context: ControlPlaneContext) => TunnelIo;
@@ -352,9 +349,7 @@ export function createTunnelControl(
   options: TunnelControlOptions = {},
 ): ControlPlaneFactory {
   if (config.role === 'server') throw new Error('a server has no tunnel control plane');
-  const shared = createTunnelShared(
-    options.peerCapacity ?? config.peerTableCapacity ?? DEFAULT_PEER_CAPACITY,
-  );
+  const shared = createTunnelShared(config.peerTableCapacity);
   return {
     counterNames: TUNNEL_COUNTER_NAMES,
     shared: shared.buffer,

@@ -1,10 +1,11 @@
 /**
  * The zod building blocks of the messages between the processes and threads: bounded numbers,
- * descriptors, names and addresses. Every bound here is part of what the receivers check.
+ * descriptors, names and addresses (the settings' own, from src/config/settings-schema.ts, where
+ * a message carries a setting). Every bound here is part of what the receivers check.
  */
-import { isIPv4 } from 'node:net';
 import { z } from 'zod';
-import { MAX_DATAPLANE_WORKERS, TEREDO_CONSTANTS } from '../teredo/constants.js';
+import { interfaceNameSchema, portSchema } from '../config/settings-schema.js';
+import { MAX_DATAPLANE_WORKERS } from '../teredo/constants.js';
 import { isIPv6Value } from './ipv6-value.js';
 
 export const uint32 = z.number().int().min(0).max(0xffff_ffff);
@@ -13,14 +14,10 @@ export const pid = z.number().int().min(1).max(0x3fff_ffff);
 /** Inherited descriptors arrive at 3 and above (0-2 are stdio). */
 export const fd = z.number().int().min(3).max(0xf_ffff);
 export const ifindex = z.number().int().min(1).max(0x7fff_ffff);
-export const interfaceName = z.string().min(1).max(15);
-export const ipv4 = z
-  .string()
-  .max(15)
-  .refine((text) => isIPv4(text), 'not an IPv4 address');
+export const interfaceName = interfaceNameSchema.unwrap();
 /** 32 hex digits or IPv6 text. */
 export const ipv6 = z.string().max(64).refine(isIPv6Value, 'not an IPv6 address');
-export const port = z.number().int().min(0).max(65535);
+export const port = portSchema;
 export const prefixLen = z.number().int().min(0).max(128);
 export const reason = z.string().max(512);
 /** Unprivileged ids only: the engine never runs as root or with the root group. */
@@ -34,5 +31,3 @@ export const workerIndex = z
   .max(MAX_DATAPLANE_WORKERS - 1);
 /** TUN queues or UDP sockets, one per worker at most. */
 export const fdList = z.array(fd).max(MAX_DATAPLANE_WORKERS);
-/** An IPv6 MTU. */
-export const mtu = z.number().int().min(TEREDO_CONSTANTS.minMtu).max(TEREDO_CONSTANTS.maxMtu);

@@ -4,7 +4,7 @@ import type { Logger } from '../../src/log/logger.js';
 import { formatIPv6 } from '../../src/teredo/ipv6-text.js';
 import type { OpenedTun, OsApi } from '../../src/bootstrap/os-api.js';
 import type { InitMessage } from '../../src/ipc/bootstrap-engine-messages.js';
-import type { DaemonSettings } from '../../src/bootstrap/settings.js';
+import type { DaemonSettings } from '../../src/config/settings-schema.js';
 import { createEngine } from '../../src/engine/engine.js';
 import type { Engine, EngineEnvironment } from '../../src/engine/engine.js';
 import type { EngineToBootstrap } from '../../src/ipc/bootstrap-engine-messages.js';
@@ -111,6 +111,7 @@ export const RELAY_INIT: InitMessage = {
     interfaceMtu: 1280,
     bindAddress: '0.0.0.0',
     bindPort: 3545,
+    peerTableCapacity: 1024,
   },
   fds: { tun: [4, 5], udp: [6, 7], raw: null },
   interface: { name: 'teredo', index: 9 },

@@ -65,6 +65,7 @@ async function main(jail: string): Promise<void> {
           interfaceMtu: 1280,
           bindAddress: '127.0.0.1',
           bindPort: port,
+          peerTableCapacity: 1024,
         },
         interface: tunnel,
         uid: 65534,

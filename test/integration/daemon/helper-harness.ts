@@ -34,6 +34,7 @@ async function main(): Promise<void> {
         serverAddress2: null,
         bindAddress: '127.0.0.1',
         bindPort: SYSTEM_OS.localPort(udp),
+        peerTableCapacity: 1024,
       },
       interface: tunnel,
       uid: 65534,

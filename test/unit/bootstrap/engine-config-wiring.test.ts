@@ -20,13 +20,14 @@ import { engineConfigSchema } from '../../../src/ipc/engine-config.js';
 import { planReload } from '../../../src/bootstrap/reload-plan.js';
 import { openResources } from '../../../src/bootstrap/resources.js';
 import { loadSettings, poolSizeFor } from '../../../src/bootstrap/settings.js';
-import type { DaemonSettings, SettingsSources } from '../../../src/bootstrap/settings.js';
-import { engineConfigFor } from '../../../src/bootstrap/engine-config.js';
+import type { DaemonSettings } from '../../../src/config/settings-schema.js';
+import type { SettingsSources } from '../../../src/bootstrap/settings.js';
+import { engineConfigFor } from '../../../src/bootstrap/settings-views.js';
 import { createSupervisor } from '../../../src/bootstrap/supervisor.js';
 import type { SupervisorTiming } from '../../../src/bootstrap/supervisor.js';
-import { createTunnelControl, DEFAULT_PEER_CAPACITY } from '../../../src/engine/tunnel-control.js';
+import { createTunnelControl } from '../../../src/engine/tunnel-control.js';
 import { createTunnelShared } from '../../../src/ipc/tunnel-shared.js';
-import { MAX_PEER_CAPACITY } from '../../../src/teredo/constants.js';
+import { DEFAULT_PEER_CAPACITY, MAX_PEER_CAPACITY } from '../../../src/teredo/constants.js';
 import { captureLog, FakeOs, SERVER_SETTINGS } from '../../support/fakes.js';
 
 const FAKE_ENGINE = fileURLToPath(new URL('../../support/fake-engine.js', import.meta.url));
@@ -74,8 +75,7 @@ test('the two directives reach the settings, with their defaults', async () => {
 test('pool size: DataplaneWorkers, 0 (or absent) = one per CPU, a server always one', async () => {
   assert.equal(poolSizeFor(await relaySettings('DataplaneWorkers 3\n'), 2), 3);
   assert.equal(poolSizeFor(await relaySettings('DataplaneWorkers 0\n'), 2), 2);
-  const { peerTableCapacity: _capacity, dataplaneWorkers: _workers, ...older } = await relaySettings();
-  assert.equal(poolSizeFor(older, 4), 4);
+  assert.equal(poolSizeFor(await relaySettings(), 4), 4);
   assert.equal(poolSizeFor(SERVER_SETTINGS, 4), 1);
 });
 
@@ -87,26 +87,30 @@ test('PeerTableCapacity reaches the engine configuration and sizes the peer tabl
   assert.ok(config.role === 'relay');
   assert.equal(config.peerTableCapacity, 4096);
   assert.ok(engineConfigSchema.safeParse(config).success);
-
-  const factory = createTunnelControl(config);
-  assert.equal(factory.shared?.byteLength, createTunnelShared(4096).buffer.byteLength);
-  assert.notEqual(factory.shared?.byteLength, createTunnelShared(DEFAULT_PEER_CAPACITY).buffer.byteLength);
-  // A test's explicit option still wins; without either, the control plane's default.
-  assert.equal(
-    createTunnelControl(config, { peerCapacity: 2048 }).shared?.byteLength,
-    createTunnelShared(2048).buffer.byteLength,
-  );
-  const { peerTableCapacity: _capacity, ...unsized } = config;
-  assert.equal(
-    createTunnelControl(unsized).shared?.byteLength,
-    createTunnelShared(DEFAULT_PEER_CAPACITY).buffer.byteLength,
-  );
+  assert.equal(createTunnelControl(config).shared?.byteLength, createTunnelShared(4096).buffer.byteLength);
 
   const server = engineConfigFor(SERVER_SETTINGS, opened.resources);
   assert.ok(!('peerTableCapacity' in server));
-  for (const bad of [0, MAX_PEER_CAPACITY + 1, 1.5])
-    assert.equal(engineConfigSchema.safeParse({ ...config, peerTableCapacity: bad }).success, false);
+  const { peerTableCapacity: _capacity, ...unsized } = config;
+  for (const bad of [
+    unsized,
+    ...[0, 1023, MAX_PEER_CAPACITY + 1, 1.5].map((capacity) => ({ ...config, peerTableCapacity: capacity })),
+  ])
+    assert.equal(engineConfigSchema.safeParse(bad).success, false);
   assert.equal(engineConfigSchema.safeParse({ ...server, peerTableCapacity: 4096 }).success, false);
+});
+
+test('without PeerTableCapacity, a client and a relay get the one default capacity, from their configuration', async () => {
+  const relay = await relaySettings();
+  const client = await loadSettings(cli(), new Files('ServerAddress 192.0.2.1\n'));
+  assert.ok(client.ok);
+  const opened = await openResources(relay, 1, new FakeOs());
+  assert.ok(opened.ok);
+  for (const settings of [relay, client.settings]) {
+    const config = engineConfigFor(settings, opened.resources);
+    assert.ok(config.role !== 'server');
+    assert.equal(config.peerTableCapacity, DEFAULT_PEER_CAPACITY);
+  }
 });
 
 test('a new PeerTableCapacity or DataplaneWorkers restarts the engine; the default spelled out does not', async () => {
@@ -125,8 +129,6 @@ test('a new PeerTableCapacity or DataplaneWorkers restarts the engine; the defau
       kind: 'unchanged',
     },
   );
-  const { peerTableCapacity: _capacity, dataplaneWorkers: _workers, ...older } = current;
-  assert.deepEqual(planReload(older, current), { kind: 'unchanged' });
   const client = await loadSettings(cli(), new Files('ServerAddress 192.0.2.1\n'));
   const bigger = await loadSettings(cli(), new Files('ServerAddress 192.0.2.1\nDataplaneWorkers 2\n'));
   assert.ok(client.ok && bigger.ok);

@@ -27,6 +27,7 @@ function start(mtu: number) {
         interfaceMtu: mtu,
         bindAddress: '0.0.0.0',
         bindPort: 3545,
+        peerTableCapacity: 1024,
       },
       poolSize: 1,
     },

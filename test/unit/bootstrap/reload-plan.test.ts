@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { planReload } from '../../../src/bootstrap/reload-plan.js';
-import type { DaemonSettings } from '../../../src/bootstrap/settings.js';
+import type { DaemonSettings } from '../../../src/config/settings-schema.js';
 import { SERVER_SETTINGS } from '../../support/fakes.js';
 
 const relay: DaemonSettings = {
@@ -13,6 +13,8 @@ const relay: DaemonSettings = {
   interfaceMtu: 1280,
   bindAddress: '0.0.0.0',
   bindPort: 3545,
+  peerTableCapacity: 1024,
+  dataplaneWorkers: 0,
 };
 
 const client: DaemonSettings = {
@@ -24,6 +26,8 @@ const client: DaemonSettings = {
   serverAddress2: null,
   bindAddress: '0.0.0.0',
   bindPort: 0,
+  peerTableCapacity: 1024,
+  dataplaneWorkers: 0,
 };
 
 const server = SERVER_SETTINGS;

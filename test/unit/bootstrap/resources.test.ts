@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { renumberDescriptors } from '../../../src/bootstrap/engine-process.js';
 import { closeResources, openResources } from '../../../src/bootstrap/resources.js';
-import type { DaemonSettings } from '../../../src/bootstrap/settings.js';
+import type { DaemonSettings } from '../../../src/config/settings-schema.js';
 import { captureLog, FakeOs, SERVER_SETTINGS } from '../../support/fakes.js';
 
 const relay: DaemonSettings = {
@@ -14,6 +14,8 @@ const relay: DaemonSettings = {
   interfaceMtu: 1400,
   bindAddress: '0.0.0.0',
   bindPort: 0,
+  peerTableCapacity: 1024,
+  dataplaneWorkers: 0,
 };
 
 test('relay: the static tunnel is set up exactly as Miredo does, then one socket per worker on one port', async () => {
@@ -61,6 +63,8 @@ test('client: the tunnel stays unconfigured', async () => {
     serverAddress2: null,
     bindAddress: '0.0.0.0',
     bindPort: 3545,
+    peerTableCapacity: 1024,
+    dataplaneWorkers: 0,
   };
   const result = await openResources(client, 1, os);
   assert.ok(result.ok);

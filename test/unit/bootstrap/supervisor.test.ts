@@ -12,9 +12,11 @@ import type { CommandLineOptions } from '../../../src/bootstrap/command-line.js'
 import { parseMiredoConf } from '../../../src/config/miredo-conf.js';
 import { parseServerConf } from '../../../src/config/server-conf.js';
 import { openResources } from '../../../src/bootstrap/resources.js';
-import type { DaemonSettings, SettingsSources } from '../../../src/bootstrap/settings.js';
+import type { DaemonSettings } from '../../../src/config/settings-schema.js';
+import type { SettingsSources } from '../../../src/bootstrap/settings.js';
 import { createSupervisor } from '../../../src/bootstrap/supervisor.js';
 import type { Supervisor, SupervisorTiming } from '../../../src/bootstrap/supervisor.js';
+import { DEFAULT_PEER_CAPACITY } from '../../../src/teredo/constants.js';
 import { captureLog, FakeOs } from '../../support/fakes.js';
 
 const FAKE_ENGINE = fileURLToPath(new URL('../../support/fake-engine.js', import.meta.url));
@@ -37,6 +39,8 @@ function relaySettings(interfaceMtu: number): DaemonSettings {
     interfaceMtu,
     bindAddress: '0.0.0.0',
     bindPort: 3545,
+    peerTableCapacity: DEFAULT_PEER_CAPACITY,
+    dataplaneWorkers: 0,
   };
 }
 

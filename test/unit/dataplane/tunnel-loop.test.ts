@@ -53,6 +53,7 @@ function relayTask(parts: {
       interfaceMtu: 1280,
       bindAddress: '127.0.0.1',
       bindPort: localPort(parts.udp),
+      peerTableCapacity: 1024,
     },
     tunFd: parts.tunFd,
     udpFds: [parts.udp],

@@ -56,6 +56,7 @@ const CLIENT_INIT: InitMessage = {
     serverAddress2: null,
     bindAddress: '0.0.0.0',
     bindPort: 0,
+    peerTableCapacity: 64,
   },
   fds: { tun: [4], udp: [5], raw: null },
   interface: { name: 'teredo', index: IFINDEX },
@@ -75,6 +76,7 @@ const RELAY_INIT: InitMessage = {
     interfaceMtu: 1400,
     bindAddress: '0.0.0.0',
     bindPort: 3545,
+    peerTableCapacity: 64,
   },
 };
 
@@ -104,7 +106,6 @@ function bench(init: InitMessage): Bench {
   const { log, records } = captureLog();
   const counters = new Float64Array(TUNNEL_COUNTER_NAMES.length);
   const factory = createTunnelControl(init.config, {
-    peerCapacity: 64,
     io: () => io,
     clock: time,
     timers: time,

@@ -37,6 +37,7 @@ test(
         interfaceMtu: 1280,
         bindAddress: '127.0.0.1',
         bindPort: localPort(udp),
+        peerTableCapacity: 1024,
       },
       fds: { tun: [tunStandIn], udp: [udp], raw: null },
       interface: { name: 'teredo', index: 9 },

@@ -53,6 +53,7 @@ test('valid init messages for each role parse unchanged', () => {
       serverAddress2: null,
       bindAddress: '0.0.0.0',
       bindPort: 0,
+      peerTableCapacity: 1024,
     },
   };
   assert.ok(parseBootstrapToEngine(client).ok);

@@ -1,0 +1,123 @@
+/**
+ * The daemon's settings, validated: what a configuration file and the command line become once
+ * every host name is resolved (src/bootstrap/settings.ts). This is the one schema the rest
+ * derives from: the bootstrap's DaemonSettings is its type, the configuration files' schemas
+ * (miredo-conf.ts, server-conf.ts) are built from its fields, and the engine's configuration
+ * (src/ipc/engine-config.ts) picks from it, so a bound changes in one place for all of them.
+ *
+ * It imports only zod, the syslog facilities and the constants: the data-plane threads load it.
+ */
+import { z } from 'zod';
+import { SyslogFacilitySchema } from '../log/syslog-facility.js';
+import { MAX_DATAPLANE_WORKERS, MAX_PEER_CAPACITY, TEREDO_CONSTANTS } from '../teredo/constants.js';
+import { isGlobalUnicastIPv4, parseIPv4 } from '../teredo/ipv4.js';
+
+/** Linux IFNAMSIZ: names are at most 15 bytes plus the terminating NUL. */
+export const IFNAMSIZ = 16;
+/** The smallest PeerTableCapacity: below it, a handful of spoofed peers would fill the table. */
+export const MIN_PEER_TABLE_CAPACITY = 1024;
+/** The burst is twice the rate, so a rate above this would exceed the burst's bound. */
+export const MAX_PACKETS_PER_SECOND = 500_000;
+/** Miredo's own sentence (miredo-server 1.2.6, "Teredo server UDP socket error: ..."). */
+export const NOT_GLOBAL_TEXT = 'Server IPv4 addresses must be global unicast';
+
+/** A dotted-quad IPv4 address (four decimal octets without leading zeros). */
+export const ipv4Schema = z
+  .string()
+  .max(15)
+  .refine((text) => parseIPv4(text) !== null, 'not an IPv4 address');
+export const portSchema = z.number().int().min(0).max(0xffff);
+export const mtuSchema = z.number().int().min(TEREDO_CONSTANTS.minMtu).max(TEREDO_CONSTANTS.maxMtu);
+/** null: let the kernel choose (`tun%d`). */
+export const interfaceNameSchema = z
+  .string()
+  .min(1)
+  .max(IFNAMSIZ - 1)
+  .nullable();
+/** The first 32 bits of a Teredo prefix, as a uint32 outside ff00::/8. */
+export const TeredoPrefixSchema = z
+  .number()
+  .int()
+  .min(0)
+  .max(0xffffffff)
+  .refine((prefix) => prefix >>> 24 !== 0xff, { message: 'multicast prefix' });
+/** Most peers the client's or relay's table holds (PeerTableCapacity, our extension). */
+export const peerTableCapacitySchema = z.number().int().min(MIN_PEER_TABLE_CAPACITY).max(MAX_PEER_CAPACITY);
+/** Data-plane worker threads; 0 = one per CPU (DataplaneWorkers, our extension). */
+export const dataplaneWorkersSchema = z.number().int().min(0).max(MAX_DATAPLANE_WORKERS);
+/** A server's own address: a dotted quad that is global unicast (Miredo's is_ipv4_global_unicast). */
+export const serverAddressSchema = ipv4Schema.refine(
+  (text) => isGlobalUnicastIPv4(parseIPv4(text) ?? 0),
+  NOT_GLOBAL_TEXT,
+);
+/** Per source IPv4: sustained packets per second (0 = no limit) and the burst allowed above it. */
+export const SourceRateLimitSchema = z
+  .object({
+    perSecond: z.number().int().min(0).max(MAX_PACKETS_PER_SECOND),
+    burst: z
+      .number()
+      .int()
+      .min(1)
+      .max(2 * MAX_PACKETS_PER_SECOND),
+  })
+  .strict()
+  .readonly();
+
+export const clientSettingsSchema = z
+  .object({
+    role: z.literal('client'),
+    interfaceName: interfaceNameSchema,
+    syslogFacility: SyslogFacilitySchema,
+    /** The server name as configured (for messages); at most a host name's 253 bytes and a dot. */
+    serverName: z.string().min(1).max(255),
+    serverAddress: ipv4Schema,
+    /** Read and kept, but Miredo 1.2.6 never uses it (reference section 3.2). */
+    serverAddress2: ipv4Schema.nullable(),
+    bindAddress: ipv4Schema,
+    bindPort: portSchema,
+    peerTableCapacity: peerTableCapacitySchema,
+    dataplaneWorkers: dataplaneWorkersSchema,
+  })
+  .strict();
+
+export const relaySettingsSchema = z
+  .object({
+    role: z.literal('relay'),
+    relayType: z.enum(['cone', 'restricted']),
+    interfaceName: interfaceNameSchema,
+    syslogFacility: SyslogFacilitySchema,
+    prefix: TeredoPrefixSchema,
+    interfaceMtu: mtuSchema,
+    bindAddress: ipv4Schema,
+    bindPort: portSchema,
+    peerTableCapacity: peerTableCapacitySchema,
+    dataplaneWorkers: dataplaneWorkersSchema,
+  })
+  .strict();
+
+export const serverSettingsSchema = z
+  .object({
+    role: z.literal('server'),
+    syslogFacility: SyslogFacilitySchema,
+    serverBindAddress: serverAddressSchema,
+    /** Defaults to serverBindAddress + 1, which Windows clients assume. */
+    serverBindAddress2: serverAddressSchema,
+    prefix: TeredoPrefixSchema,
+    /** Advertised in the Router Advertisement's MTU option. */
+    interfaceMtu: mtuSchema,
+    /** Router Solicitations answered per source IPv4 (our extension; perSecond 0 = no limit). */
+    rsRateLimit: SourceRateLimitSchema,
+    /** Packets forwarded per source IPv4 (our extension; perSecond 0 = no limit). */
+    forwardRateLimit: SourceRateLimitSchema,
+  })
+  .strict();
+
+export const daemonSettingsSchema = z.discriminatedUnion('role', [
+  clientSettingsSchema,
+  relaySettingsSchema,
+  serverSettingsSchema,
+]);
+
+export type DaemonSettings = Readonly<z.infer<typeof daemonSettingsSchema>>;
+export type DaemonRole = DaemonSettings['role'];
+export type SourceRateLimit = z.infer<typeof SourceRateLimitSchema>;
