@@ -13,6 +13,13 @@
  * gets new ones when any of them changes. Going down forgets the address, so the next one has
  * new flags too. Deviation: we refresh every 20 s by default (Miredo: 30 s, which lets a Linux
  * NAT forget the mapping just before each refresh).
+ *
+ * Output: a list of actions, unlike the server's caller buffer (server.ts) and the tunnel core's
+ * sink (relay-types.ts, TunnelOutput), because its actions are of kinds the caller carries out
+ * in different places (send an RS, log Miredo's message, bring the interface up or down through
+ * the helper) and in order (the new address is logged with the up that follows it). It runs a
+ * few times a minute, so a list per event costs nothing; the RS it sends is a new array for the
+ * same reason.
  */
 import { encodeTeredoAddress, makeTeredoFlags, teredoFlagsAt } from './address.js';
 import type { TeredoAddressFields } from './address.js';

@@ -9,6 +9,12 @@ import type { SecurityContext } from './security.js';
 /**
  * Where the core's packets go. Both calls must be done with `bytes` when they return: the core
  * reuses its buffers, and `bytes` may also be the caller's own input buffer.
+ *
+ * Why a sink, and not a caller buffer with a tagged result like the server's (server.ts): one
+ * input may give any number of packets, of both kinds and in an order that matters. A peer's
+ * answer releases its whole queue (up to peerQueueBytes of packets, each to the TUN device or to
+ * the peer), besides the packet itself; a packet to a new peer gives bubbles to it and to its
+ * server, or a ping. The sink takes each as it is made, from the core's reused buffers.
  */
 export interface TunnelOutput {
   /** A Teredo UDP payload to ipv4:port (uint32 IPv4, from our own socket). */

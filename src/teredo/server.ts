@@ -6,6 +6,10 @@
  * Per packet nothing is allocated: the payload record, the RA template and the rate limiters
  * are made once per processor, and the answer goes into the caller's buffer and action object.
  *
+ * Output: the core's usual style, a caller buffer and a tagged result (ServerAction), since a
+ * datagram gets at most one answer. The tunnel core (relay.ts) and qualification cannot work so;
+ * each says why.
+ *
  * Deviations from Miredo, on purpose:
  * - the RA carries an authentication header (the RS's nonce, confirmation 0) only when the RS
  *   had one; Miredo always adds one, with uninitialised bytes when the RS had none;
