@@ -137,6 +137,59 @@ function duplicateMessage(key: OptionKey, previous: string, additional: string):
   return `Duplicate parameter "${additional}" for option -${key}\nwould override previous value "${previous}".`;
 }
 
+/** Applies one recognised option; returns a final result when parsing must stop there. */
+function applyOption(
+  program: Program,
+  collected: Collected,
+  key: OptionKey,
+  value: string | null,
+): ParsedCommandLine | null {
+  switch (key) {
+    case 'h':
+      return { kind: 'help', exitCode: 0, stdout: usageText(program) };
+    case 'V':
+      return { kind: 'version', exitCode: 0, stdout: versionText() };
+    case 'f':
+      collected.foreground = true;
+      return null;
+    case 'c':
+    case 'p':
+    case 't':
+    case 'u': {
+      const previous = collected[key];
+      const next = value ?? '';
+      if (previous !== null) return usageError(program, duplicateMessage(key, previous, next));
+      collected[key] = next;
+      return null;
+    }
+  }
+}
+
+/** The options once every argument is read: at most one positional, then the schema's checks. */
+function validated(
+  program: Program,
+  collected: Collected,
+  positionals: readonly string[],
+): ParsedCommandLine {
+  const extra = positionals[1];
+  if (extra !== undefined) return usageError(program, `${extra}: unexpected extra parameter`);
+
+  const parsed = commandLineOptionsSchema.safeParse({
+    program,
+    configFile: collected.c ?? DEFAULT_CONFIG_FILE[program],
+    foreground: collected.foreground,
+    pidFile: collected.p ?? DEFAULT_PID_FILE[program],
+    chrootDir: collected.t,
+    user: collected.u,
+    positional: positionals[0] ?? null,
+  });
+  if (!parsed.success) {
+    const messages = parsed.error.issues.map((issue) => `${program}: ${issue.message}`).join('\n');
+    return usageError(program, messages);
+  }
+  return { kind: 'run', options: parsed.data };
+}
+
 /**
  * Parses `args` (argv without node and the script) like Miredo does: getopt_long with argument
  * permutation, `--` ending options; -h and -V act as soon as they are seen.
@@ -145,28 +198,8 @@ export function parseCommandLine(program: Program, args: readonly string[]): Par
   const collected: Collected = { c: null, p: null, t: null, u: null, foreground: false };
   const positionals: string[] = [];
 
-  // Applies one recognised option; returns a final result when parsing must stop there.
-  const apply = (key: OptionKey, value: string | null): ParsedCommandLine | null => {
-    switch (key) {
-      case 'h':
-        return { kind: 'help', exitCode: 0, stdout: usageText(program) };
-      case 'V':
-        return { kind: 'version', exitCode: 0, stdout: versionText() };
-      case 'f':
-        collected.foreground = true;
-        return null;
-      case 'c':
-      case 'p':
-      case 't':
-      case 'u': {
-        const previous = collected[key];
-        const next = value ?? '';
-        if (previous !== null) return usageError(program, duplicateMessage(key, previous, next));
-        collected[key] = next;
-        return null;
-      }
-    }
-  };
+  const apply = (key: OptionKey, value: string | null): ParsedCommandLine | null =>
+    applyOption(program, collected, key, value);
 
   let index = 0;
   while (index < args.length) {
@@ -217,21 +250,5 @@ export function parseCommandLine(program: Program, args: readonly string[]): Par
     positionals.push(arg);
   }
 
-  const extra = positionals[1];
-  if (extra !== undefined) return usageError(program, `${extra}: unexpected extra parameter`);
-
-  const parsed = commandLineOptionsSchema.safeParse({
-    program,
-    configFile: collected.c ?? DEFAULT_CONFIG_FILE[program],
-    foreground: collected.foreground,
-    pidFile: collected.p ?? DEFAULT_PID_FILE[program],
-    chrootDir: collected.t,
-    user: collected.u,
-    positional: positionals[0] ?? null,
-  });
-  if (!parsed.success) {
-    const messages = parsed.error.issues.map((issue) => `${program}: ${issue.message}`).join('\n');
-    return usageError(program, messages);
-  }
-  return { kind: 'run', options: parsed.data };
+  return validated(program, collected, positionals);
 }

@@ -13,7 +13,7 @@ import { errnoText } from './errno-text.js';
 import { BARE_BASELINE } from './helper.js';
 import type { AddressEntry, RouteEntry, TunnelBaseline } from './helper.js';
 import { prefixToBytes } from '../ipc/ipv6-value.js';
-import type { OsApi } from './os-api.js';
+import type { OpenedTun, OsApi } from './os-api.js';
 import type { DaemonSettings } from '../config/settings-schema.js';
 import type { TunnelInterface } from './tun-control.js';
 
@@ -54,6 +54,93 @@ export function relayBaseline(mtu: number, prefix: number): TunnelBaseline {
 
 class OpenFailure extends Error {}
 
+/** Runs one opening step; a failure becomes an OpenFailure saying `what` failed. */
+async function step<T>(what: string, operation: () => T | Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    // The os layer's messages carry the errno name and a hint (missing CONFIG_TUN, EBUSY, ...).
+    throw new OpenFailure(`${what}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+type ServerSettings = Extract<DaemonSettings, { role: 'server' }>;
+type TunnelSettings = Exclude<DaemonSettings, { role: 'server' }>;
+
+/** The server's two UDP sockets on port 3544 and its raw IPv6 socket; each fd into `fds` once open. */
+async function openServer(settings: ServerSettings, os: OsApi, fds: number[]): Promise<KernelResources> {
+  const udpFds: number[] = [];
+  for (const address of [settings.serverBindAddress, settings.serverBindAddress2]) {
+    const fd = await step(`Error (${address})`, () =>
+      os.openUdp4(address, TEREDO_CONSTANTS.port, {
+        reusePort: false,
+        receiveBufferBytes: UDP_RECEIVE_BUFFER_BYTES,
+      }),
+    );
+    fds.push(fd);
+    udpFds.push(fd);
+  }
+  const raw = await step('Cannot open the raw IPv6 socket', () => os.openRaw6());
+  fds.push(raw);
+  return { tunnel: null, tunFds: [], udpFds, rawFd: raw, boundPort: null, baseline: BARE_BASELINE };
+}
+
+/** A relay's static tunnel, as Miredo sets it: MTU, up, the link-local, the prefix route. */
+async function configureRelayTunnel(
+  settings: Extract<DaemonSettings, { role: 'relay' }>,
+  tun: OpenedTun,
+  os: OsApi,
+): Promise<TunnelBaseline> {
+  const baseline = relayBaseline(settings.interfaceMtu, settings.prefix);
+  const [linkLocal] = baseline.addresses;
+  const [route] = baseline.routes;
+  await step(`Cannot set MTU ${settings.interfaceMtu} on ${tun.name}`, () =>
+    os.setMtu(tun.name, settings.interfaceMtu),
+  );
+  await step(`Cannot bring ${tun.name} up`, () => os.setLinkUp(tun.name, true));
+  if (linkLocal !== undefined) {
+    await step(`Cannot add ${formatIPv6(linkLocal.address)}/64 to ${tun.name}`, () =>
+      os.addAddress6(tun.ifindex, linkLocal.address, linkLocal.prefixLen),
+    );
+  }
+  if (route !== undefined) {
+    await step(`Cannot add the Teredo prefix route to ${tun.name}`, () =>
+      os.addRoute6(tun.ifindex, route.dst, route.prefixLen, route.metric),
+    );
+  }
+  return baseline;
+}
+
+/** The client's or relay's TUN queues and UDP sockets, one of each per worker; fds into `fds`. */
+async function openTunnel(
+  settings: TunnelSettings,
+  poolSize: number,
+  os: OsApi,
+  fds: number[],
+): Promise<KernelResources> {
+  const tun = await step('Cannot create the tunnel interface', () =>
+    os.openTun(settings.interfaceName, poolSize),
+  );
+  fds.push(...tun.fds);
+  const baseline = settings.role === 'relay' ? await configureRelayTunnel(settings, tun, os) : BARE_BASELINE;
+  const udpFds: number[] = [];
+  let port = settings.bindPort;
+  for (let i = 0; i < poolSize; i += 1) {
+    const fd = await step(`Error (${settings.bindAddress}:${port})`, () =>
+      os.openUdp4(settings.bindAddress, port, {
+        reusePort: true,
+        receiveBufferBytes: UDP_RECEIVE_BUFFER_BYTES,
+      }),
+    );
+    fds.push(fd);
+    udpFds.push(fd);
+    // The other workers' sockets share the port the kernel chose for the first.
+    if (i === 0) port = os.localPort(fd);
+  }
+  const tunnel = { name: tun.name, index: tun.ifindex };
+  return { tunnel, tunFds: tun.fds, udpFds, rawFd: null, boundPort: port, baseline };
+}
+
 /** Opens everything for `settings`; on failure closes whatever it had opened. */
 export async function openResources(
   settings: DaemonSettings,
@@ -61,89 +148,12 @@ export async function openResources(
   os: OsApi,
 ): Promise<OpenResult> {
   const fds: number[] = [];
-  const step = async <T>(what: string, operation: () => T | Promise<T>): Promise<T> => {
-    try {
-      return await operation();
-    } catch (error) {
-      // The os layer's messages carry the errno name and a hint (missing CONFIG_TUN, EBUSY, ...).
-      throw new OpenFailure(`${what}: ${error instanceof Error ? error.message : String(error)}`);
-    }
-  };
   try {
-    if (settings.role === 'server') {
-      const primary = await step(`Error (${settings.serverBindAddress})`, () =>
-        os.openUdp4(settings.serverBindAddress, TEREDO_CONSTANTS.port, {
-          reusePort: false,
-          receiveBufferBytes: UDP_RECEIVE_BUFFER_BYTES,
-        }),
-      );
-      fds.push(primary);
-      const secondary = await step(`Error (${settings.serverBindAddress2})`, () =>
-        os.openUdp4(settings.serverBindAddress2, TEREDO_CONSTANTS.port, {
-          reusePort: false,
-          receiveBufferBytes: UDP_RECEIVE_BUFFER_BYTES,
-        }),
-      );
-      fds.push(secondary);
-      const raw = await step('Cannot open the raw IPv6 socket', () => os.openRaw6());
-      fds.push(raw);
-      return {
-        ok: true,
-        resources: {
-          tunnel: null,
-          tunFds: [],
-          udpFds: [primary, secondary],
-          rawFd: raw,
-          boundPort: null,
-          baseline: BARE_BASELINE,
-        },
-      };
-    }
-
-    const tun = await step('Cannot create the tunnel interface', () =>
-      os.openTun(settings.interfaceName, poolSize),
-    );
-    fds.push(...tun.fds);
-    const tunnel = { name: tun.name, index: tun.ifindex };
-    let baseline = BARE_BASELINE;
-    if (settings.role === 'relay') {
-      baseline = relayBaseline(settings.interfaceMtu, settings.prefix);
-      const [linkLocal] = baseline.addresses;
-      const [route] = baseline.routes;
-      await step(`Cannot set MTU ${settings.interfaceMtu} on ${tun.name}`, () =>
-        os.setMtu(tun.name, settings.interfaceMtu),
-      );
-      await step(`Cannot bring ${tun.name} up`, () => os.setLinkUp(tun.name, true));
-      if (linkLocal !== undefined) {
-        await step(`Cannot add ${formatIPv6(linkLocal.address)}/64 to ${tun.name}`, () =>
-          os.addAddress6(tun.ifindex, linkLocal.address, linkLocal.prefixLen),
-        );
-      }
-      if (route !== undefined) {
-        await step(`Cannot add the Teredo prefix route to ${tun.name}`, () =>
-          os.addRoute6(tun.ifindex, route.dst, route.prefixLen, route.metric),
-        );
-      }
-    }
-
-    const udpFds: number[] = [];
-    let port = settings.bindPort;
-    for (let i = 0; i < poolSize; i += 1) {
-      const fd = await step(`Error (${settings.bindAddress}:${port})`, () =>
-        os.openUdp4(settings.bindAddress, port, {
-          reusePort: true,
-          receiveBufferBytes: UDP_RECEIVE_BUFFER_BYTES,
-        }),
-      );
-      fds.push(fd);
-      udpFds.push(fd);
-      // The other workers' sockets share the port the kernel chose for the first.
-      if (i === 0) port = os.localPort(fd);
-    }
-    return {
-      ok: true,
-      resources: { tunnel, tunFds: tun.fds, udpFds, rawFd: null, boundPort: port, baseline },
-    };
+    const resources =
+      settings.role === 'server'
+        ? await openServer(settings, os, fds)
+        : await openTunnel(settings, poolSize, os, fds);
+    return { ok: true, resources };
   } catch (error) {
     for (const fd of fds) {
       try {

@@ -33,6 +33,20 @@ function warningsOf<T>(result: ConfigResult<T>): string[] {
   return result.warnings.map(formatDiagnostic);
 }
 
+/** A resolved address, or the error line naming the file and line of the setting. */
+type Resolved =
+  { readonly ok: true; readonly address: string } | { readonly ok: false; readonly error: string };
+
+async function resolveSetting(
+  sources: SettingsSources,
+  name: string,
+  where: string,
+  describe: (message: string) => string,
+): Promise<Resolved> {
+  const resolved = await sources.resolve(name);
+  return resolved.ok ? resolved : { ok: false, error: `${where}${describe(resolved.message)}` };
+}
+
 async function clientOrRelay(options: CommandLineOptions, sources: SettingsSources): Promise<SettingsResult> {
   const file = options.configFile;
   const opts: MiredoConfOptions = options.positional === null ? {} : { serverOverride: options.positional };
@@ -45,56 +59,48 @@ async function clientOrRelay(options: CommandLineOptions, sources: SettingsSourc
     const line = origins[field];
     return line === undefined ? '' : `${file}:${line}: `;
   };
+  const failed = (error: string): SettingsResult => ({ ok: false, errors: [error], warnings });
+  const common = {
+    interfaceName: config.interfaceName,
+    syslogFacility: config.syslogFacility,
+    bindPort: config.bindPort,
+    peerTableCapacity: config.peerTableCapacity,
+    dataplaneWorkers: config.dataplaneWorkers,
+  };
 
-  const bind = await sources.resolve(config.bindAddress);
-  if (!bind.ok) {
-    return {
-      ok: false,
-      errors: [`${where('bindAddress')}BindAddress: cannot resolve "${config.bindAddress}": ${bind.message}`],
-      warnings,
-    };
-  }
+  const bind = await resolveSetting(
+    sources,
+    config.bindAddress,
+    where('bindAddress'),
+    (message) => `BindAddress: cannot resolve "${config.bindAddress}": ${message}`,
+  );
+  if (!bind.ok) return failed(bind.error);
   if (config.relayType !== 'client') {
-    return {
-      ok: true,
-      warnings,
-      settings: {
-        role: 'relay',
-        relayType: config.relayType,
-        interfaceName: config.interfaceName,
-        syslogFacility: config.syslogFacility,
-        prefix: config.prefix,
-        interfaceMtu: config.interfaceMtu,
-        bindAddress: bind.address,
-        bindPort: config.bindPort,
-        peerTableCapacity: config.peerTableCapacity,
-        dataplaneWorkers: config.dataplaneWorkers,
-      },
-    };
+    const { relayType, prefix, interfaceMtu } = config;
+    const settings = {
+      role: 'relay',
+      relayType,
+      prefix,
+      interfaceMtu,
+      bindAddress: bind.address,
+      ...common,
+    } as const;
+    return { ok: true, warnings, settings };
   }
   const serverName = config.serverAddress ?? '';
-  const server = await sources.resolve(serverName);
-  if (!server.ok) {
-    return {
-      ok: false,
-      errors: [
-        `${where('serverAddress')}Cannot resolve Teredo server address "${serverName}": ${server.message}`,
-      ],
-      warnings,
-    };
-  }
+  const cannot = (name: string) => (message: string) =>
+    `Cannot resolve Teredo server address "${name}": ${message}`;
+  const server = await resolveSetting(sources, serverName, where('serverAddress'), cannot(serverName));
+  if (!server.ok) return failed(server.error);
   let serverAddress2: string | null = null;
   if (config.serverAddress2 !== null) {
-    const second = await sources.resolve(config.serverAddress2);
-    if (!second.ok) {
-      return {
-        ok: false,
-        errors: [
-          `${where('serverAddress2')}Cannot resolve Teredo server address "${config.serverAddress2}": ${second.message}`,
-        ],
-        warnings,
-      };
-    }
+    const second = await resolveSetting(
+      sources,
+      config.serverAddress2,
+      where('serverAddress2'),
+      cannot(config.serverAddress2),
+    );
+    if (!second.ok) return failed(second.error);
     serverAddress2 = second.address;
   }
   return {
@@ -102,15 +108,11 @@ async function clientOrRelay(options: CommandLineOptions, sources: SettingsSourc
     warnings,
     settings: {
       role: 'client',
-      interfaceName: config.interfaceName,
-      syslogFacility: config.syslogFacility,
       serverName,
       serverAddress: server.address,
       serverAddress2,
       bindAddress: bind.address,
-      bindPort: config.bindPort,
-      peerTableCapacity: config.peerTableCapacity,
-      dataplaneWorkers: config.dataplaneWorkers,
+      ...common,
     },
   };
 }

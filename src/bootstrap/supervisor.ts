@@ -77,14 +77,120 @@ export interface Supervisor {
 }
 
 export function createSupervisor(config: SupervisorOptions): Supervisor {
-  const { log, os } = config;
-  const timing = config.timing ?? DEFAULT_TIMING;
-  const startedAt = Date.now();
-  let settings = config.settings;
-  let resources = config.resources;
-  let baseline: TunnelBaseline = resources.baseline;
-  const newHelper = (): Helper =>
-    createHelper({
+  return new DaemonSupervisor(config);
+}
+
+/**
+ * The supervisor's state: what runs now (settings, resources, helper, engine) and what the
+ * crash-loop guard remembers. Every change goes through enqueue(), one at a time.
+ */
+class DaemonSupervisor implements Supervisor {
+  readonly finished: Promise<number>;
+  private readonly log: Logger;
+  private readonly os: OsApi;
+  private readonly timing: SupervisorTiming;
+  private readonly startedAt = Date.now();
+  private settings: DaemonSettings;
+  private resources: KernelResources;
+  private baseline: TunnelBaseline;
+  private helper: Helper;
+  private engine: EngineProcess | null = null;
+  private running = false;
+  private exiting = false;
+  private restartTimer: NodeJS.Timeout | null = null;
+  private restarts = 0;
+  private deaths: number[] = [];
+  private readonly stopped = new Set<EngineProcess>();
+  private finish: (code: number) => void = () => undefined;
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(private readonly config: SupervisorOptions) {
+    this.log = config.log;
+    this.os = config.os;
+    this.timing = config.timing ?? DEFAULT_TIMING;
+    this.settings = config.settings;
+    this.resources = config.resources;
+    this.baseline = this.resources.baseline;
+    this.helper = this.newHelper();
+    this.finished = new Promise<number>((resolve) => {
+      this.finish = resolve;
+    });
+  }
+
+  /** Starts the first engine; a failure here is a failed daemon start. */
+  start(): Promise<EngineStart> {
+    return new Promise((resolve) => {
+      this.enqueue(async () => {
+        if (this.exiting) {
+          resolve({ ok: false, reason: 'terminated during startup' });
+          return;
+        }
+        const start = await this.launch().ready;
+        this.running = start.ok;
+        resolve(start);
+      });
+    });
+  }
+
+  reload(signal: NodeJS.Signals): void {
+    this.enqueue(() => this.reloadNow(signal));
+  }
+
+  terminate(signal: NodeJS.Signals | null, code = 0): void {
+    if (this.exiting) return;
+    this.exiting = true;
+    if (this.restartTimer !== null) clearTimeout(this.restartTimer);
+    this.restartTimer = null;
+    if (signal !== null) {
+      this.log.notice('Exiting on signal %d (%s)', signalNumber(signal), signalDescription(signal));
+    }
+    this.enqueue(() => this.cleanupAndFinish(code));
+  }
+
+  async summary(): Promise<void> {
+    const stats = this.helper.stats();
+    this.log.notice(
+      {
+        role: this.settings.role,
+        engine: this.engine?.pid ?? null,
+        interface: this.resources.tunnel?.name ?? null,
+        ifindex: this.resources.tunnel?.index ?? null,
+        boundPort: this.resources.boundPort,
+        uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+        restarts: this.restarts,
+        helperAccepted: stats.accepted,
+        helperRefused: stats.refused,
+        helperFailed: stats.failed,
+      },
+      'State summary',
+    );
+    const current = this.engine;
+    if (current === null) {
+      this.log.notice('Engine not running');
+      return;
+    }
+    const summary = await current.requestSummary(1000);
+    if (summary === null) this.log.warning('The engine did not answer the summary request');
+    else this.log.notice({ ...summary }, 'Engine summary');
+  }
+
+  killEngine(): void {
+    this.engine?.kill();
+    for (const child of this.stopped) child.kill();
+  }
+
+  private enqueue(operation: () => Promise<void>): void {
+    this.chain = this.chain.then(operation).catch((error: unknown) => {
+      this.log.error(
+        'Internal error: %s',
+        error instanceof Error ? (error.stack ?? error.message) : String(error),
+      );
+    });
+  }
+
+  private newHelper(): Helper {
+    const { settings, resources, log, config } = this;
+    return createHelper({
       tunnel: resources.tunnel,
       prefix: prefixOf(settings),
       serverIPv4: serverOf(settings),
@@ -97,39 +203,18 @@ export function createSupervisor(config: SupervisorOptions): Supervisor {
               log,
             })
           : null,
-      baseline,
-      tun: os,
+      baseline: this.baseline,
+      tun: this.os,
       log,
     });
-  let helper = newHelper();
-  let engine: EngineProcess | null = null;
-  let running = false;
-  let exiting = false;
-  let restartTimer: NodeJS.Timeout | null = null;
-  let restarts = 0;
-  let deaths: number[] = [];
-  const stopped = new Set<EngineProcess>();
+  }
 
-  let finish: (code: number) => void = () => undefined;
-  const finished = new Promise<number>((resolve) => {
-    finish = resolve;
-  });
-
-  let chain: Promise<void> = Promise.resolve();
-  const enqueue = (operation: () => Promise<void>): void => {
-    chain = chain.then(operation).catch((error: unknown) => {
-      log.error(
-        'Internal error: %s',
-        error instanceof Error ? (error.stack ?? error.message) : String(error),
-      );
-    });
-  };
-
-  const launch = (): EngineProcess => {
+  private launch(): EngineProcess {
+    const { config, resources, log } = this;
     const child = spawnEngine({
       enginePath: config.enginePath,
       init: {
-        config: engineConfigFor(settings, resources),
+        config: engineConfigFor(this.settings, resources),
         interface: resources.tunnel,
         uid: config.uid,
         gid: config.gid,
@@ -140,45 +225,46 @@ export function createSupervisor(config: SupervisorOptions): Supervisor {
       fds: { tun: resources.tunFds, udp: resources.udpFds, raw: resources.rawFd },
       sink: config.sink,
       log,
-      onRequest: (request) => helper.handle(request),
-      readyTimeoutMs: timing.readyTimeoutMs,
+      onRequest: (request) => this.helper.handle(request),
+      readyTimeoutMs: this.timing.readyTimeoutMs,
     });
-    engine = child;
-    void child.exited.then((exit) => onEngineExit(child, exit));
+    this.engine = child;
+    void child.exited.then((exit) => this.onEngineExit(child, exit));
     void child.ready.then((start) => {
       if (start.ok) log.info({ child: child.pid }, 'Engine %d ready', child.pid);
       else log.error({ child: child.pid }, 'Engine %d failed to start: %s', child.pid, start.reason);
     });
     return child;
-  };
+  }
 
-  const stopEngine = async (): Promise<void> => {
-    const child = engine;
+  private async stopEngine(): Promise<void> {
+    const child = this.engine;
     if (child === null) return;
-    engine = null;
-    stopped.add(child);
-    await child.stop(timing.stopGraceMs);
-    await helper.revertEngineChanges();
-  };
+    this.engine = null;
+    this.stopped.add(child);
+    await child.stop(this.timing.stopGraceMs);
+    await this.helper.revertEngineChanges();
+  }
 
-  const cleanupAndFinish = async (code: number): Promise<void> => {
-    if (restartTimer !== null) clearTimeout(restartTimer);
-    restartTimer = null;
-    await stopEngine();
-    await closeResources(resources, baseline, os, log);
-    log.info(code === 0 ? 'Terminated with no error.' : 'Terminated with error(s).');
-    finish(code);
-  };
+  private async cleanupAndFinish(code: number): Promise<void> {
+    if (this.restartTimer !== null) clearTimeout(this.restartTimer);
+    this.restartTimer = null;
+    await this.stopEngine();
+    await closeResources(this.resources, this.baseline, this.os, this.log);
+    this.log.info(code === 0 ? 'Terminated with no error.' : 'Terminated with error(s).');
+    this.finish(code);
+  }
 
-  const giveUp = (reason: string): void => {
-    if (exiting) return;
-    exiting = true;
-    log.critical('%s', reason);
-    enqueue(() => cleanupAndFinish(1));
-  };
+  private giveUp(reason: string): void {
+    if (this.exiting) return;
+    this.exiting = true;
+    this.log.critical('%s', reason);
+    this.enqueue(() => this.cleanupAndFinish(1));
+  }
 
-  function onEngineExit(child: EngineProcess, exit: EngineExit): void {
-    if (stopped.delete(child)) return;
+  private onEngineExit(child: EngineProcess, exit: EngineExit): void {
+    const { log } = this;
+    if (this.stopped.delete(child)) return;
     if (exit.signal !== null) {
       const number = signalNumber(exit.signal);
       log.info(
@@ -191,162 +277,105 @@ export function createSupervisor(config: SupervisorOptions): Supervisor {
     } else {
       log.notice({ child: child.pid }, 'Child %d exited (code: %d)', child.pid, exit.code ?? -1);
     }
-    if (engine === child) engine = null;
-    if (!running || exiting) return;
-    enqueue(async () => {
-      await helper.revertEngineChanges();
-      const now = Date.now();
-      deaths = [...deaths.filter((at) => now - at < timing.crashWindowMs), now];
-      if (deaths.length > timing.maxCrashes) {
-        giveUp(`The engine failed ${deaths.length} times within ${timing.crashWindowMs / 1000} s; giving up`);
-        return;
-      }
-      if (restartTimer !== null) return;
-      restartTimer = setTimeout(() => {
-        restartTimer = null;
-        enqueue(async () => {
-          if (exiting || engine !== null) return;
-          restarts += 1;
-          await launch().ready;
-        });
-      }, timing.restartDelayMs);
-    });
+    if (this.engine === child) this.engine = null;
+    if (!this.running || this.exiting) return;
+    this.enqueue(() => this.afterCrash());
   }
 
-  const applyInPlace = async (next: DaemonSettings, changes: readonly InPlaceChange[]): Promise<void> => {
-    const tunnel = resources.tunnel;
+  /** Reverts the dead engine's changes, then restarts it after the back-off, or gives up. */
+  private async afterCrash(): Promise<void> {
+    const { timing } = this;
+    await this.helper.revertEngineChanges();
+    const now = Date.now();
+    this.deaths = [...this.deaths.filter((at) => now - at < timing.crashWindowMs), now];
+    if (this.deaths.length > timing.maxCrashes) {
+      this.giveUp(
+        `The engine failed ${this.deaths.length} times within ${timing.crashWindowMs / 1000} s; giving up`,
+      );
+      return;
+    }
+    if (this.restartTimer !== null) return;
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      this.enqueue(async () => {
+        if (this.exiting || this.engine !== null) return;
+        this.restarts += 1;
+        await this.launch().ready;
+      });
+    }, timing.restartDelayMs);
+  }
+
+  private async applyInPlace(next: DaemonSettings, changes: readonly InPlaceChange[]): Promise<void> {
+    const tunnel = this.resources.tunnel;
     for (const change of changes) {
       switch (change.kind) {
         case 'mtu':
-          if (tunnel !== null) await os.setMtu(tunnel.name, change.to);
-          log.notice('MTU changed from %d to %d', change.from, change.to);
+          if (tunnel !== null) await this.os.setMtu(tunnel.name, change.to);
+          this.log.notice('MTU changed from %d to %d', change.from, change.to);
           break;
         case 'syslog-facility':
-          config.setFacility(change.to as SyslogFacility);
+          this.config.setFacility(change.to as SyslogFacility);
           break;
       }
     }
-    settings = next;
-    if (next.role === 'relay') baseline = relayBaseline(next.interfaceMtu, next.prefix);
-    helper.reconfigure(prefixOf(next), baseline);
-    engine?.send({ type: 'reconfigure', config: engineConfigFor(next, resources) });
-  };
+    this.settings = next;
+    if (next.role === 'relay') this.baseline = relayBaseline(next.interfaceMtu, next.prefix);
+    this.helper.reconfigure(prefixOf(next), this.baseline);
+    this.engine?.send({ type: 'reconfigure', config: engineConfigFor(next, this.resources) });
+  }
 
-  const restartWith = async (next: DaemonSettings): Promise<void> => {
-    const previous = settings;
-    await stopEngine();
-    await closeResources(resources, baseline, os, log);
+  private async restartWith(next: DaemonSettings): Promise<void> {
+    const { config, os, log } = this;
+    const previous = this.settings;
+    await this.stopEngine();
+    await closeResources(this.resources, this.baseline, os, log);
     let opened = await openResources(next, poolSizeFor(next, config.poolSize), os);
-    if (opened.ok) settings = next;
+    if (opened.ok) this.settings = next;
     else {
       log.error('Cannot apply the new configuration: %s', opened.message);
       opened = await openResources(previous, poolSizeFor(previous, config.poolSize), os);
       if (!opened.ok) {
-        giveUp(`Cannot restore the previous configuration: ${opened.message}`);
+        this.giveUp(`Cannot restore the previous configuration: ${opened.message}`);
         return;
       }
       log.warning('Kept the previous configuration');
     }
-    resources = opened.resources;
-    baseline = resources.baseline;
-    helper = newHelper();
-    config.setFacility(settings.syslogFacility);
-    restarts += 1;
-    await launch().ready;
-  };
+    this.resources = opened.resources;
+    this.baseline = this.resources.baseline;
+    this.helper = this.newHelper();
+    config.setFacility(this.settings.syslogFacility);
+    this.restarts += 1;
+    await this.launch().ready;
+  }
 
-  const reloadNow = async (signal: NodeJS.Signals): Promise<void> => {
-    if (exiting) return;
+  private async reloadNow(signal: NodeJS.Signals): Promise<void> {
+    const { log } = this;
+    if (this.exiting) return;
     log.notice('Reloading configuration on signal %d (%s)', signalNumber(signal), signalDescription(signal));
-    const loaded = await loadSettings(config.options, config.sources);
+    const loaded = await loadSettings(this.config.options, this.config.sources);
     for (const warning of loaded.warnings) log.warning('%s', warning);
     if (!loaded.ok) {
       for (const error of loaded.errors) log.error('%s', error);
       log.error('Configuration not reloaded: the file has errors; keeping the running configuration');
       return;
     }
-    if (exiting) return;
-    const plan = planReload(settings, loaded.settings);
+    if (this.exiting) return;
+    const plan = planReload(this.settings, loaded.settings);
     switch (plan.kind) {
       case 'unchanged':
         log.info('Configuration unchanged');
         return;
       case 'in-place':
         try {
-          await applyInPlace(loaded.settings, plan.changes);
+          await this.applyInPlace(loaded.settings, plan.changes);
         } catch (error) {
           log.error('Cannot apply the new configuration: %s', errnoText(error));
         }
         return;
       case 'restart':
         log.notice('Restarting the engine (changed: %s)', plan.reasons.join(', '));
-        await restartWith(loaded.settings);
+        await this.restartWith(loaded.settings);
         return;
     }
-  };
-
-  return {
-    start(): Promise<EngineStart> {
-      return new Promise((resolve) => {
-        enqueue(async () => {
-          if (exiting) {
-            resolve({ ok: false, reason: 'terminated during startup' });
-            return;
-          }
-          const start = await launch().ready;
-          running = start.ok;
-          resolve(start);
-        });
-      });
-    },
-
-    reload(signal: NodeJS.Signals): void {
-      enqueue(() => reloadNow(signal));
-    },
-
-    terminate(signal: NodeJS.Signals | null, code = 0): void {
-      if (exiting) return;
-      exiting = true;
-      if (restartTimer !== null) clearTimeout(restartTimer);
-      restartTimer = null;
-      if (signal !== null) {
-        log.notice('Exiting on signal %d (%s)', signalNumber(signal), signalDescription(signal));
-      }
-      enqueue(() => cleanupAndFinish(code));
-    },
-
-    async summary(): Promise<void> {
-      const stats = helper.stats();
-      log.notice(
-        {
-          role: settings.role,
-          engine: engine?.pid ?? null,
-          interface: resources.tunnel?.name ?? null,
-          ifindex: resources.tunnel?.index ?? null,
-          boundPort: resources.boundPort,
-          uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
-          restarts,
-          helperAccepted: stats.accepted,
-          helperRefused: stats.refused,
-          helperFailed: stats.failed,
-        },
-        'State summary',
-      );
-      const current = engine;
-      if (current === null) {
-        log.notice('Engine not running');
-        return;
-      }
-      const summary = await current.requestSummary(1000);
-      if (summary === null) log.warning('The engine did not answer the summary request');
-      else log.notice({ ...summary }, 'Engine summary');
-    },
-
-    killEngine(): void {
-      engine?.kill();
-      for (const child of stopped) child.kill();
-    },
-
-    finished,
-  };
+  }
 }

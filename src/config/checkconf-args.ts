@@ -66,6 +66,40 @@ function matchLongOption(name: string): LongMatch {
   return { kind: 'ambiguous', names: matches.map(([candidate]) => candidate) };
 }
 
+/**
+ * One --name[=value] argument: its option and argument, or null after a complaint. `next` gives
+ * the following element of argv, taken when the option needs an argument and has none inline.
+ */
+function longOption(
+  arg: string,
+  next: () => string | undefined,
+  program: string,
+  complaints: string[],
+): { readonly id: OptionId; readonly argument: string | undefined } | null {
+  const equals = arg.indexOf('=');
+  const name = arg.slice(2, equals < 0 ? undefined : equals);
+  const inline = equals < 0 ? undefined : arg.slice(equals + 1);
+  const match = matchLongOption(name);
+  if (match.kind === 'unknown') {
+    complaints.push(`${program}: unrecognized option '${arg}'`);
+    return null;
+  }
+  if (match.kind === 'ambiguous') {
+    const names = match.names.map((n) => `'--${n}'`).join(' ');
+    complaints.push(`${program}: option '--${name}' is ambiguous; possibilities: ${names}`);
+    return null;
+  }
+  if (!match.spec.takesArgument) {
+    if (inline === undefined) return { id: match.spec.id, argument: undefined };
+    complaints.push(`${program}: option '--${match.name}' doesn't allow an argument`);
+    return null;
+  }
+  const argument = inline ?? next();
+  if (argument !== undefined) return { id: match.spec.id, argument };
+  complaints.push(`${program}: option '--${match.name}' requires an argument`);
+  return null;
+}
+
 export function parseCheckconfArgs(argv: readonly string[], program: string): CheckconfArgs {
   const complaints: string[] = [];
   const operands: string[] = [];
@@ -94,31 +128,8 @@ export function parseCheckconfArgs(argv: readonly string[], program: string): Ch
       break;
     }
     if (arg.startsWith('--')) {
-      const equals = arg.indexOf('=');
-      const name = arg.slice(2, equals < 0 ? undefined : equals);
-      const inline = equals < 0 ? undefined : arg.slice(equals + 1);
-      const match = matchLongOption(name);
-      if (match.kind === 'unknown') {
-        complaints.push(`${program}: unrecognized option '${arg}'`);
-        continue;
-      }
-      if (match.kind === 'ambiguous') {
-        const names = match.names.map((n) => `'--${n}'`).join(' ');
-        complaints.push(`${program}: option '--${name}' is ambiguous; possibilities: ${names}`);
-        continue;
-      }
-      let argument: string | undefined;
-      if (match.spec.takesArgument) {
-        argument = inline ?? argv[++i];
-        if (argument === undefined) {
-          complaints.push(`${program}: option '--${match.name}' requires an argument`);
-          continue;
-        }
-      } else if (inline !== undefined) {
-        complaints.push(`${program}: option '--${match.name}' doesn't allow an argument`);
-        continue;
-      }
-      const action = apply(match.spec.id, argument);
+      const option = longOption(arg, () => argv[++i], program, complaints);
+      const action = option === null ? undefined : apply(option.id, option.argument);
       if (action) return finish(action);
       continue;
     }

@@ -20,6 +20,7 @@ import { DEFAULT_SYSLOG_FACILITY } from '../log/syslog-facility.js';
 import type { ConfigResult } from './diagnostic.js';
 import { isIPv4OrHostName } from './host-name.js';
 import { trackOrigins } from './origins.js';
+import type { OriginTracker } from './origins.js';
 import { SettingReader } from './setting-reader.js';
 import { strtoulWhole } from './strtoul.js';
 import { MIN_PEER_TABLE_CAPACITY, relaySettingsSchema } from './settings-schema.js';
@@ -99,6 +100,58 @@ const RELAY_ONLY = 'only used in relay modes (RelayType cone or restricted); ign
 const CLIENT_ONLY = 'only used in client mode; ignored';
 const OVERRIDDEN = 'superseded by the server given on the command line; ignored';
 
+interface ModeDirectives {
+  readonly serverAddress: string | null;
+  readonly serverAddress2: string | null;
+  readonly prefix: number;
+  readonly interfaceMtu: number;
+  /** The other mode's directives, with why they are not read. */
+  readonly notRead: Map<string, string>;
+}
+
+/** The directives of one mode: the client's server (or the command line's), a relay's prefix and MTU. */
+function readModeDirectives(
+  reader: SettingReader,
+  valueOf: OriginTracker<MiredoConfig>['valueOf'],
+  relayType: MiredoConfig['relayType'],
+  opts: MiredoConfOptions,
+): ModeDirectives {
+  const notRead = new Map<string, string>();
+  if (relayType !== 'client') {
+    notRead.set('serveraddress', CLIENT_ONLY).set('serveraddress2', CLIENT_ONLY);
+    return {
+      serverAddress: null,
+      serverAddress2: null,
+      prefix: valueOf('prefix', reader.read('Prefix', teredoPrefixValue)) ?? MIREDO_DEFAULTS.prefix,
+      interfaceMtu:
+        valueOf('interfaceMtu', reader.read('InterfaceMTU', mtuValue)) ?? MIREDO_DEFAULTS.interfaceMtu,
+      notRead,
+    };
+  }
+  const defaults = { prefix: MIREDO_DEFAULTS.prefix, interfaceMtu: MIREDO_DEFAULTS.interfaceMtu };
+  notRead.set('prefix', RELAY_ONLY).set('interfacemtu', RELAY_ONLY);
+  if (opts.serverOverride !== undefined) {
+    notRead.set('serveraddress', OVERRIDDEN).set('serveraddress2', OVERRIDDEN);
+    const serverAddress = reader.readArgument('server', opts.serverOverride, ipv4OrHostNameValue) ?? null;
+    return { serverAddress, serverAddress2: null, ...defaults, notRead };
+  }
+  const primary = reader.read('ServerAddress', ipv4OrHostNameValue);
+  if (primary.kind === 'absent') {
+    reader.report(
+      0,
+      'ServerAddress',
+      'error',
+      'required in client mode (or give the server on the command line)',
+    );
+  }
+  return {
+    serverAddress: valueOf('serverAddress', primary) ?? null,
+    serverAddress2: valueOf('serverAddress2', reader.read('ServerAddress2', ipv4OrHostNameValue)) ?? null,
+    ...defaults,
+    notRead,
+  };
+}
+
 export function parseMiredoConf(
   text: string,
   file: string,
@@ -118,35 +171,12 @@ export function parseMiredoConf(
     );
   }
 
-  let serverAddress: string | null = null;
-  let serverAddress2: string | null = null;
-  let prefix: number = MIREDO_DEFAULTS.prefix;
-  let interfaceMtu: number = MIREDO_DEFAULTS.interfaceMtu;
-  const notRead = new Map<string, string>();
-
-  if (relayType === 'client') {
-    notRead.set('prefix', RELAY_ONLY).set('interfacemtu', RELAY_ONLY);
-    if (opts.serverOverride !== undefined) {
-      notRead.set('serveraddress', OVERRIDDEN).set('serveraddress2', OVERRIDDEN);
-      serverAddress = reader.readArgument('server', opts.serverOverride, ipv4OrHostNameValue) ?? null;
-    } else {
-      const primary = reader.read('ServerAddress', ipv4OrHostNameValue);
-      if (primary.kind === 'absent') {
-        reader.report(
-          0,
-          'ServerAddress',
-          'error',
-          'required in client mode (or give the server on the command line)',
-        );
-      }
-      serverAddress = valueOf('serverAddress', primary) ?? null;
-      serverAddress2 = valueOf('serverAddress2', reader.read('ServerAddress2', ipv4OrHostNameValue)) ?? null;
-    }
-  } else {
-    notRead.set('serveraddress', CLIENT_ONLY).set('serveraddress2', CLIENT_ONLY);
-    prefix = valueOf('prefix', reader.read('Prefix', teredoPrefixValue)) ?? prefix;
-    interfaceMtu = valueOf('interfaceMtu', reader.read('InterfaceMTU', mtuValue)) ?? interfaceMtu;
-  }
+  const { serverAddress, serverAddress2, prefix, interfaceMtu, notRead } = readModeDirectives(
+    reader,
+    valueOf,
+    relayType,
+    opts,
+  );
 
   const bindAddress = valueOf('bindAddress', reader.read('BindAddress', ipv4OrHostNameValue));
   const bindPort = valueOf('bindPort', reader.read('BindPort', portValue));

@@ -116,3 +116,8 @@ export function slotCountFor(capacity: number): number {
   }
   return Math.max(capacity + 1, Math.ceil((capacity * MAX_LOAD_DENOMINATOR) / MAX_LOAD_NUMERATOR));
 }
+
+/** Bytes a table of `capacity` peers occupies (header + records). */
+export function peerTableByteLength(capacity: number): number {
+  return PEER_TABLE_HEADER_BYTES + slotCountFor(capacity) * PEER_RECORD_BYTES;
+}

@@ -11,6 +11,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   miredo::RegisterSockets(env, exports);
   miredo::RegisterProcess(env, exports);
   miredo::RegisterPacketIo(env, exports);
+  miredo::RegisterUdpBatch(env, exports);
   miredo::RegisterReadiness(env, exports);
   miredo::RegisterMemory(env, exports);
   return exports;

@@ -9,6 +9,7 @@ void RegisterTun(Napi::Env env, Napi::Object exports);
 void RegisterSockets(Napi::Env env, Napi::Object exports);
 void RegisterProcess(Napi::Env env, Napi::Object exports);
 void RegisterPacketIo(Napi::Env env, Napi::Object exports);
+void RegisterUdpBatch(Napi::Env env, Napi::Object exports);
 void RegisterReadiness(Napi::Env env, Napi::Object exports);
 void RegisterMemory(Napi::Env env, Napi::Object exports);
 
