@@ -101,6 +101,11 @@ function exitText(exit: EngineExit): string {
   return exit.signal !== null ? `killed by ${exit.signal}` : `exited with code ${exit.code ?? 'unknown'}`;
 }
 
+/**
+ * Longer than 80 lines: one engine process: its channel, request queue, ready and exit promises,
+ * summary requests and output are wired to each other (a violation kills it, its exit closes the
+ * queue and settles the summaries), and each handler is short.
+ */
 export function spawnEngine(options: EngineProcessOptions): EngineProcess {
   const { log, sink } = options;
   const { passed, inEngine } = renumberDescriptors(options.fds);

@@ -87,67 +87,94 @@ function describe(action: HelperAction): string {
   }
 }
 
-export function createHelper(options: HelperOptions): Helper {
-  const { tunnel, tun, log } = options;
-  let prefix = options.prefix >>> 0;
-  let baseline = options.baseline;
-  const counters = { accepted: 0, refused: 0, failed: 0 };
-  const addedAddresses = new Map<string, AddressEntry>();
-  const removedAddresses = new Map<string, AddressEntry>();
-  const addedRoutes = new Map<string, RouteEntry>();
-  const removedRoutes = new Map<string, RouteEntry>();
-  let linkChanged = false;
-  let mtuChanged = false;
+/**
+ * What the engines changed on the interface beyond the bootstrap's baseline: what to undo, and
+ * what of the baseline to put back, when an engine goes away.
+ */
+interface EngineChanges {
+  readonly addedAddresses: Map<string, AddressEntry>;
+  readonly removedAddresses: Map<string, AddressEntry>;
+  readonly addedRoutes: Map<string, RouteEntry>;
+  readonly removedRoutes: Map<string, RouteEntry>;
+  linkChanged: boolean;
+  mtuChanged: boolean;
+}
 
-  const inBaseline = {
-    address: (key: string) => baseline.addresses.some((entry) => addressKey(entry) === key),
-    route: (key: string) => baseline.routes.some((entry) => routeKey(entry) === key),
+function noChanges(): EngineChanges {
+  return {
+    addedAddresses: new Map(),
+    removedAddresses: new Map(),
+    addedRoutes: new Map(),
+    removedRoutes: new Map(),
+    linkChanged: false,
+    mtuChanged: false,
   };
+}
 
-  const apply = async (ifindex: number, ifname: string, action: HelperAction): Promise<void> => {
-    switch (action.kind) {
-      case 'add-address': {
-        await tun.addAddress6(ifindex, action.address, action.prefixLen);
-        const key = addressKey(action);
-        removedAddresses.delete(key);
-        if (!inBaseline.address(key)) addedAddresses.set(key, action);
-        return;
-      }
-      case 'del-address': {
-        await tun.delAddress6(ifindex, action.address, action.prefixLen);
-        const key = addressKey(action);
-        addedAddresses.delete(key);
-        if (inBaseline.address(key)) removedAddresses.set(key, action);
-        return;
-      }
-      case 'add-route': {
-        await tun.addRoute6(ifindex, action.dst, action.prefixLen, action.metric);
-        const key = routeKey(action);
-        removedRoutes.delete(key);
-        if (!inBaseline.route(key)) addedRoutes.set(key, action);
-        return;
-      }
-      case 'del-route': {
-        await tun.delRoute6(ifindex, action.dst, action.prefixLen, action.metric);
-        const key = routeKey(action);
-        addedRoutes.delete(key);
-        if (inBaseline.route(key)) removedRoutes.set(key, action);
-        return;
-      }
-      case 'set-mtu':
-        await tun.setMtu(ifname, action.mtu);
-        mtuChanged = true;
-        return;
-      case 'link':
-        await tun.setLinkUp(ifname, action.up);
-        linkChanged = true;
-        return;
-      case 'client-state':
-        await options.clientHook?.report(action.up ? 'up' : 'down', action.address, action.mtu);
-        return;
+/** Applies an accepted action to the kernel (or the client hook) and records the change. */
+async function applyAction(
+  options: HelperOptions,
+  baseline: TunnelBaseline,
+  changes: EngineChanges,
+  tunnel: TunnelInterface,
+  action: HelperAction,
+): Promise<void> {
+  const { tun } = options;
+  const { index, name } = tunnel;
+  switch (action.kind) {
+    case 'add-address': {
+      await tun.addAddress6(index, action.address, action.prefixLen);
+      const key = addressKey(action);
+      changes.removedAddresses.delete(key);
+      if (!baseline.addresses.some((entry) => addressKey(entry) === key))
+        changes.addedAddresses.set(key, action);
+      return;
     }
-  };
+    case 'del-address': {
+      await tun.delAddress6(index, action.address, action.prefixLen);
+      const key = addressKey(action);
+      changes.addedAddresses.delete(key);
+      if (baseline.addresses.some((entry) => addressKey(entry) === key))
+        changes.removedAddresses.set(key, action);
+      return;
+    }
+    case 'add-route': {
+      await tun.addRoute6(index, action.dst, action.prefixLen, action.metric);
+      const key = routeKey(action);
+      changes.removedRoutes.delete(key);
+      if (!baseline.routes.some((entry) => routeKey(entry) === key)) changes.addedRoutes.set(key, action);
+      return;
+    }
+    case 'del-route': {
+      await tun.delRoute6(index, action.dst, action.prefixLen, action.metric);
+      const key = routeKey(action);
+      changes.addedRoutes.delete(key);
+      if (baseline.routes.some((entry) => routeKey(entry) === key)) changes.removedRoutes.set(key, action);
+      return;
+    }
+    case 'set-mtu':
+      await tun.setMtu(name, action.mtu);
+      changes.mtuChanged = true;
+      return;
+    case 'link':
+      await tun.setLinkUp(name, action.up);
+      changes.linkChanged = true;
+      return;
+    case 'client-state':
+      await options.clientHook?.report(action.up ? 'up' : 'down', action.address, action.mtu);
+      return;
+  }
+}
 
+/** Undoes `changes` (each step on its own: a failure is logged and the rest goes on), then the hook's last word. */
+async function revertChanges(
+  options: HelperOptions,
+  baseline: TunnelBaseline,
+  changes: EngineChanges,
+  tunnel: TunnelInterface,
+): Promise<void> {
+  const { tun, log } = options;
+  const { index, name } = tunnel;
   const attempt = async (what: string, operation: () => void | Promise<void>): Promise<void> => {
     try {
       await operation();
@@ -155,6 +182,38 @@ export function createHelper(options: HelperOptions): Helper {
       log.warning('Cannot %s: %s', what, errorText(error));
     }
   };
+  for (const [key, route] of changes.addedRoutes) {
+    await attempt(`remove route ${key}`, () =>
+      tun.delRoute6(index, route.dst, route.prefixLen, route.metric),
+    );
+  }
+  for (const [key, entry] of changes.addedAddresses) {
+    await attempt(`remove address ${key}`, () => tun.delAddress6(index, entry.address, entry.prefixLen));
+  }
+  if (changes.mtuChanged && baseline.mtu !== null) {
+    const mtu = baseline.mtu;
+    await attempt(`restore MTU ${mtu}`, () => tun.setMtu(name, mtu));
+  }
+  if (changes.linkChanged)
+    await attempt(`set ${name} ${baseline.up ? 'up' : 'down'}`, () => tun.setLinkUp(name, baseline.up));
+  for (const [key, entry] of changes.removedAddresses) {
+    await attempt(`restore address ${key}`, () => tun.addAddress6(index, entry.address, entry.prefixLen));
+  }
+  for (const [key, route] of changes.removedRoutes) {
+    await attempt(`restore route ${key}`, () =>
+      tun.addRoute6(index, route.dst, route.prefixLen, route.metric),
+    );
+  }
+  // Last, as privproc does when its worker goes: the hook sees the interface as we leave it.
+  await options.clientHook?.finish();
+}
+
+export function createHelper(options: HelperOptions): Helper {
+  const { tunnel, log } = options;
+  let prefix = options.prefix >>> 0;
+  let baseline = options.baseline;
+  const counters = { accepted: 0, refused: 0, failed: 0 };
+  let changes = noChanges();
 
   return {
     async handle(request: HelperRequest): Promise<ReplyResult> {
@@ -175,7 +234,7 @@ export function createHelper(options: HelperOptions): Helper {
         return { ok: false, kind: 'refused', reason };
       }
       try {
-        await apply(decision.ifindex, tunnel.name, decision.action);
+        await applyAction(options, baseline, changes, tunnel, decision.action);
         counters.accepted += 1;
         log.info({ request: request.type, id: request.id }, 'Applied %s', describe(decision.action));
         return { ok: true };
@@ -194,37 +253,8 @@ export function createHelper(options: HelperOptions): Helper {
 
     async revertEngineChanges(): Promise<void> {
       if (tunnel === null) return;
-      const { index, name } = tunnel;
-      for (const [key, route] of addedRoutes) {
-        await attempt(`remove route ${key}`, () =>
-          tun.delRoute6(index, route.dst, route.prefixLen, route.metric),
-        );
-      }
-      for (const [key, entry] of addedAddresses) {
-        await attempt(`remove address ${key}`, () => tun.delAddress6(index, entry.address, entry.prefixLen));
-      }
-      if (mtuChanged && baseline.mtu !== null) {
-        const mtu = baseline.mtu;
-        await attempt(`restore MTU ${mtu}`, () => tun.setMtu(name, mtu));
-      }
-      if (linkChanged)
-        await attempt(`set ${name} ${baseline.up ? 'up' : 'down'}`, () => tun.setLinkUp(name, baseline.up));
-      for (const [key, entry] of removedAddresses) {
-        await attempt(`restore address ${key}`, () => tun.addAddress6(index, entry.address, entry.prefixLen));
-      }
-      for (const [key, route] of removedRoutes) {
-        await attempt(`restore route ${key}`, () =>
-          tun.addRoute6(index, route.dst, route.prefixLen, route.metric),
-        );
-      }
-      // Last, as privproc does when its worker goes: the hook sees the interface as we leave it.
-      await options.clientHook?.finish();
-      addedRoutes.clear();
-      addedAddresses.clear();
-      removedAddresses.clear();
-      removedRoutes.clear();
-      linkChanged = false;
-      mtuChanged = false;
+      await revertChanges(options, baseline, changes, tunnel);
+      changes = noChanges();
     },
 
     stats(): HelperStats {

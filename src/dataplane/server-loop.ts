@@ -79,6 +79,9 @@ export interface ServerPump {
  * The loop's logic without the watchers: counts 'received' and each packet's verdict, queues UDP
  * answers per socket, sends native packets with up to `sendRetries` retries (then counts
  * 'raw-send-failed'), and counts 'send-failed' for each datagram the kernel refused.
+ *
+ * Longer than 80 lines: the hot loop of the server's worker: its preallocated batches and action
+ * record are closure variables that handle() and flush() use for every datagram without allocating.
  */
 export function createServerPump(
   processor: ServerProcessor,

@@ -4,9 +4,7 @@
  * to and from trusted peers are moved here (src/teredo/fast-path.ts), in place in the receive batch:
  * TUN packets are sent from the slot they were read into, datagrams are written to the TUN
  * device from theirs. Anything else is copied into a `slow-path` message for the control plane,
- * within the worker's slow-path budgets (slow-path-budget.ts) and, for datagrams from anyone,
- * while the control plane keeps up with the worker's messages (slow-path-backlog.ts); the rest is
- * dropped. No allocation per fast-path packet.
+ * within the worker's slow-path budgets and backlog limit (slow-path.ts); the rest is dropped. No allocation per fast-path packet.
  */
 import { createPacketBatch } from '../os/packet-batch.js';
 import type { PacketBatch } from '../os/packet-batch.js';
@@ -24,14 +22,17 @@ import { TEREDO_CONSTANTS } from '../teredo/constants.js';
 import { TUNNEL_COUNTER } from '../teredo/tunnel-counters.js';
 import type { DataplaneLoop } from './loop.js';
 import type { DataplaneTask, WorkerToEngine } from '../ipc/engine-worker-messages.js';
-import { BACKLOG_LIMIT } from '../ipc/slow-path-backlog.js';
+import { createSlowPath } from './slow-path.js';
+import type { SlowPath } from './slow-path.js';
 import { createSlowPathBudgets } from './slow-path-budget.js';
 import type { SlowPathBudgets } from './slow-path-budget.js';
-import { fastPathFromTun, fastPathFromUdp, fromOwnServer, fromSolicitedPeer } from '../teredo/fast-path.js';
+import { fastPathFromTun, fastPathFromUdp } from '../teredo/fast-path.js';
 import { ipv6PacketLength } from '../teredo/ipv6-header.js';
 import type { FastPathContext } from '../teredo/fast-path.js';
 import { attachTunnelShared, createPeerSnapshot } from '../ipc/tunnel-shared.js';
+import type { TunnelShared } from '../ipc/tunnel-shared.js';
 import { createTunnelSnapshot } from '../ipc/tunnel-state.js';
+import type { TunnelSnapshot } from '../ipc/tunnel-state.js';
 
 export const BATCH_SLOTS = 64;
 /** Holds any IPv6 packet (TUN) and any UDP payload. */
@@ -60,16 +61,10 @@ const TUN_RECEIVED = TUNNEL_COUNTER['tun-received'];
 const UDP_RECEIVED = TUNNEL_COUNTER['udp-received'];
 const ENCAPSULATED = TUNNEL_COUNTER['encapsulated'];
 const DECAPSULATED = TUNNEL_COUNTER['decapsulated'];
-const SLOW_PATH = TUNNEL_COUNTER['slow-path'];
-const OVER_SLOW_PATH_BUDGET = TUNNEL_COUNTER['drop-slow-path-budget'];
-const SLOW_PATH_SOLICITED = TUNNEL_COUNTER['slow-path-solicited'];
-const SLOW_PATH_BACKLOG = TUNNEL_COUNTER['drop-slow-path-backlog'];
 const GSO_MESSAGES = TUNNEL_COUNTER['udp-gso-messages'];
 const GSO_REFUSED = TUNNEL_COUNTER['udp-gso-refused'];
 const SEND_FAILED = TUNNEL_COUNTER['send-failed'];
 const TUN_WRITE_FAILED = TUNNEL_COUNTER['tun-write-failed'];
-/** admission(): the packet may go to the control plane (any other value: the counter to drop it under). */
-const ADMITTED = -1;
 /** Reported with length 0: longer than a slot, so longer than any IPv6 packet or UDP payload. */
 const TX_OVERSIZED = TUNNEL_COUNTER['drop-tx-malformed'];
 const RX_OVERSIZED = TUNNEL_COUNTER['drop-rx-malformed'];
@@ -119,6 +114,117 @@ function sendMarked(
   return { sent, tried };
 }
 
+/** What both directions of one worker's loop share. */
+interface LoopParts {
+  readonly shared: TunnelShared;
+  /** The published tunnel state, read into this copy once per batch (the context's state). */
+  readonly snapshot: TunnelSnapshot;
+  readonly context: FastPathContext;
+  /** Per slot: 1 when the fast path moves the packet, 0 when it went to the slow path or was dropped. */
+  readonly marks: Uint8Array;
+  readonly slowPath: SlowPath;
+  readonly add: (index: number, amount: number) => void;
+}
+
+/**
+ * TUN to UDP: reads a batch of IPv6 packets, sends those to trusted peers from the slots they
+ * were read into (after `sent`), hands the rest to the slow path. Returns what the read returned.
+ */
+function tunToUdp(parts: LoopParts, tunFd: number, sendUdp: Sender, sent: () => void): () => number {
+  const { shared, snapshot, context, marks, slowPath, add } = parts;
+  const { table, peer } = context;
+  const batch = createPacketBatch(BATCH_SLOTS, SLOT_BYTES);
+  return () => {
+    const n = readTunBatch(tunFd, batch);
+    if (n <= 0) return n;
+    add(TUN_RECEIVED, n);
+    shared.state.read(snapshot);
+    context.now = shared.state.clock();
+    let fast = 0;
+    for (let i = 0; i < n; i++) {
+      const length = batch.lengths[i] ?? 0;
+      const slot = length === 0 ? -1 : fastPathFromTun(context, batch.data, i * SLOT_BYTES, length);
+      if (slot < 0) {
+        marks[i] = 0;
+        if (length > 0) slowPath(batch, i, length, 'tun');
+        else add(TX_OVERSIZED, 1);
+        continue;
+      }
+      marks[i] = 1;
+      batch.lengths[i] = ipv6PacketLength(batch.data, i * SLOT_BYTES);
+      batch.addresses[i] = peer.mappedIPv4;
+      batch.ports[i] = peer.mappedPort;
+      table.touchTx(slot, context.now);
+      fast += 1;
+    }
+    if (fast > 0) {
+      const { sent: done, tried } = sendMarked(sendUdp, batch, marks, n);
+      add(ENCAPSULATED, done);
+      add(SEND_FAILED, tried - done);
+      sent();
+    }
+    return n;
+  };
+}
+
+/** UDP to TUN: the same for datagrams, those from trusted peers written to the TUN device. */
+function udpToTun(parts: LoopParts, udpFd: number, writeTun: Sender): () => number {
+  const { shared, snapshot, context, marks, slowPath, add } = parts;
+  const { table } = context;
+  const batch = createPacketBatch(BATCH_SLOTS, SLOT_BYTES);
+  return () => {
+    const n = recvUdpBatch(udpFd, batch);
+    if (n <= 0) return n;
+    add(UDP_RECEIVED, n);
+    shared.state.read(snapshot);
+    context.now = shared.state.clock();
+    let fast = 0;
+    for (let i = 0; i < n; i++) {
+      const length = batch.lengths[i] ?? 0;
+      const offset = i * SLOT_BYTES;
+      const from = batch.addresses[i] ?? 0;
+      const slot =
+        length === 0 ? -1 : fastPathFromUdp(context, batch.data, offset, length, from, batch.ports[i] ?? 0);
+      if (slot < 0) {
+        marks[i] = 0;
+        if (length > 0) slowPath(batch, i, length, 'udp');
+        else add(RX_OVERSIZED, 1);
+        continue;
+      }
+      marks[i] = 1;
+      batch.lengths[i] = ipv6PacketLength(batch.data, offset);
+      table.touchRx(slot, context.now);
+      fast += 1;
+    }
+    if (fast > 0) {
+      const { sent, tried } = sendMarked(writeTun, batch, marks, n);
+      add(DECAPSULATED, sent);
+      add(TUN_WRITE_FAILED, tried - sent);
+    }
+    return n;
+  };
+}
+
+/**
+ * A readiness callback that reads up to BATCHES_PER_TURN batches, pausing briefly after a
+ * partial one (pausesAfterRead) so that the next batch grows under load.
+ */
+function drainer(read: () => number, what: string, workerIndex: number): (status: number) => void {
+  // Waited on, never notified: Atomics.wait is this thread's sleep of less than a millisecond.
+  const pauseCell = new Int32Array(new SharedArrayBuffer(4));
+  return (status) => {
+    if (status < 0)
+      throw new Error(`worker ${workerIndex}: polling the ${what} failed: ${errnoName(status)}`);
+    for (let turn = 0; turn < BATCHES_PER_TURN; turn++) {
+      const n = read();
+      // Errors on receive (ICMP reports queued on the UDP socket, a TUN hiccup) are per datagram.
+      if (n < 0 || n === BATCH_SLOTS) continue;
+      if (!pausesAfterRead(n) || turn === BATCHES_PER_TURN - 1) return;
+      Atomics.wait(pauseCell, 0, 0, PARTIAL_BATCH_PAUSE_MICROSECONDS / 1000);
+    }
+  };
+}
+
 export function prepareTunnelDataplane(
   task: DataplaneTask,
   counters: Float64Array,
@@ -132,7 +238,6 @@ export function prepareTunnelDataplane(
   }
   const shared = attachTunnelShared(task.shared);
   shared.backlog.restart(workerIndex);
-  /** The published tunnel state, read into this copy once per batch. */
   const snapshot = createTunnelSnapshot();
   const context: FastPathContext = {
     relay: task.config.role === 'relay',
@@ -142,16 +247,22 @@ export function prepareTunnelDataplane(
     now: 0,
     validitySeconds: Math.floor(TEREDO_CONSTANTS.peerValidityMs / 1000),
   };
-  const tunBatch = createPacketBatch(BATCH_SLOTS, SLOT_BYTES);
-  const udpBatch = createPacketBatch(BATCH_SLOTS, SLOT_BYTES);
-  const marks = new Uint8Array(BATCH_SLOTS);
+  const add = (index: number, amount: number): void => {
+    counters[index] = (counters[index] ?? 0) + amount;
+  };
+  const slowPath = createSlowPath({
+    workerIndex,
+    context,
+    backlog: shared.backlog,
+    budgets,
+    counters,
+    toEngine,
+  });
+  const parts: LoopParts = { shared, snapshot, context, marks: new Uint8Array(BATCH_SLOTS), slowPath, add };
   // Packets to one peer, mostly one flow's full-size segments, leave as one UDP GSO message.
   const udpGso = createUdpGso(udpFd);
   const sendUdp: Sender = (batch, first, count) => sendUdpBatch(udpFd, batch, first, count, udpGso);
   const writeTun: Sender = (batch, first, count) => writeTunBatch(tunFd, batch, first, count);
-  const add = (index: number, amount: number): void => {
-    counters[index] = (counters[index] ?? 0) + amount;
-  };
   /** The GSO state's totals as of the last count, so that the counters get the differences. */
   let gsoMessagesCounted = 0;
   let gsoRefusedCounted = 0;
@@ -163,141 +274,15 @@ export function prepareTunnelDataplane(
     gsoMessagesCounted = messages;
     gsoRefusedCounted = refused;
   };
-
-  /**
-   * Whether the packet in the batch's `slot` may go to the control plane (it then took a token),
-   * else the counter to drop it under. Checked before the copy: a flood over budget costs a
-   * clock read and a table lookup per packet, nothing more.
-   */
-  const admission = (batch: PacketBatch, slot: number, length: number, from: 'tun' | 'udp'): number => {
-    const nowMs = performance.now();
-    if (from === 'tun') return budgets.tun.take(nowMs) ? ADMITTED : OVER_SLOW_PATH_BUDGET;
-    const address = batch.addresses[slot] ?? 0;
-    const port = batch.ports[slot] ?? 0;
-    if (fromOwnServer(snapshot, address, port)) {
-      return budgets.server.take(nowMs) ? ADMITTED : OVER_SLOW_PATH_BUDGET;
-    }
-    const behind = shared.backlog.waiting(workerIndex) >= BACKLOG_LIMIT;
-    if (!behind && budgets.udp.take(nowMs)) return ADMITTED;
-    const refused = behind ? SLOW_PATH_BACKLOG : OVER_SLOW_PATH_BUDGET;
-    if (!fromSolicitedPeer(context, batch.data, slot * batch.slotSize, length, address, port)) return refused;
-    if (!budgets.solicited.take(nowMs)) return refused;
-    add(SLOW_PATH_SOLICITED, 1);
-    return ADMITTED;
-  };
-
-  const slowPath = (batch: PacketBatch, slot: number, length: number, from: 'tun' | 'udp'): void => {
-    const refused = admission(batch, slot, length, from);
-    if (refused !== ADMITTED) {
-      add(refused, 1);
-      return;
-    }
-    const start = slot * batch.slotSize;
-    const packet = batch.data.slice(start, start + length);
-    const address = from === 'udp' ? (batch.addresses[slot] ?? 0) : 0;
-    const port = from === 'udp' ? (batch.ports[slot] ?? 0) : 0;
-    add(SLOW_PATH, 1);
-    toEngine({ type: 'slow-path', workerIndex, from, packet, address, port }, [packet.buffer]);
-    shared.backlog.posted(workerIndex);
-  };
-
-  const fromTun = (): number => {
-    const n = readTunBatch(tunFd, tunBatch);
-    if (n <= 0) return n;
-    add(TUN_RECEIVED, n);
-    shared.state.read(snapshot);
-    context.now = shared.state.clock();
-    const { table, peer } = context;
-    let fast = 0;
-    for (let i = 0; i < n; i++) {
-      const length = tunBatch.lengths[i] ?? 0;
-      const slot = length === 0 ? -1 : fastPathFromTun(context, tunBatch.data, i * SLOT_BYTES, length);
-      if (slot < 0) {
-        marks[i] = 0;
-        if (length > 0) slowPath(tunBatch, i, length, 'tun');
-        else add(TX_OVERSIZED, 1);
-        continue;
-      }
-      marks[i] = 1;
-      tunBatch.lengths[i] = ipv6PacketLength(tunBatch.data, i * SLOT_BYTES);
-      tunBatch.addresses[i] = peer.mappedIPv4;
-      tunBatch.ports[i] = peer.mappedPort;
-      table.touchTx(slot, context.now);
-      fast += 1;
-    }
-    if (fast > 0) {
-      const { sent, tried } = sendMarked(sendUdp, tunBatch, marks, n);
-      add(ENCAPSULATED, sent);
-      add(SEND_FAILED, tried - sent);
-      countGso();
-    }
-    return n;
-  };
-
-  const fromUdp = (): number => {
-    const n = recvUdpBatch(udpFd, udpBatch);
-    if (n <= 0) return n;
-    add(UDP_RECEIVED, n);
-    shared.state.read(snapshot);
-    context.now = shared.state.clock();
-    const { table } = context;
-    let fast = 0;
-    for (let i = 0; i < n; i++) {
-      const length = udpBatch.lengths[i] ?? 0;
-      const offset = i * SLOT_BYTES;
-      const slot =
-        length === 0
-          ? -1
-          : fastPathFromUdp(
-              context,
-              udpBatch.data,
-              offset,
-              length,
-              udpBatch.addresses[i] ?? 0,
-              udpBatch.ports[i] ?? 0,
-            );
-      if (slot < 0) {
-        marks[i] = 0;
-        if (length > 0) slowPath(udpBatch, i, length, 'udp');
-        else add(RX_OVERSIZED, 1);
-        continue;
-      }
-      marks[i] = 1;
-      udpBatch.lengths[i] = ipv6PacketLength(udpBatch.data, offset);
-      table.touchRx(slot, context.now);
-      fast += 1;
-    }
-    if (fast > 0) {
-      const { sent, tried } = sendMarked(writeTun, udpBatch, marks, n);
-      add(DECAPSULATED, sent);
-      add(TUN_WRITE_FAILED, tried - sent);
-    }
-    return n;
-  };
-
-  // Waited on, never notified: Atomics.wait is this thread's sleep of less than a millisecond.
-  const pauseCell = new Int32Array(new SharedArrayBuffer(4));
-  const drain = (read: () => number, what: string) => (status: number) => {
-    if (status < 0)
-      throw new Error(`worker ${workerIndex}: polling the ${what} failed: ${errnoName(status)}`);
-    for (let turn = 0; turn < BATCHES_PER_TURN; turn++) {
-      const n = read();
-      // Errors on receive (ICMP reports queued on the UDP socket, a TUN hiccup) are per datagram.
-      if (n < 0 || n === BATCH_SLOTS) continue;
-      if (!pausesAfterRead(n) || turn === BATCHES_PER_TURN - 1) return;
-      Atomics.wait(pauseCell, 0, 0, PARTIAL_BATCH_PAUSE_MICROSECONDS / 1000);
-    }
-  };
+  const fromTun = drainer(tunToUdp(parts, tunFd, sendUdp, countGso), 'TUN queue', workerIndex);
+  const fromUdp = drainer(udpToTun(parts, udpFd, writeTun), 'UDP socket', workerIndex);
 
   let watches: FdWatch[] = [];
   let stopped = false;
   return {
     start(): void {
       if (stopped || watches.length > 0) return;
-      watches = [
-        watchReadable(tunFd, drain(fromTun, 'TUN queue')),
-        watchReadable(udpFd, drain(fromUdp, 'UDP socket')),
-      ];
+      watches = [watchReadable(tunFd, fromTun), watchReadable(udpFd, fromUdp)];
     },
     stop(): void {
       if (stopped) return;

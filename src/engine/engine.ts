@@ -23,9 +23,9 @@ import type { FrameChannel } from '../ipc/channel.js';
 import { describeFrameViolation } from '../ipc/frames.js';
 import { CHANNEL_FD, FAULT_INJECTION_ENV } from '../ipc/engine-launch.js';
 import { parseBootstrapToEngine } from '../ipc/bootstrap-engine-messages.js';
-import type { DataplaneTask } from '../ipc/engine-worker-messages.js';
+import type { DataplaneTask, DirIdentity } from '../ipc/engine-worker-messages.js';
 import type { EngineConfig } from '../ipc/engine-config.js';
-import type { EngineToBootstrap, InitMessage } from '../ipc/bootstrap-engine-messages.js';
+import type { EngineSummary, EngineToBootstrap, InitMessage } from '../ipc/bootstrap-engine-messages.js';
 import type { DataplaneProgram, DataplaneThread } from './dataplane-program.js';
 import { createWorkerPool } from './worker-pool.js';
 import type { ReplacementPolicy, WorkerPool } from './worker-pool.js';
@@ -65,57 +65,161 @@ export interface Engine {
 }
 
 export function createEngine(env: EngineEnvironment): Engine {
-  const { log } = env;
-  const startedAt = Date.now();
-  let init: InitMessage | null = null;
-  let config: EngineConfig | null = null;
-  let pool: WorkerPool | null = null;
-  let stopping = false;
-  let control: ControlPlane | null = null;
-  let counters: { readonly block: SharedArrayBuffer; readonly names: readonly string[] } | null = null;
-  /** The workers' and the control plane's counters, and the engine's own worker failures. */
-  const counterTotals = (): Record<string, number> => {
-    if (counters === null) return {};
-    const workers = pool?.stats() ?? { failed: 0, replaced: 0 };
+  return new EngineInstance(env);
+}
+
+/** The descriptors that may cross from the bootstrap: stdio, the channel, those of `init`. */
+function keptDescriptors(message: InitMessage): ReadonlySet<number> {
+  const { tun, udp, raw } = message.fds;
+  return new Set([CHANNEL_FD, ...tun, ...udp, ...(raw === null ? [] : [raw])]);
+}
+
+/** Each worker's task: its descriptors, the shared table and counters, the jail's identity. */
+function dataplaneTasks(
+  message: InitMessage,
+  counters: SharedArrayBuffer,
+  shared: SharedArrayBuffer | null,
+  jail: DirIdentity,
+): DataplaneTask[] {
+  const { fds, config } = message;
+  return Array.from({ length: message.poolSize }, (_, workerIndex) => {
+    const udpFd = fds.udp[workerIndex];
     return {
-      ...sumCounters(counters.block, counters.names),
+      workerIndex,
+      config,
+      tunFd: fds.tun[workerIndex] ?? null,
+      // The server's single worker serves both of its sockets.
+      udpFds: config.role === 'server' ? [...fds.udp] : udpFd === undefined ? [] : [udpFd],
+      rawFd: fds.raw,
+      counters,
+      shared,
+      jail,
+    };
+  });
+}
+
+class EngineInstance implements Engine {
+  private readonly log: Logger;
+  private readonly startedAt = Date.now();
+  private init: InitMessage | null = null;
+  private config: EngineConfig | null = null;
+  private pool: WorkerPool | null = null;
+  private stopping = false;
+  private control: ControlPlane | null = null;
+  private counters: { readonly block: SharedArrayBuffer; readonly names: readonly string[] } | null = null;
+
+  constructor(private readonly env: EngineEnvironment) {
+    this.log = env.log;
+  }
+
+  handle(raw: unknown): void {
+    const parsed = parseBootstrapToEngine(raw);
+    if (!parsed.ok) {
+      this.log.warning('Invalid message from the bootstrap: %s', parsed.error);
+      return;
+    }
+    const message = parsed.message;
+    switch (message.type) {
+      case 'init':
+        if (this.init !== null) {
+          this.log.warning('Ignoring a second init message');
+          return;
+        }
+        this.init = message;
+        this.config = message.config;
+        this.start(message).catch((error: unknown) =>
+          this.fatal(`Miredo setup failure: ${errorText(error)}`),
+        );
+        return;
+      case 'stop':
+        void this.shutdown(0);
+        return;
+      case 'summary':
+        this.env.send({ type: 'summary-report', id: message.id, summary: this.summary() });
+        return;
+      case 'reconfigure':
+        if (this.config === null || message.config.role !== this.config.role) {
+          this.log.warning('Ignoring a reconfiguration for another mode');
+          return;
+        }
+        this.config = message.config;
+        this.control?.reconfigure(message.config);
+        this.log.info('Configuration updated');
+        return;
+      case 'reply':
+        if (this.control === null) this.log.debug({ id: message.id }, 'Unexpected helper reply');
+        else this.control.reply(message);
+        return;
+    }
+  }
+
+  disconnected(): void {
+    if (this.stopping) return;
+    this.log.critical('Lost the channel to the bootstrap; exiting');
+    void this.shutdown(1);
+  }
+
+  injectFault(workerIndex: number): boolean {
+    if (this.env.faultInjection !== true || this.pool === null || this.stopping) return false;
+    this.log.warning({ worker: workerIndex }, 'Fault injection: crashing data-plane worker %d', workerIndex);
+    return this.pool.post(workerIndex, { type: 'worker-fault' });
+  }
+
+  /** The workers' and the control plane's counters, and the engine's own worker failures. */
+  private counterTotals(): Record<string, number> {
+    if (this.counters === null) return {};
+    const workers = this.pool?.stats() ?? { failed: 0, replaced: 0 };
+    return {
+      ...sumCounters(this.counters.block, this.counters.names),
       'worker-failed': workers.failed,
       'worker-replaced': workers.replaced,
     };
-  };
+  }
 
-  const fatal = (text: string): void => {
-    if (stopping) return;
-    stopping = true;
-    log.alert(text);
-    log.info('Terminated with error(s).');
-    pool?.destroy();
-    env.exit(1);
-  };
+  private summary(): EngineSummary {
+    return {
+      role: this.config?.role ?? 'client',
+      pid: process.pid,
+      uptimeSeconds: (Date.now() - this.startedAt) / 1000,
+      workers: this.init?.poolSize ?? 0,
+      uid: process.getuid?.() ?? 0,
+      gid: process.getgid?.() ?? 0,
+      maxRssBytes: process.resourceUsage().maxRSS * 1024,
+      counters: this.counterTotals(),
+    };
+  }
 
-  const shutdown = async (code: number): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    await control
+  private fatal(text: string): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.log.alert(text);
+    this.log.info('Terminated with error(s).');
+    this.pool?.destroy();
+    this.env.exit(1);
+  }
+
+  private async shutdown(code: number): Promise<void> {
+    const { log } = this;
+    if (this.stopping) return;
+    this.stopping = true;
+    await this.control
       ?.stop()
       .catch((error: unknown) => log.error('Control plane stop failed: %s', errorText(error)));
-    await pool?.stop(WORKER_STOP_TIMEOUT_MS);
-    if (counters !== null) log.notice({ counters: counterTotals() }, 'Final counters');
+    await this.pool?.stop(WORKER_STOP_TIMEOUT_MS);
+    if (this.counters !== null) log.notice({ counters: this.counterTotals() }, 'Final counters');
     log.info(code === 0 ? 'Terminated with no error.' : 'Terminated with error(s).');
-    env.exit(code);
-  };
+    this.env.exit(code);
+  }
 
-  const start = async (message: InitMessage): Promise<void> => {
+  /**
+   * Everything the engine needs, loaded and allocated while it may still read files: the control
+   * plane, then the workers, which load and allocate but read nothing; then the drop.
+   */
+  private async start(message: InitMessage): Promise<void> {
+    const { log, env } = this;
     log.level = message.logLevel;
     log.info({ role: message.config.role, workers: message.poolSize }, 'Starting...');
-    // Only stdio, the IPC channel and the descriptors in `init` may cross from the bootstrap.
-    const keep = new Set([
-      CHANNEL_FD,
-      ...message.fds.tun,
-      ...message.fds.udp,
-      ...(message.fds.raw === null ? [] : [message.fds.raw]),
-    ]);
-    const closed = env.closeInherited(keep);
+    const closed = env.closeInherited(keptDescriptors(message));
     if (closed.length > 0)
       log.warning({ fds: closed }, 'Closed %d unexpected inherited descriptor(s)', closed.length);
     // no_new_privs is per thread and inherited only by threads created afterwards: set it now so
@@ -125,7 +229,8 @@ export function createEngine(env: EngineEnvironment): Engine {
       message.config.role === 'server' ? SERVER_CONTROL_FACTORY : createTunnelControl(message.config);
     // One counter row per worker, plus the last one for the control plane.
     const block = createCounterBlock(factory.counterNames, message.poolSize + 1);
-    counters = { block, names: factory.counterNames };
+    this.counters = { block, names: factory.counterNames };
+    const fatal = (text: string): void => this.fatal(text);
     const controlPlane = factory.create({
       log,
       init: message,
@@ -133,48 +238,21 @@ export function createEngine(env: EngineEnvironment): Engine {
       fatal,
       counters: counterRow(block, factory.counterNames, message.poolSize),
     });
-    control = controlPlane;
-    const server = message.config.role === 'server';
+    this.control = controlPlane;
     // Taken before the chroot: each worker compares its root directory with it before it reads.
     const jail = env.drop.identify(message.chrootDir);
-    const tasks: DataplaneTask[] = Array.from({ length: message.poolSize }, (_, workerIndex) => {
-      const udpFd = message.fds.udp[workerIndex];
-      return {
-        workerIndex,
-        config: message.config,
-        tunFd: message.fds.tun[workerIndex] ?? null,
-        // The server's single worker serves both of its sockets.
-        udpFds: server ? [...message.fds.udp] : udpFd === undefined ? [] : [udpFd],
-        rawFd: message.fds.raw,
-        counters: block,
-        shared: factory.shared,
-        jail,
-      };
-    });
     const workers = createWorkerPool({
       log,
       program: env.program,
-      tasks,
+      tasks: dataplaneTasks(message, block, factory.shared, jail),
       slowPath: (slow) => controlPlane.slowPath(slow),
       fatal,
       early: env.early ?? null,
       ...(env.replacementPolicy === undefined ? {} : { policy: env.replacementPolicy }),
     });
-    pool = workers;
+    this.pool = workers;
     await workers.ready;
-
-    const target = { uid: message.uid, gid: message.gid, chrootDir: message.chrootDir };
-    const dropped = dropPrivileges(target, env.drop);
-    if (!dropped.ok) {
-      fatal(`Miredo setup failure: cannot drop privileges: ${dropped.step}: ${dropped.error}`);
-      return;
-    }
-    const checked = checkDropped(target, env.check);
-    if (!checked.ok) {
-      fatal(`Miredo setup failure: privileges not dropped: ${checked.failures.join('; ')}`);
-      return;
-    }
-    log.info({ uid: message.uid, gid: message.gid, chroot: message.chrootDir }, 'Privileges dropped');
+    if (!this.dropPrivileges(message)) return;
     // Only now may any thread read a byte from the network (the workers check it themselves).
     workers.start();
     if (env.faultInjection === true)
@@ -184,73 +262,24 @@ export function createEngine(env: EngineEnvironment): Engine {
       );
     controlPlane.start();
     env.send({ type: 'ready', pid: process.pid, workers: message.poolSize });
-  };
+  }
 
-  return {
-    handle(raw: unknown): void {
-      const parsed = parseBootstrapToEngine(raw);
-      if (!parsed.ok) {
-        log.warning('Invalid message from the bootstrap: %s', parsed.error);
-        return;
-      }
-      const message = parsed.message;
-      switch (message.type) {
-        case 'init':
-          if (init !== null) {
-            log.warning('Ignoring a second init message');
-            return;
-          }
-          init = message;
-          config = message.config;
-          start(message).catch((error: unknown) => fatal(`Miredo setup failure: ${errorText(error)}`));
-          return;
-        case 'stop':
-          void shutdown(0);
-          return;
-        case 'summary': {
-          const usage = process.resourceUsage();
-          env.send({
-            type: 'summary-report',
-            id: message.id,
-            summary: {
-              role: config?.role ?? 'client',
-              pid: process.pid,
-              uptimeSeconds: (Date.now() - startedAt) / 1000,
-              workers: init?.poolSize ?? 0,
-              uid: process.getuid?.() ?? 0,
-              gid: process.getgid?.() ?? 0,
-              maxRssBytes: usage.maxRSS * 1024,
-              counters: counterTotals(),
-            },
-          });
-          return;
-        }
-        case 'reconfigure':
-          if (config === null || message.config.role !== config.role) {
-            log.warning('Ignoring a reconfiguration for another mode');
-            return;
-          }
-          config = message.config;
-          control?.reconfigure(message.config);
-          log.info('Configuration updated');
-          return;
-        case 'reply':
-          if (control === null) log.debug({ id: message.id }, 'Unexpected helper reply');
-          else control.reply(message);
-          return;
-      }
-    },
-    disconnected(): void {
-      if (stopping) return;
-      log.critical('Lost the channel to the bootstrap; exiting');
-      void shutdown(1);
-    },
-    injectFault(workerIndex: number): boolean {
-      if (env.faultInjection !== true || pool === null || stopping) return false;
-      log.warning({ worker: workerIndex }, 'Fault injection: crashing data-plane worker %d', workerIndex);
-      return pool.post(workerIndex, { type: 'worker-fault' });
-    },
-  };
+  /** The drop and the checks that it worked; false (the engine ends) when either fails. */
+  private dropPrivileges(message: InitMessage): boolean {
+    const target = { uid: message.uid, gid: message.gid, chrootDir: message.chrootDir };
+    const dropped = dropPrivileges(target, this.env.drop);
+    if (!dropped.ok) {
+      this.fatal(`Miredo setup failure: cannot drop privileges: ${dropped.step}: ${dropped.error}`);
+      return false;
+    }
+    const checked = checkDropped(target, this.env.check);
+    if (!checked.ok) {
+      this.fatal(`Miredo setup failure: privileges not dropped: ${checked.failures.join('; ')}`);
+      return false;
+    }
+    this.log.info({ uid: message.uid, gid: message.gid, chroot: message.chrootDir }, 'Privileges dropped');
+    return true;
+  }
 }
 
 /** Wires the engine to this process: stderr logging, the IPC channel, exit. */

@@ -88,6 +88,101 @@ export function describeRequest(request: RequestBody): string {
   }
 }
 
+/** What the helper confirmed so far; the steps read it when their turn comes and update it. */
+interface InterfaceState {
+  linkUp: boolean;
+  mtu: number | null;
+  linkLocal: boolean;
+  /** Our Teredo address as text, when set. */
+  address: string | null;
+  defaultRoute: boolean;
+}
+
+function defaultRoute(type: 'set-route' | 'del-route', ifindex: number): RequestBody {
+  return { type, ifindex, dst: '::', prefixLen: 0, metric: DEFAULT_ROUTE_METRIC };
+}
+
+/** Qualification's 'up': whatever is missing of MTU, link, link-local, address and default route. */
+function upSteps(state: InterfaceState, ifindex: number, address: string, mtu: number): Step[] {
+  let previous: string | null = null;
+  return [
+    {
+      plan: () => (state.mtu === mtu ? null : { type: 'set-mtu', ifindex, mtu }),
+      applied: () => {
+        state.mtu = mtu;
+      },
+    },
+    {
+      plan: () => (state.linkUp ? null : { type: 'link', ifindex, up: true }),
+      applied: () => {
+        state.linkUp = true;
+      },
+    },
+    {
+      plan: () =>
+        state.linkLocal
+          ? null
+          : { type: 'set-address', ifindex, address: CLIENT_LINK_LOCAL, prefixLen: LINK_LOCAL_PREFIX_LENGTH },
+      applied: () => {
+        state.linkLocal = true;
+      },
+    },
+    {
+      plan: () => {
+        previous = state.address;
+        if (previous === address) return null;
+        return { type: 'set-address', ifindex, address, prefixLen: CLIENT_ADDRESS_PREFIX_LENGTH };
+      },
+      applied: () => {
+        state.address = address;
+      },
+    },
+    {
+      plan: () => (state.defaultRoute ? null : defaultRoute('set-route', ifindex)),
+      applied: () => {
+        state.defaultRoute = true;
+      },
+    },
+    // The replaced address goes last, so that the interface is never without one. If the new
+    // one was refused, the old one is still removed: its mapping is gone.
+    {
+      plan: () => {
+        if (previous === null || previous === address) return null;
+        return { type: 'del-address', ifindex, address: previous, prefixLen: CLIENT_ADDRESS_PREFIX_LENGTH };
+      },
+      applied: () => {
+        if (state.address === previous) state.address = null;
+      },
+    },
+  ];
+}
+
+/** Qualification's 'down', and shutdown: the default route and the address go; the link stays. */
+function downSteps(state: InterfaceState, ifindex: number): Step[] {
+  return [
+    {
+      plan: () => (state.defaultRoute ? defaultRoute('del-route', ifindex) : null),
+      applied: () => {
+        state.defaultRoute = false;
+      },
+    },
+    {
+      plan: () =>
+        state.address === null
+          ? null
+          : { type: 'del-address', ifindex, address: state.address, prefixLen: CLIENT_ADDRESS_PREFIX_LENGTH },
+      applied: () => {
+        state.address = null;
+      },
+    },
+  ];
+}
+
+/**
+ * Longer than 80 lines: the request queue (one request in flight, its id, who waits for it to
+ * empty) is shared by pump, up, down, reply and settled; the steps themselves are upSteps() and
+ * downSteps().
+ */
 export function createTunnelInterface(options: TunnelInterfaceOptions): TunnelInterface {
   const { ifindex, send, log } = options;
   let reportedUp = false;
@@ -99,11 +194,11 @@ export function createTunnelInterface(options: TunnelInterfaceOptions): TunnelIn
     },
     applied: () => undefined,
   });
-  const state = {
+  const state: InterfaceState = {
     linkUp: false,
-    mtu: null as number | null,
+    mtu: null,
     linkLocal: false,
-    address: null as string | null,
+    address: null,
     defaultRoute: false,
   };
   const counts = { sent: 0, refused: 0, failed: 0 };
@@ -136,105 +231,14 @@ export function createTunnelInterface(options: TunnelInterfaceOptions): TunnelIn
     pump();
   };
 
-  const route = (type: 'set-route' | 'del-route'): RequestBody => ({
-    type,
-    ifindex,
-    dst: '::',
-    prefixLen: 0,
-    metric: DEFAULT_ROUTE_METRIC,
-  });
-
   return {
     up(addressBytes: Uint8Array, mtu: number): void {
       const address = formatIPv6(addressBytes);
-      let previous: string | null = null;
-      enqueue(
-        {
-          plan: () => (state.mtu === mtu ? null : { type: 'set-mtu', ifindex, mtu }),
-          applied: () => {
-            state.mtu = mtu;
-          },
-        },
-        {
-          plan: () => (state.linkUp ? null : { type: 'link', ifindex, up: true }),
-          applied: () => {
-            state.linkUp = true;
-          },
-        },
-        {
-          plan: () =>
-            state.linkLocal
-              ? null
-              : {
-                  type: 'set-address',
-                  ifindex,
-                  address: CLIENT_LINK_LOCAL,
-                  prefixLen: LINK_LOCAL_PREFIX_LENGTH,
-                },
-          applied: () => {
-            state.linkLocal = true;
-          },
-        },
-        {
-          plan: () => {
-            previous = state.address;
-            if (previous === address) return null;
-            return { type: 'set-address', ifindex, address, prefixLen: CLIENT_ADDRESS_PREFIX_LENGTH };
-          },
-          applied: () => {
-            state.address = address;
-          },
-        },
-        {
-          plan: () => (state.defaultRoute ? null : route('set-route')),
-          applied: () => {
-            state.defaultRoute = true;
-          },
-        },
-        // The replaced address goes last, so that the interface is never without one. If the new
-        // one was refused, the old one is still removed: its mapping is gone.
-        {
-          plan: () => {
-            if (previous === null || previous === address) return null;
-            return {
-              type: 'del-address',
-              ifindex,
-              address: previous,
-              prefixLen: CLIENT_ADDRESS_PREFIX_LENGTH,
-            };
-          },
-          applied: () => {
-            if (state.address === previous) state.address = null;
-          },
-        },
-        report(true, address, mtu),
-      );
+      enqueue(...upSteps(state, ifindex, address, mtu), report(true, address, mtu));
     },
 
     down(): void {
-      enqueue(
-        {
-          plan: () => (state.defaultRoute ? route('del-route') : null),
-          applied: () => {
-            state.defaultRoute = false;
-          },
-        },
-        {
-          plan: () =>
-            state.address === null
-              ? null
-              : {
-                  type: 'del-address',
-                  ifindex,
-                  address: state.address,
-                  prefixLen: CLIENT_ADDRESS_PREFIX_LENGTH,
-                },
-          applied: () => {
-            state.address = null;
-          },
-        },
-        report(false, '::', DOWN_MTU),
-      );
+      enqueue(...downSteps(state, ifindex), report(false, '::', DOWN_MTU));
     },
 
     reply(message: ReplyMessage): boolean {

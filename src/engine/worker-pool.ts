@@ -68,6 +68,11 @@ function errorText(error: unknown): string {
 
 const timeout = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
+/**
+ * Longer than 80 lines: one pool's threads, start state and failure window are shared by launch (a
+ * thread's messages and end), onFailure (the replacement) and the methods; each part is at most
+ * 60 lines.
+ */
 export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   const { log, tasks, fatal, program } = options;
   const policy = options.policy ?? DEFAULT_REPLACEMENT_POLICY;

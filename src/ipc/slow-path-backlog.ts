@@ -5,12 +5,12 @@
  *   words 0..63    posted   messages worker i has posted (written by worker i only)
  *   words 64..127  taken    messages of worker i the control plane took (written by it only)
  *
- * The slow-path budgets (slow-path-budget.ts) cap a rate; they assume the engine's main thread
+ * The slow-path budgets (src/dataplane/slow-path-budget.ts) cap a rate; they assume the engine's main thread
  * keeps up with it. It does not when a flood leaves it little CPU (two cores, the flood's own
  * kernel work, the workers draining the socket): its queue then grows without end, and with it
  * the delay before the control plane sees anything, a new peer's first packet and its answer
  * included. So a worker also stops posting datagrams from anyone while BACKLOG_LIMIT of its
- * messages wait (src/dataplane/tunnel-loop.ts): the queue stays short whatever the CPU, and the packets
+ * messages wait (src/dataplane/slow-path.ts): the queue stays short whatever the CPU, and the packets
  * that have budgets of their own (the TUN device's, solicited peers', the server's) wait behind
  * at most that many. Counters are 32-bit and compared as differences, so they may wrap. After a
  * restart (below), messages of the earlier run taken late only let the worker post as many more.
@@ -18,12 +18,6 @@
 import { MAX_DATAPLANE_WORKERS } from '../teredo/constants.js';
 
 export const SLOW_PATH_BACKLOG_BYTES = 2 * MAX_DATAPLANE_WORKERS * 4;
-/**
- * Messages of one worker that may wait before it drops datagrams from anyone. At the 20-50 µs a
- * flood's message costs a starved main thread here, 512 per worker keep the wait under 60 ms
- * with 2 workers, while a burst of returning peers (slow-path-budget.ts) rarely meets the limit.
- */
-export const BACKLOG_LIMIT = 512;
 
 const POSTED = 0;
 const TAKEN = MAX_DATAPLANE_WORKERS;

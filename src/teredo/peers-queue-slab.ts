@@ -93,6 +93,11 @@ export interface QueueSlab {
 }
 
 /** Throws RangeError for a slab size that is not a non-negative safe integer (programming error). */
+/**
+ * Longer than 80 lines: one allocator over one Int32Array: the free list, the queue descriptors and
+ * the packet cursors are words of that array that all its methods share; split, each part would
+ * pass the same views around on every queued packet.
+ */
 export function createQueueSlab(slabBytes: number): QueueSlab {
   if (!Number.isSafeInteger(slabBytes) || slabBytes < 0) {
     throw new RangeError(`queue slab size must be a non-negative integer, got ${slabBytes}`);

@@ -158,6 +158,11 @@ function zeroCounts<K extends string>(keys: readonly K[]): Record<K, number> {
   return counts;
 }
 
+/**
+ * Longer than 80 lines: one state machine (RFC 4380 section 5.2.1): start, offer and timer read and
+ * change the same phase, nonce, identity and deadlines; kept in one closure so that every
+ * transition is visible with the state it changes.
+ */
 export function createQualification(options: QualificationOptions): Qualification {
   const constants = options.constants ?? TEREDO_CONSTANTS;
   const serverIPv4 = options.serverIPv4;

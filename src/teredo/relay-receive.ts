@@ -39,6 +39,11 @@ export interface Receiver {
   readonly receive: TunnelCore['fromUdp'];
 }
 
+/**
+ * Longer than 80 lines: the receive rules and the records they parse into, allocated once per core
+ * so that no datagram allocates; the rules themselves are receive() below, their cases' work
+ * the helpers above it.
+ */
 export function createReceiver(context: CoreContext): Receiver {
   const payload: TeredoPayload = createTeredoPayload();
 
@@ -146,6 +151,11 @@ export function createReceiver(context: CoreContext): Receiver {
   }
 
   return {
+    /**
+     * Longer than 80 lines: the receive procedure of RFC 4380 sections 5.2.3, 5.2.5 and 5.4.2
+     * (reference section 4.8), its cases in the order listed at the top of this file, so that it reads against the reference case by
+     * case; each case's work is in the helpers above.
+     */
     receive(datagram, offset, length, srcIPv4, srcPort, nowMs, wallSeconds, out): void {
       if (parseTeredoPayload(datagram, length, payload, offset) !== 'ok') {
         count(context, 'drop-rx-malformed');

@@ -39,6 +39,11 @@ import type { CoreContext } from './relay-context.js';
 import { paceBubble, pacePing } from './relay-pacing.js';
 import type { TunnelOutput } from './relay-types.js';
 
+/**
+ * Longer than 80 lines: the transmit procedure of RFC 4380 sections 5.2.4 and 5.4.1 (reference
+ * section 4.7) for one packet from the TUN device, its cases in the order listed at the top of
+ * this file; each case's work is in relay-context.ts and relay-pacing.ts.
+ */
 export function transmit(
   context: CoreContext,
   packet: Uint8Array,

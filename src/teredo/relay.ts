@@ -45,6 +45,10 @@ function sameAddress(a: Uint8Array, b: Uint8Array): boolean {
 /**
  * Throws RangeError on options that cannot work (a counter row of the wrong size, a client
  * identity address that is not 16 bytes): programming errors.
+ *
+ * Longer than 80 lines: it wires the core's parts (receiver, queues, pings, ICMPv6 limiter) and
+ * holds the client's identity that fromTun, fromUdp, tick and setClientIdentity all read; each
+ * method is short.
  */
 export function createTunnelCore(options: TunnelCoreOptions): TunnelCore {
   if (options.counters.length < TUNNEL_COUNTER_NAMES.length) {

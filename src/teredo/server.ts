@@ -178,6 +178,11 @@ function routerAdvertisementTemplate(
   return { bytes, partialSum };
 }
 
+/**
+ * Longer than 80 lines: the processor's preallocated records (payload, RA template, rate limiters,
+ * scratch) are closure variables that processDatagram() reads for every datagram without
+ * allocating; processDatagram is most of the length.
+ */
 export function createServerProcessor(params: ServerParams): ServerProcessor {
   validate(params);
   const constants = params.constants ?? TEREDO_CONSTANTS;
@@ -234,6 +239,11 @@ export function createServerProcessor(params: ServerParams): ServerProcessor {
     return at + raTemplate.length - outOffset;
   }
 
+  /**
+   * Longer than 80 lines: rules 1 to 10 of the Teredo server (RFC 4380 section 5.3, reference
+   * section 4.11) in their order, one early return per rule, so that it reads against the reference
+   * rule by rule.
+   */
   function processDatagram(
     bytes: Uint8Array,
     offset: number,

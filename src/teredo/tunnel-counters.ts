@@ -22,7 +22,7 @@ export const TUNNEL_COUNTER_NAMES = Object.freeze([
   // soliciting (pending: see fast-path.ts, fromSolicitedPeer), so a flood cannot starve them.
   'slow-path-solicited',
   // Datagrams from anyone not posted because the control plane had not yet taken the worker's
-  // last BACKLOG_LIMIT messages (src/ipc/slow-path-backlog.ts): it is behind, under a flood.
+  // last BACKLOG_LIMIT messages (src/dataplane/slow-path.ts): it is behind, under a flood.
   'drop-slow-path-backlog',
 
   // Transmission (TUN -> UDP), reference section 4.7.

@@ -9,7 +9,7 @@ import {
   routerAdvertisementLength,
 } from '../../src/teredo/router-advertisement.js';
 import { clientLinkLocal } from '../../src/teredo/address.js';
-import type { TunnelClock, TunnelTimers } from '../../src/engine/tunnel-control.js';
+import type { TunnelClock, TunnelTimers } from '../../src/engine/tunnel-clock.js';
 import type { TunnelIo } from '../../src/engine/tunnel-output.js';
 
 export function address(text: string): Uint8Array {

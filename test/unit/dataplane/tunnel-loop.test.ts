@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import type { DataplaneTask, WorkerToEngine } from '../../../src/ipc/engine-worker-messages.js';
-import { BACKLOG_LIMIT } from '../../../src/ipc/slow-path-backlog.js';
+import { BACKLOG_LIMIT } from '../../../src/dataplane/slow-path.js';
 import { createSlowPathBudget } from '../../../src/dataplane/slow-path-budget.js';
 import type { SlowPathBudget } from '../../../src/dataplane/slow-path-budget.js';
 import {

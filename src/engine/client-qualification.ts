@@ -1,0 +1,177 @@
+/**
+ * A client's qualification, driven on the control plane: the state machine (src/teredo/
+ * qualification.ts) gets the server's datagrams and its timer, and its actions are carried out
+ * here: RSs sent, Miredo's messages logged, and on up or down the tunnel core's identity, the
+ * state the workers read, and the interface (through the helper: tunnel-interface.ts).
+ */
+import type { TunnelShared } from '../ipc/tunnel-shared.js';
+import { decodeTeredoAddress, isConeAt } from '../teredo/address.js';
+import { readU32 } from '../teredo/bytes.js';
+import type { TeredoConstants } from '../teredo/constants.js';
+import { formatIPv4, parseIPv4 } from '../teredo/ipv4.js';
+import { formatIPv6 } from '../teredo/ipv6-text.js';
+import { createQualification, QUALIFICATION_MESSAGES } from '../teredo/qualification.js';
+import type { QualificationAction } from '../teredo/qualification.js';
+import type { TunnelCore, TunnelOutput } from '../teredo/relay.js';
+import type { SecurityContext } from '../teredo/security.js';
+import type { EngineConfig } from '../ipc/engine-config.js';
+import type { ReplyMessage } from '../ipc/bootstrap-engine-messages.js';
+import type { ControlPlaneContext } from './control-plane.js';
+import type { TunnelClock, TunnelTimers } from './tunnel-clock.js';
+import { createTunnelInterface } from './tunnel-interface.js';
+
+export interface ClientQualificationOptions {
+  readonly config: Extract<EngineConfig, { role: 'client' }>;
+  readonly context: ControlPlaneContext;
+  readonly security: SecurityContext;
+  readonly constants: TeredoConstants;
+  readonly core: TunnelCore;
+  readonly shared: TunnelShared;
+  readonly out: TunnelOutput;
+  readonly clock: TunnelClock;
+  readonly timers: TunnelTimers;
+  /** Monotonic milliseconds, with the shared coarse clock updated. */
+  readonly now: () => number;
+}
+
+export interface ClientQualification {
+  /** Publishes the inactive state and sends the first RS. */
+  start(nowMs: number): void;
+  /** A datagram from the network: true when qualification took it (from the server). */
+  offer(packet: Uint8Array, ipv4: number, port: number, nowMs: number): boolean;
+  /** The helper's answer to one of the interface's requests; false when not ours. */
+  reply(message: ReplyMessage): boolean;
+  /** No more timers; down, and the interface cleaned up within `timeoutMs`. */
+  stop(timeoutMs: number): Promise<void>;
+}
+
+/** What the logs say about an address: Miredo prints it; we decode it too. */
+function describeAddress(address: Uint8Array, mtu: number): Record<string, unknown> {
+  const fields = decodeTeredoAddress(address);
+  return {
+    address: formatIPv6(address),
+    server: formatIPv4(fields.server),
+    mappedAddress: formatIPv4(fields.client),
+    mappedPort: fields.port,
+    cone: isConeAt(address, 0),
+    mtu,
+  };
+}
+
+function isUp(action: QualificationAction): action is Extract<QualificationAction, { kind: 'up' }> {
+  return action.kind === 'up';
+}
+
+/**
+ * Longer than 80 lines: the qualification machine, its timer, the interface requests and whether
+ * the tunnel is up are shared by goUp, goDown, act and the four methods; each is short.
+ */
+export function createClientQualification(options: ClientQualificationOptions): ClientQualification {
+  const { config, context, core, shared, out, clock, timers, now } = options;
+  const { log } = context;
+  const serverIPv4 = parseIPv4(config.serverAddress);
+  const ifindex = context.init.interface?.index;
+  // The init schema guarantees both for a client; their absence is a programming error.
+  if (serverIPv4 === null) throw new Error(`invalid server address ${config.serverAddress}`);
+  if (ifindex === undefined) throw new Error('a client needs its tunnel interface');
+  const qualification = createQualification({
+    security: options.security,
+    serverIPv4,
+    constants: options.constants,
+  });
+  const iface = createTunnelInterface({ ifindex, send: context.send, log });
+  const inactive = { active: false, prefix: 0, serverIPv4, mappedIPv4: 0, mappedPort: 0, mtu: 0 };
+  let timer: unknown = null;
+  let running = false;
+  let up = false;
+
+  /** Qualified (again, or with a new address or MTU): the core, the workers, the interface. */
+  const goUp = (address: Uint8Array, mtu: number): void => {
+    core.setClientIdentity({ address, serverIPv4, mtu });
+    const { mappedIPv4, mappedPort } = qualification.state;
+    shared.state.publish({
+      active: true,
+      prefix: readU32(address, 0),
+      serverIPv4,
+      mappedIPv4,
+      mappedPort,
+      mtu,
+    });
+    iface.up(address, mtu);
+    // Miredo's up callback says this on every change.
+    log.notice('Teredo pseudo-tunnel started');
+    log.info(' (address: %s, MTU: %d)', formatIPv6(address), mtu);
+    up = true;
+  };
+
+  /** Lost the server, or stopping: no identity, workers off, address and route removed. */
+  const goDown = (): void => {
+    shared.state.publish(inactive);
+    iface.down();
+    if (!up) return;
+    up = false;
+    core.setClientIdentity(null);
+    log.notice('Teredo pseudo-tunnel stopped');
+  };
+
+  /** Carries out qualification's actions, in order, then waits for its next deadline. */
+  const act = (actions: readonly QualificationAction[]): void => {
+    for (const action of actions) {
+      switch (action.kind) {
+        case 'send':
+          out.sendUdp(action.datagram, 0, action.datagram.length, action.ipv4, action.port);
+          break;
+        case 'log': {
+          const next = action.message === QUALIFICATION_MESSAGES.newAddress ? actions.find(isUp) : undefined;
+          if (next === undefined) log[action.level](action.message);
+          else log[action.level](describeAddress(next.address, next.mtu), action.message);
+          break;
+        }
+        case 'up':
+          goUp(action.address, action.mtu);
+          break;
+        case 'down':
+          goDown();
+          break;
+      }
+    }
+    schedule();
+  };
+
+  function schedule(): void {
+    if (!running) return;
+    if (timer !== null) timers.clearTimeout(timer);
+    timer = null;
+    const deadline = qualification.nextDeadlineMs();
+    if (!Number.isFinite(deadline)) return;
+    timer = timers.setTimeout(
+      () => {
+        timer = null;
+        act(qualification.timer(now()));
+      },
+      Math.max(0, deadline - clock.now()),
+    );
+  }
+
+  return {
+    start(nowMs: number): void {
+      running = true;
+      shared.state.publish(inactive);
+      act(qualification.start(nowMs));
+    },
+    offer(packet: Uint8Array, ipv4: number, port: number, nowMs: number): boolean {
+      const actions = qualification.offer(packet, 0, packet.length, ipv4, port, nowMs);
+      if (actions === null) return false;
+      act(actions);
+      return true;
+    },
+    reply: (message) => iface.reply(message),
+    async stop(timeoutMs: number): Promise<void> {
+      running = false;
+      if (timer !== null) timers.clearTimeout(timer);
+      timer = null;
+      goDown();
+      await iface.settled(timeoutMs);
+    },
+  };
+}
