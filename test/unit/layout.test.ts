@@ -8,6 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
+import { ESLint } from 'eslint';
 import { longFunctions, sourceFiles } from '../../scripts/source-layout.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -88,4 +89,42 @@ test('the checks see the imports they judge', () => {
   const engine = files.find((file) => file.path === 'src/engine/engine.ts');
   assert.ok(engine?.imports.includes('src/ipc/channel.ts'));
   assert.ok(files.some((file) => file.path === 'src/os/native/packet_io.cc'));
+});
+
+test('npm run lint refuses a wrong-way import in any folder, type-only ones included', async () => {
+  const eslint = new ESLint({ cwd: ROOT });
+  const lint = async (path: string, code: string): Promise<string[]> => {
+    const [result] = await eslint.lintText(code, { filePath: `${ROOT}${path}` });
+    return (result?.messages ?? []).map((message) => message.ruleId ?? message.message);
+  };
+  const refused = [
+    ['src/teredo/x.ts', "import { parseIPv4 } from '../config/values.js'; export const x = parseIPv4;"],
+    ['src/teredo/x.ts', "import { statSync } from 'node:fs'; export const x = statSync;"],
+    [
+      'src/os/x.ts',
+      "import { TEREDO_CONSTANTS } from '../teredo/constants.js'; export const x = TEREDO_CONSTANTS;",
+    ],
+    [
+      'src/log/x.ts',
+      "import type { DaemonSettings } from '../config/settings-schema.js'; export type X = DaemonSettings;",
+    ],
+    [
+      'src/ipc/x.ts',
+      "import { spawnEngine } from '../bootstrap/engine-process.js'; export const x = spawnEngine;",
+    ],
+    [
+      'src/engine/x.ts',
+      "import { decideHelperRequest } from '../bootstrap/helper-policy.js'; export const x = decideHelperRequest;",
+    ],
+    ['src/dataplane/x.ts', "export { createEngine } from '../engine/engine.js';"],
+    [
+      'src/bootstrap/x.ts',
+      "import { readingRefusal } from '../dataplane/reading-check.js'; export const x = readingRefusal;",
+    ],
+  ];
+  for (const [path, code] of refused)
+    assert.ok((await lint(path ?? '', code ?? '')).includes('no-restricted-imports'), `${path}: ${code}`);
+  const allowed =
+    "import { TEREDO_CONSTANTS } from '../teredo/constants.js'; export const x = TEREDO_CONSTANTS;";
+  assert.deepEqual(await lint('src/engine/x.ts', allowed), []);
 });
