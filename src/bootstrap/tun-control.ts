@@ -1,7 +1,7 @@
 /**
  * The kernel operations the bootstrap performs on its tunnel interface, as an interface so that
  * the helper and the static-tunnel code can be tested without a kernel. The real implementation
- * is src/os/tun.ts (see os-tun-control.ts).
+ * is src/os/tun.ts, bound in os-system.ts.
  */
 export interface TunControl {
   setMtu(ifname: string, mtu: number): void | Promise<void>;
