@@ -11,10 +11,10 @@ import { parseWorkersArgument, startEarlyThreads, workersArgument } from '../../
 import type { InitMessage } from '../../../src/daemon/ipc.js';
 import { closeFd } from '../../../src/os/fd.js';
 import { openUdp4 } from '../../../src/os/udp.js';
-import { unprivilegedOnly } from '../../support/unprivileged.js';
+import { unprivilegedTest } from '../../support/unprivileged.js';
 import { createTestEngine, dataplaneProgram, RELAY_INIT } from './fakes.js';
 
-const skip = unprivilegedOnly(import.meta.url);
+const workerTest = unprivilegedTest(import.meta.url);
 
 test('the workers argument round-trips, and anything malformed means "no early threads"', () => {
   for (const size of [1, 2, 4, 64]) assert.equal(parseWorkersArgument([workersArgument(size)]), size);
@@ -71,9 +71,9 @@ async function runEngine(program: DataplaneProgram, early: readonly DataplaneThr
   }
 }
 
-test(
+workerTest(
   'an engine runs its workers on the early threads when the size matches',
-  { skip, timeout: 30_000 },
+  { timeout: 30_000 },
   async () => {
     const program = countingProgram();
     const early = startEarlyThreads(program, [workersArgument(2)]);
@@ -84,9 +84,9 @@ test(
   },
 );
 
-test(
+workerTest(
   'an engine told another size ends the early threads and starts its own',
-  { skip, timeout: 30_000 },
+  { timeout: 30_000 },
   async () => {
     const program = countingProgram();
     const early = startEarlyThreads(program, [workersArgument(1)]);
