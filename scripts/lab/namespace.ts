@@ -45,9 +45,9 @@ export class LabNamespace {
     return runCommand('ip', ['netns', 'exec', this.name, command, ...args], timeoutMs);
   }
 
-  /** Runs a command inside and resolves with its stdout; throws unless it exits with 0. */
-  run(command: string, args: readonly string[], timeoutMs?: number): Promise<string> {
-    return mustSucceed('ip', ['netns', 'exec', this.name, command, ...args], timeoutMs);
+  /** Runs a command inside (`input` on its stdin) and resolves with its stdout; throws unless it exits with 0. */
+  run(command: string, args: readonly string[], timeoutMs?: number, input?: string): Promise<string> {
+    return mustSucceed('ip', ['netns', 'exec', this.name, command, ...args], timeoutMs, input);
   }
 
   /** `ip -n <ns> ...`: cheaper than `ip netns exec <ns> ip ...`. */
