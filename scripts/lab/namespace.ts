@@ -56,7 +56,12 @@ export class LabNamespace {
   }
 
   sysctl(key: string, value: string | number): Promise<string> {
-    return this.run('sysctl', ['-qw', `${key}=${value}`]);
+    return this.sysctls([[key, value]]);
+  }
+
+  /** Several settings with one command. */
+  sysctls(settings: readonly (readonly [string, string | number])[]): Promise<string> {
+    return this.run('sysctl', ['-qw', ...settings.map(([key, value]) => `${key}=${value}`)]);
   }
 
   spawn(command: string, args: readonly string[], options: SpawnOptions = {}): ChildProcess {

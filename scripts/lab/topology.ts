@@ -14,13 +14,16 @@ export type Report = (node: string | null, message: string) => void;
 
 /** Settings every namespace gets before any interface exists in it. */
 export async function prepareNamespace(ns: LabNamespace, node: LabNode): Promise<void> {
-  await ns.sysctl('net.ipv6.conf.all.accept_dad', 0);
-  await ns.sysctl('net.ipv6.conf.default.accept_dad', 0);
-  if (node.role === 'relay') await ns.sysctl('net.ipv6.conf.all.forwarding', 1);
-  if (node.role === 'nat') await ns.sysctl('net.ipv4.ip_forward', 1);
+  const settings: [string, string | number][] = [
+    ['net.ipv6.conf.all.accept_dad', 0],
+    ['net.ipv6.conf.default.accept_dad', 0],
+  ];
+  if (node.role === 'relay') settings.push(['net.ipv6.conf.all.forwarding', 1]);
+  if (node.role === 'nat') settings.push(['net.ipv4.ip_forward', 1]);
   if (node.role === 'client' && node.portRange !== null) {
-    await ns.sysctl('net.ipv4.ip_local_port_range', node.portRange.join(' '));
+    settings.push(['net.ipv4.ip_local_port_range', node.portRange.join(' ')]);
   }
+  await ns.sysctls(settings);
 }
 
 async function addBridge(ns: LabNamespace, name: string): Promise<void> {
