@@ -94,6 +94,20 @@ describe('client to client across every pair of NAT kinds', () => {
     assert.deepEqual(Object.keys(MATRIX_EXPECTATIONS).sort(), MATRIX_ROWS.map((row) => row.id).sort());
   });
 
+  it('every ping is on a pair that never speaks otherwise, and a client meets each NAT once', () => {
+    const natOf = new Map(matrixNats().flatMap((nat) => nat.clients.map((client) => [client, nat.name])));
+    const experiments = matrixExperiments();
+    const pairs = experiments.map((experiment) => [experiment.from, experiment.to].sort().join(' '));
+    assert.equal(new Set(pairs).size, experiments.length);
+    const peerNats = new Map<string, string[]>();
+    for (const { from, to } of experiments) {
+      peerNats.set(from, [...(peerNats.get(from) ?? []), natOf.get(to) ?? '?']);
+      peerNats.set(to, [...(peerNats.get(to) ?? []), natOf.get(from) ?? '?']);
+    }
+    for (const [client, nats] of peerNats) assert.equal(new Set(nats).size, nats.length, client);
+    assert.equal(natOf.size, matrixClients().length);
+  });
+
   it('ours and Miredo, A first and B first: as expected', { skip: netnsSkip() }, async (t) => {
     const story = new LabStory();
     const phases: string[] = [];
