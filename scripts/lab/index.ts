@@ -42,9 +42,9 @@ export {
 export type { TeredoAddressInfo } from './teredo-address.js';
 export { TeredoClient } from './teredo-client.js';
 export type { Qualified } from './teredo-client.js';
-export { UDP_AGENT_PATH, UdpAgent } from './udp-agent-client.js';
+export { UdpAgent } from './udp-agent-client.js';
 export type { Endpoint, Received } from './udp-agent-client.js';
-export { pollUntil, settleAll } from './wait.js';
+export { pollUntil } from './wait.js';
 export {
   classifyNat,
   formatNatObservation,

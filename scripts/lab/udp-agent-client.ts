@@ -18,7 +18,7 @@ export interface Endpoint {
   readonly port: number;
 }
 
-export const UDP_AGENT_PATH = fileURLToPath(new URL('./udp-agent.js', import.meta.url));
+const UDP_AGENT_PATH = fileURLToPath(new URL('./udp-agent.js', import.meta.url));
 
 export class UdpAgent {
   readonly events: AgentEvent[] = [];
