@@ -3,7 +3,7 @@
 # miredo packages start their services (they would contact public Teredo servers).
 set -euo pipefail
 
-packages=(iproute2 iptables miredo miredo-server tshark iperf3 netcat-openbsd iputils-ping procps ethtool)
+packages=(iproute2 iptables miredo miredo-server tshark iperf3 netcat-openbsd iputils-ping procps ethtool mmdebstrap systemd-container)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

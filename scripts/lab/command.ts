@@ -22,14 +22,18 @@ export class CommandError extends Error {
   }
 }
 
-/** Runs `command` and resolves with how it ended; rejects only when it could not be started. */
+/**
+ * Runs `command` (with `input` on its stdin, if given) and resolves with how it ended; rejects
+ * only when it could not be started.
+ */
 export function runCommand(
   command: string,
   args: readonly string[],
   timeoutMs = 30_000,
+  input?: string,
 ): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
-    execFile(
+    const child = execFile(
       command,
       args,
       { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, killSignal: 'SIGKILL' },
@@ -50,6 +54,7 @@ export function runCommand(
         });
       },
     );
+    if (input !== undefined) child.stdin?.end(input);
   });
 }
 
@@ -58,8 +63,9 @@ export async function mustSucceed(
   command: string,
   args: readonly string[],
   timeoutMs?: number,
+  input?: string,
 ): Promise<string> {
-  const result = await runCommand(command, args, timeoutMs);
+  const result = await runCommand(command, args, timeoutMs, input);
   if (result.code !== 0) throw new CommandError([command, ...args].join(' '), result);
   return result.stdout;
 }

@@ -24,7 +24,10 @@ export { clientConfig, daemonCommand, describeDaemon, relayConfig, serverConfig 
 export type { DaemonRole, Implementation, RelayType } from './daemon-config.js';
 export { createJailDirectory, JAIL_PARENT, removeJailDirectory } from './jail.js';
 export { LabNamespace } from './namespace.js';
-export { describeNat, natRules } from './nat-rules.js';
+export { describeNat, NAT_KIND_INFO, NAT_KINDS, supportsHairpinning } from './nat-kinds.js';
+export type { FilteringBehaviour, MappingBehaviour, NatKindInfo } from './nat-kinds.js';
+export { iptablesRestoreInput, natRules, SEQUENTIAL_PORT_BASE, SEQUENTIAL_PORTS } from './nat-rules.js';
+export type { IptablesRule } from './nat-rules.js';
 export { formatPing, parsePingOutput, pingArguments } from './ping.js';
 export type { PingOptions, PingResult } from './ping.js';
 export * from './plan.js';
@@ -39,4 +42,14 @@ export {
 export type { TeredoAddressInfo } from './teredo-address.js';
 export { TeredoClient } from './teredo-client.js';
 export type { Qualified } from './teredo-client.js';
+export { UdpAgent } from './udp-agent-client.js';
+export type { Endpoint, Received } from './udp-agent-client.js';
 export { pollUntil } from './wait.js';
+export {
+  classifyNat,
+  formatNatObservation,
+  NatResponders,
+  observeHairpinning,
+  observeNat,
+} from './nat-probe.js';
+export type { HairpinObservation, NatClassification, NatObservation } from './nat-probe.js';

@@ -38,8 +38,12 @@ import type { LabProgress, ProgressListener } from './progress.js';
 import { formatTeredoAddress } from './teredo-address.js';
 import { TeredoClient } from './teredo-client.js';
 import type { Qualified } from './teredo-client.js';
+import { UdpAgent } from './udp-agent-client.js';
 import { attachClient, attachPublicNode, buildNat, buildWan, prepareNamespace } from './topology.js';
-import { pollUntil } from './wait.js';
+import { tunnelExtra } from './lab-workers.js';
+import { pollUntil, settleAll } from './wait.js';
+
+export { LAB_WORKERS_ENV, tunnelExtra } from './lab-workers.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const DEBIAN_MIREDO = '/usr/sbin/miredo';
@@ -102,6 +106,8 @@ export interface Lab {
   ping6(from: string, to: string, options?: PingOptions): Promise<PingResult>;
   /** Captures packets on every interface of `node` (live, decoded) until stop(). */
   capture(node: string, options?: CaptureOptions): Promise<PacketCapture>;
+  /** A UDP endpoint process in `node`, for probing NATs with plain datagrams (udp-agent.ts). */
+  udpAgent(node: string): UdpAgent;
   /** Every daemon's output, for a failure report. */
   transcripts(): string;
   destroy(): Promise<void>;
@@ -128,6 +134,7 @@ class NetnsLab implements Lab {
   private readonly namespaces = new Map<string, LabNamespace>();
   private readonly daemons: LabDaemon[] = [];
   private readonly captures: PacketCapture[] = [];
+  private readonly agents: UdpAgent[] = [];
   private readonly onProgress: ProgressListener | undefined;
   private destroying: Promise<void> | null = null;
   private files = 0;
@@ -318,6 +325,12 @@ class NetnsLab implements Lab {
     return capture;
   }
 
+  udpAgent(node: string): UdpAgent {
+    const agent = new UdpAgent(node, this.namespace(node));
+    this.agents.push(agent);
+    return agent;
+  }
+
   transcripts(): string {
     return this.daemons
       .map(
@@ -334,6 +347,7 @@ class NetnsLab implements Lab {
 
   private async teardown(): Promise<void> {
     this.report(null, 'tearing down: stopping daemons, deleting namespaces');
+    for (const agent of this.agents) agent.stop();
     await Promise.allSettled([
       ...this.daemons.map((daemon) => daemon.stop(2000)),
       ...this.captures.map((capture) => capture.end()),
@@ -371,31 +385,4 @@ class NetnsLab implements Lab {
     const event: LabProgress = { elapsedMs: Date.now() - this.createdAt, node, message };
     this.onProgress?.(event);
   }
-}
-
-/** Waits for every promise, then throws the first failure: nothing is left half-started behind our back. */
-async function settleAll(promises: readonly Promise<unknown>[]): Promise<void> {
-  const results = await Promise.allSettled(promises);
-  const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
-  if (failed !== undefined) throw failed.reason;
-}
-
-/**
- * MIREDO_TS_LAB_WORKERS=N gives our clients and relays `DataplaneWorkers N`, so the same lab
- * tests run with one worker or several (test/integration/lab/tunnel-one-worker.test.ts).
- */
-export const LAB_WORKERS_ENV = 'MIREDO_TS_LAB_WORKERS';
-
-export function tunnelExtra(
-  impl: Implementation,
-  extraConfig: readonly string[] | undefined,
-): { readonly extra?: readonly string[] } {
-  const workers = process.env[LAB_WORKERS_ENV];
-  const extra = [
-    ...(extraConfig ?? []),
-    ...(impl === 'ours' && workers !== undefined && /^\d+$/.test(workers)
-      ? [`DataplaneWorkers ${workers}`]
-      : []),
-  ];
-  return extra.length === 0 ? {} : { extra };
 }

@@ -45,9 +45,9 @@ export class LabNamespace {
     return runCommand('ip', ['netns', 'exec', this.name, command, ...args], timeoutMs);
   }
 
-  /** Runs a command inside and resolves with its stdout; throws unless it exits with 0. */
-  run(command: string, args: readonly string[], timeoutMs?: number): Promise<string> {
-    return mustSucceed('ip', ['netns', 'exec', this.name, command, ...args], timeoutMs);
+  /** Runs a command inside (`input` on its stdin) and resolves with its stdout; throws unless it exits with 0. */
+  run(command: string, args: readonly string[], timeoutMs?: number, input?: string): Promise<string> {
+    return mustSucceed('ip', ['netns', 'exec', this.name, command, ...args], timeoutMs, input);
   }
 
   /** `ip -n <ns> ...`: cheaper than `ip netns exec <ns> ip ...`. */
@@ -56,7 +56,12 @@ export class LabNamespace {
   }
 
   sysctl(key: string, value: string | number): Promise<string> {
-    return this.run('sysctl', ['-qw', `${key}=${value}`]);
+    return this.sysctls([[key, value]]);
+  }
+
+  /** Several settings with one command. */
+  sysctls(settings: readonly (readonly [string, string | number])[]): Promise<string> {
+    return this.run('sysctl', ['-qw', ...settings.map(([key, value]) => `${key}=${value}`)]);
   }
 
   spawn(command: string, args: readonly string[], options: SpawnOptions = {}): ChildProcess {

@@ -6,16 +6,22 @@
  *                   ├── relay    198.51.100.3, 2001:db8:1::3 (IPv6 forwarding)
  *                   ├── ipv6host 2001:db8:1::2, 2001::/32 via the relay
  *                   ├── NAT i    198.51.100.(10+i) ── bridge lan0 10.(i+1).0.1/24 ── clients 10.(i+1).0.(2+j)
+ *                   │                                      (ephemeral UDP ports 20000+100j to 20099+100j)
  *                   └── direct client k (no NAT) 198.51.100.(100+k)
  */
 
-export type NatKind = 'cone' | 'symmetric';
+import { supportsHairpinning } from './nat-kinds.js';
+import type { NatKind } from './nat-kinds.js';
+
+export type { NatKind } from './nat-kinds.js';
 
 export interface NatSpec {
   readonly name: string;
   readonly kind: NatKind;
   /** Names of the client nodes behind this NAT, in address order. */
   readonly clients: readonly string[];
+  /** Clients reach each other's public mappings through the NAT (port-preserving kinds only). */
+  readonly hairpin?: boolean;
   /**
    * The NAT's conntrack timeout for UDP mappings that saw one reply (Linux: 30 s; Miredo
    * refreshes every 30 s, so its mapping lapses just before). Left alone when absent.
@@ -65,14 +71,26 @@ export interface Ipv6HostNode extends PublicNode {
   readonly teredoRoute: { readonly prefix: string; readonly via: string };
 }
 
+/** First and last port, inclusive. */
+export type PortRange = readonly [number, number];
+
+/** A client behind a NAT as the NAT's rules see it. */
+export interface NatClientEndpoint {
+  readonly ipv4: string;
+  readonly ports: PortRange;
+}
+
 export interface NatNode extends PublicNode {
   readonly role: 'nat';
   readonly kind: NatKind;
+  readonly hairpin: boolean;
   readonly wanIPv4: string;
   readonly lanBridge: string;
   readonly lanIPv4: string;
   readonly lanPrefix: string;
   readonly clients: readonly string[];
+  /** The clients' addresses and port ranges, in the order of `clients`. */
+  readonly clientEndpoints: readonly NatClientEndpoint[];
   readonly udpTimeoutSeconds: number | null;
 }
 
@@ -85,6 +103,12 @@ export interface ClientNode extends NodeBase {
   /** Where its interface is plugged: a port of the NAT's LAN bridge or of the WAN bridge. */
   readonly attachment: { readonly node: string; readonly bridge: string; readonly port: string };
   readonly gatewayIPv4: string | null;
+  /**
+   * Behind a NAT, the client's ephemeral ports (ip_local_port_range): every client of a NAT
+   * has its own range, so the NAT can keep a client's port as its public port and knows which
+   * client a public port belongs to. Null for a client directly on the WAN.
+   */
+  readonly portRange: PortRange | null;
 }
 
 export type LabNode = WanNode | ServerNode | RelayNode | Ipv6HostNode | NatNode | ClientNode;
@@ -121,6 +145,15 @@ export function natLanPrefix(index: number): string {
 
 export function natClientIPv4(natIndex: number, clientIndex: number): string {
   return `10.${natIndex + 1}.0.${2 + clientIndex}`;
+}
+
+/** Ports per client behind a NAT: client j uses CLIENT_PORT_BASE + j × CLIENT_PORT_BLOCK onwards. */
+export const CLIENT_PORT_BASE = 20_000;
+export const CLIENT_PORT_BLOCK = 100;
+
+export function natClientPortRange(clientIndex: number): PortRange {
+  const first = CLIENT_PORT_BASE + clientIndex * CLIENT_PORT_BLOCK;
+  return [first, first + CLIENT_PORT_BLOCK - 1];
 }
 
 export function directClientIPv4(index: number): string {
@@ -184,6 +217,8 @@ export function planLab(spec: LabSpec, id: string): LabPlan {
   nats.forEach((nat, natIndex) => {
     if (nat.clients.length > MAX_CLIENTS_PER_NAT)
       throw new Error(`at most ${MAX_CLIENTS_PER_NAT} clients per NAT`);
+    if (nat.hairpin === true && !supportsHairpinning(nat.kind))
+      throw new Error(`${nat.name}: hairpinning needs a NAT that keeps the clients' ports, not ${nat.kind}`);
     add({
       role: 'nat',
       name: nat.name,
@@ -193,11 +228,16 @@ export function planLab(spec: LabSpec, id: string): LabPlan {
       ipv4: [natWanIPv4(natIndex)],
       ipv6: [],
       kind: nat.kind,
+      hairpin: nat.hairpin ?? false,
       wanIPv4: natWanIPv4(natIndex),
       lanBridge: 'lan0',
       lanIPv4: natLanIPv4(natIndex),
       lanPrefix: natLanPrefix(natIndex),
       clients: nat.clients,
+      clientEndpoints: nat.clients.map((_, clientIndex) => ({
+        ipv4: natClientIPv4(natIndex, clientIndex),
+        ports: natClientPortRange(clientIndex),
+      })),
       udpTimeoutSeconds: nat.udpTimeoutSeconds ?? null,
     });
   });
@@ -212,6 +252,7 @@ export function planLab(spec: LabSpec, id: string): LabPlan {
         nat: nat.name,
         attachment: { node: nat.name, bridge: 'lan0', port: `c${clientIndex}` },
         gatewayIPv4: natLanIPv4(natIndex),
+        portRange: natClientPortRange(clientIndex),
       });
     });
   });
@@ -225,6 +266,7 @@ export function planLab(spec: LabSpec, id: string): LabPlan {
       nat: null,
       attachment: { node: 'wan', bridge: 'br0', port: bridgePort() },
       gatewayIPv4: null,
+      portRange: null,
     });
   });
   return { id, nodes };

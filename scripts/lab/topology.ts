@@ -4,7 +4,8 @@
  * IPv6 duplicate address detection is switched off everywhere, so addresses work at once.
  */
 import type { LabNamespace } from './namespace.js';
-import { describeNat, natRules } from './nat-rules.js';
+import { describeNat } from './nat-kinds.js';
+import { iptablesRestoreInput, natRules } from './nat-rules.js';
 import { IPV4_PREFIX_LENGTH, IPV6_PREFIX_LENGTH } from './plan.js';
 import type { ClientNode, LabNode, NatNode, WanNode } from './plan.js';
 
@@ -13,10 +14,16 @@ export type Report = (node: string | null, message: string) => void;
 
 /** Settings every namespace gets before any interface exists in it. */
 export async function prepareNamespace(ns: LabNamespace, node: LabNode): Promise<void> {
-  await ns.sysctl('net.ipv6.conf.all.accept_dad', 0);
-  await ns.sysctl('net.ipv6.conf.default.accept_dad', 0);
-  if (node.role === 'relay') await ns.sysctl('net.ipv6.conf.all.forwarding', 1);
-  if (node.role === 'nat') await ns.sysctl('net.ipv4.ip_forward', 1);
+  const settings: [string, string | number][] = [
+    ['net.ipv6.conf.all.accept_dad', 0],
+    ['net.ipv6.conf.default.accept_dad', 0],
+  ];
+  if (node.role === 'relay') settings.push(['net.ipv6.conf.all.forwarding', 1]);
+  if (node.role === 'nat') settings.push(['net.ipv4.ip_forward', 1]);
+  if (node.role === 'client' && node.portRange !== null) {
+    settings.push(['net.ipv4.ip_local_port_range', node.portRange.join(' ')]);
+  }
+  await ns.sysctls(settings);
 }
 
 async function addBridge(ns: LabNamespace, name: string): Promise<void> {
@@ -79,11 +86,11 @@ export async function attachPublicNode(
 export async function buildNat(ns: LabNamespace, nat: NatNode, report: Report): Promise<void> {
   await addBridge(ns, nat.lanBridge);
   await ns.ip(['addr', 'add', `${nat.lanIPv4}/${IPV4_PREFIX_LENGTH}`, 'dev', nat.lanBridge]);
-  for (const rule of natRules(nat.kind, nat.interfaceName)) await ns.run('iptables', rule);
+  await ns.run('iptables-restore', ['--noflush'], undefined, iptablesRestoreInput(natRules(nat)));
   if (nat.udpTimeoutSeconds !== null) {
     await ns.sysctl('net.netfilter.nf_conntrack_udp_timeout', nat.udpTimeoutSeconds);
   }
-  report(nat.name, `${describeNat(nat.kind)} NAT: WAN ${nat.wanIPv4}, LAN ${nat.lanPrefix}`);
+  report(nat.name, `${describeNat(nat.kind, nat.hairpin)} NAT: WAN ${nat.wanIPv4}, LAN ${nat.lanPrefix}`);
 }
 
 export async function attachClient(

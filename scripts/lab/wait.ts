@@ -1,4 +1,7 @@
-/** Polling for a condition, optionally giving up early when a daemon it depends on has exited. */
+/**
+ * Polling for a condition, optionally giving up early when a daemon it depends on has exited;
+ * waiting for a group of steps that must all end before a failure is reported.
+ */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatExit } from './daemon.js';
 import type { LabDaemon } from './daemon.js';
@@ -28,4 +31,11 @@ export async function pollUntil<T>(
     }
     await sleep(POLL_INTERVAL_MS);
   }
+}
+
+/** Waits for every promise, then throws the first failure: nothing is left half-started behind our back. */
+export async function settleAll(promises: readonly Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
 }

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createJailDirectory, removeJailDirectory } from '../../../scripts/lab/jail.js';
 import { createNetns, execCommand, isRoot, netnsSkip, rootSkip } from '../../support/netns.js';
+import { copyForNobody } from '../../support/nobody-copy.js';
 import type { Netns } from '../../support/netns.js';
 import { NOT_ROOT_MESSAGE } from '../../../src/bootstrap/bootstrap.js';
 import { ROOT_USER_REFUSAL } from '../../../src/bootstrap/user.js';
@@ -94,20 +95,30 @@ describe('miredo start-up checks', () => {
   });
 
   it('refuses to run without root', async () => {
-    const result = isRoot()
-      ? await execCommand('setpriv', [
-          '--reuid=65534',
-          '--regid=65534',
-          '--clear-groups',
-          process.execPath,
-          MIREDO_BIN,
-          '-f',
-          '-c',
-          conf,
-        ])
-      : await miredo(['-f', '-c', conf]);
-    assert.equal(result.code, 1, result.stderr);
-    assert.equal(result.stderr, `miredo: ${NOT_ROOT_MESSAGE}\n`);
+    if (!isRoot()) {
+      const result = await miredo(['-f', '-c', conf]);
+      assert.equal(result.code, 1, result.stderr);
+      assert.equal(result.stderr, `miredo: ${NOT_ROOT_MESSAGE}\n`);
+      return;
+    }
+    // As nobody, from a copy: root's checkout may be where nobody cannot enter.
+    const copy = await copyForNobody();
+    try {
+      const result = await execCommand('setpriv', [
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        process.execPath,
+        copy.at(MIREDO_BIN),
+        '-f',
+        '-c',
+        conf,
+      ]);
+      assert.equal(result.code, 1, result.stderr);
+      assert.equal(result.stderr, `miredo: ${NOT_ROOT_MESSAGE}\n`);
+    } finally {
+      await copy.remove();
+    }
   });
 
   it(

@@ -27,11 +27,13 @@ export interface RunDemoOptions {
   readonly timeoutMs: number;
   /** Run through another program first (setpriv ... for a non-root run). */
   readonly prefix?: readonly string[];
+  /** The demo script to run (default: this checkout's). */
+  readonly script?: string;
 }
 
 export function runDemo(options: RunDemoOptions): Promise<DemoRun> {
   const prefix = options.prefix ?? [];
-  const [command, ...args] = [...prefix, process.execPath, DEMO_SCRIPT];
+  const [command, ...args] = [...prefix, process.execPath, options.script ?? DEMO_SCRIPT];
   const child = spawn(command ?? process.execPath, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NO_COLOR: undefined },

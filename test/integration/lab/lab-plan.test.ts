@@ -1,5 +1,5 @@
 /**
- * The lab's pure parts, no root needed: the address plan, NAT rules, daemon configuration and
+ * The lab's pure parts, no root needed: the address plan, daemon configuration and
  * command lines (checked by Debian's miredo-checkconf when it is installed), ping output
  * parsing and Teredo address decoding.
  */
@@ -16,7 +16,6 @@ import {
   describeTeredoAddress,
   findTeredoAddress,
   ipv6AddressesFromJson,
-  natRules,
   parseCapturedLine,
   parsePingOutput,
   pingArguments,
@@ -66,6 +65,7 @@ describe('lab plan', () => {
     const dave = plan.nodes.get('dave');
     assert.ok(dave?.role === 'client');
     assert.deepEqual([dave.ipv4, dave.nat, dave.gatewayIPv4], ['10.1.0.3', 'nat-a', '10.1.0.1']);
+    assert.deepEqual(dave.portRange, [20100, 20199], "dave's ephemeral ports are his alone behind nat-a");
     assert.deepEqual(dave.attachment, { node: 'nat-a', bridge: 'lan0', port: 'c1' });
     const eve = plan.nodes.get('eve');
     assert.ok(eve?.role === 'client');
@@ -73,6 +73,7 @@ describe('lab plan', () => {
       [eve.ipv4, eve.nat, eve.gatewayIPv4, eve.attachment.node],
       ['198.51.100.100', null, null, 'wan'],
     );
+    assert.equal(eve.portRange, null);
   });
 
   it('gives every namespace and every WAN bridge port a distinct name carrying the lab id', () => {
@@ -99,21 +100,6 @@ describe('lab plan', () => {
       /node names/,
     );
     assert.throws(() => planLab({}, 'Not-An-Id'), /lab id/);
-  });
-});
-
-describe('NAT rules', () => {
-  it('cone: MASQUERADE plus a drop of NEW inbound UDP on the WAN side', () => {
-    assert.deepEqual(natRules('cone', 'wan0'), [
-      ['-t', 'nat', '-A', 'POSTROUTING', '-o', 'wan0', '-j', 'MASQUERADE'],
-      ['-A', 'INPUT', '-i', 'wan0', '-p', 'udp', '-m', 'conntrack', '--ctstate', 'NEW', '-j', 'DROP'],
-    ]);
-  });
-
-  it('symmetric: MASQUERADE with fully random ports, no inbound drop', () => {
-    assert.deepEqual(natRules('symmetric', 'wan0'), [
-      ['-t', 'nat', '-A', 'POSTROUTING', '-o', 'wan0', '-j', 'MASQUERADE', '--random-fully'],
-    ]);
   });
 });
 

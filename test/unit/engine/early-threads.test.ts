@@ -12,10 +12,10 @@ import { startEarlyThreads } from '../../../src/engine/early-threads.js';
 import type { InitMessage } from '../../../src/ipc/bootstrap-engine-messages.js';
 import { closeFd } from '../../../src/os/fd.js';
 import { openUdp4 } from '../../../src/os/udp.js';
-import { unprivilegedOnly } from '../../support/unprivileged.js';
+import { unprivilegedTest } from '../../support/unprivileged.js';
 import { createTestEngine, dataplaneProgram, RELAY_INIT } from '../../support/fakes.js';
 
-const skip = unprivilegedOnly(import.meta.url);
+const workerTest = unprivilegedTest(import.meta.url);
 
 test('the workers argument round-trips, and anything malformed means "no early threads"', () => {
   for (const size of [1, 2, 4, 64]) assert.equal(parseWorkersArgument([workersArgument(size)]), size);
@@ -72,9 +72,9 @@ async function runEngine(program: DataplaneProgram, early: readonly DataplaneThr
   }
 }
 
-test(
+workerTest(
   'an engine runs its workers on the early threads when the size matches',
-  { skip, timeout: 30_000 },
+  { timeout: 30_000 },
   async () => {
     const program = countingProgram();
     const early = startEarlyThreads(program, [workersArgument(2)]);
@@ -85,9 +85,9 @@ test(
   },
 );
 
-test(
+workerTest(
   'an engine told another size ends the early threads and starts its own',
-  { skip, timeout: 30_000 },
+  { timeout: 30_000 },
   async () => {
     const program = countingProgram();
     const early = startEarlyThreads(program, [workersArgument(1)]);

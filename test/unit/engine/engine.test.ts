@@ -13,10 +13,10 @@ import { closeFd } from '../../../src/os/fd.js';
 import { openUdp4 } from '../../../src/os/udp.js';
 import { fileURLToPath } from 'node:url';
 import { identifyDirectory } from '../../../src/os/identity.js';
-import { unprivilegedOnly } from '../../support/unprivileged.js';
+import { unprivilegedTest } from '../../support/unprivileged.js';
 import { captureLog, dataplaneProgram, DROPPED_CHECK, RELAY_INIT } from '../../support/fakes.js';
 
-const skip = unprivilegedOnly(import.meta.url);
+const workerTest = unprivilegedTest(import.meta.url);
 
 // The workers really watch their descriptors, so they must exist: idle loopback sockets stand
 // in for the TUN queues and UDP sockets (nothing is ever sent to them).
@@ -79,9 +79,9 @@ async function until(condition: () => boolean, what: string): Promise<void> {
   }
 }
 
-test(
+workerTest(
   'workers first, then the drop in order, then the checks, then reading and ready; stop exits 0',
-  { skip },
+  {},
   async () => {
     const { engine, calls, sent, records, exited } = harness();
     engine.handle(init);
@@ -133,7 +133,7 @@ test(
   },
 );
 
-test('a failed check is an alert and exit 1, never ready', { skip }, async () => {
+workerTest('a failed check is an alert and exit 1, never ready', {}, async () => {
   const { engine, sent, records, exited } = harness({ openTunDevice: () => true });
   engine.handle(init);
   assert.equal(await exited, 1);
@@ -145,7 +145,7 @@ test('a failed check is an alert and exit 1, never ready', { skip }, async () =>
   );
 });
 
-test('losing the bootstrap stops the engine with status 1', { skip }, async () => {
+workerTest('losing the bootstrap stops the engine with status 1', {}, async () => {
   const { engine, sent, exited } = harness();
   engine.handle(init);
   await until(() => sent.some((m) => m.type === 'ready'), 'ready');

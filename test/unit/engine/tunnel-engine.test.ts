@@ -4,7 +4,6 @@
  * per datagram just like a TUN descriptor). Packets the data plane cannot handle reach the
  * control plane through `slow-path` messages and show up in the summed counters.
  */
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
@@ -14,13 +13,13 @@ import { localPort, openUdp4 } from '../../../src/os/udp.js';
 import { createTestEngine } from '../../support/fakes.js';
 import { ipv6Packet, NATIVE_HOST, PEER_ADDRESS } from '../../support/tunnel-harness.js';
 import { sendTo, until } from '../../support/loopback.js';
-import { unprivilegedOnly } from '../../support/unprivileged.js';
+import { unprivilegedTest } from '../../support/unprivileged.js';
 
-const skip = unprivilegedOnly(import.meta.url);
+const workerTest = unprivilegedTest(import.meta.url);
 
-test(
+workerTest(
   'relay engine: worker slow path to the control plane, counters in the summary, clean stop',
-  { skip, timeout: 30_000 },
+  { timeout: 30_000 },
   async () => {
     const tunStandIn = openUdp4('127.0.0.1', 0, { reusePort: false });
     const udp = openUdp4('127.0.0.1', 0, { reusePort: false });

@@ -24,10 +24,10 @@ import { FAULT_INJECTION_ENV } from '../../../src/ipc/engine-launch.js';
 import type { EngineSummary, InitMessage } from '../../../src/ipc/bootstrap-engine-messages.js';
 import { closeFd } from '../../../src/os/fd.js';
 import { localPort, openUdp4 } from '../../../src/os/udp.js';
-import { unprivilegedOnly } from '../../support/unprivileged.js';
+import { unprivilegedTest } from '../../support/unprivileged.js';
 import { createTestEngine, dataplaneProgram, RELAY_INIT } from '../../support/fakes.js';
 
-const skip = unprivilegedOnly(import.meta.url);
+const workerTest = unprivilegedTest(import.meta.url);
 /** A data-plane thread whose module throws as it loads. */
 const BROKEN = "throw new Error('cannot load');";
 
@@ -107,9 +107,9 @@ function harness(overrides: Partial<EngineEnvironment> = {}) {
   return { engine, sent, records, exited, messages, until, summary };
 }
 
-test(
+workerTest(
   'a crashed worker is replaced in place and reads its socket again; the engine stays; stop is clean',
-  { skip, timeout: 60_000 },
+  { timeout: 60_000 },
   async () => {
     const { init, close } = descriptors();
     const sender = createSocket('udp4');
@@ -176,9 +176,9 @@ test('a worker that dies before the engine is jailed ends the engine', { timeout
   }
 });
 
-test(
+workerTest(
   'the replacement runs from memory: the program file may be gone by then',
-  { skip, timeout: 60_000 },
+  { timeout: 60_000 },
   async () => {
     const { init, close } = serverDescriptors();
     const dir = mkdtempSync(join(tmpdir(), 'engine-replacement-'));
@@ -204,7 +204,7 @@ test(
   },
 );
 
-test('a crash loop gives up instead of replacing forever', { skip, timeout: 30_000 }, async () => {
+workerTest('a crash loop gives up instead of replacing forever', { timeout: 30_000 }, async () => {
   const { init, close } = serverDescriptors();
   try {
     const h = harness({ replacementPolicy: { maxFailures: 1, windowMs: 60_000 } });
@@ -224,7 +224,7 @@ test('a crash loop gives up instead of replacing forever', { skip, timeout: 30_0
   }
 });
 
-test('a replacement that cannot load ends the engine', { skip, timeout: 30_000 }, async () => {
+workerTest('a replacement that cannot load ends the engine', { timeout: 30_000 }, async () => {
   const { init, close } = serverDescriptors();
   // The first thread runs the real program, the replacement a module that throws as it loads.
   let started = 0;
@@ -248,7 +248,7 @@ test('a replacement that cannot load ends the engine', { skip, timeout: 30_000 }
   }
 });
 
-test('fault injection is off unless the engine was started with it', { skip, timeout: 30_000 }, async () => {
+workerTest('fault injection is off unless the engine was started with it', { timeout: 30_000 }, async () => {
   const { init, close } = serverDescriptors();
   try {
     const h = harness({ faultInjection: false });

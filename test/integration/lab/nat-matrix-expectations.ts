@@ -1,0 +1,68 @@
+/**
+ * What the client-to-client matrix (nat-matrix.test.ts) must measure today, row by row: for our
+ * clients and for Debian's Miredo 1.2.6, whether a ping gets through when A speaks first and when
+ * B speaks first. The one place to update when an extension makes a pair work; `why` says what
+ * stops a pair today (README shows it). Measured 2026-12-07, the same in every run.
+ */
+import type { RowOutcomes } from './nat-matrix-plan.js';
+
+export interface RowExpectation extends RowOutcomes {
+  readonly why?: string;
+}
+
+const BOTH_WAYS: RowOutcomes = { ours: ['works', 'works'], debian: ['works', 'works'] };
+const NEITHER_WAY: RowOutcomes = { ours: ['fails', 'fails'], debian: ['fails', 'fails'] };
+
+/** A behind a full or address-restricted cone, B behind a NAT that maps each destination anew. */
+const CONE_FIRST_ONLY: RowOutcomes = { ours: ['works', 'fails'], debian: ['works', 'fails'] };
+
+const SYMMETRIC_B_WHY =
+  "B's NAT gives each destination a new port; when B speaks first, A answers to the port in B's " +
+  "address, which B's NAT drops (RFC 6081 symmetric NAT support would use the port B's bubble came from).";
+
+const SYMMETRIC_TO_PORT_RESTRICTED_WHY =
+  "B's bubbles come from a port A never sent to, and A's go to the port B's NAT keeps for the server " +
+  '(needs a predicted port: RFC 6081 sequential-port and port-preserving extensions).';
+
+const BOTH_SYMMETRIC_WHY =
+  'Each NAT opens a new port for the other, which neither side can know before it sends.';
+
+export const MATRIX_EXPECTATIONS: Readonly<Record<string, RowExpectation>> = {
+  'full-cone / full-cone': BOTH_WAYS,
+  'full-cone / address-restricted': BOTH_WAYS,
+  'full-cone / cone': BOTH_WAYS,
+  'full-cone / port-preserving-symmetric': BOTH_WAYS,
+  'full-cone / symmetric': { ...CONE_FIRST_ONLY, why: SYMMETRIC_B_WHY },
+  'full-cone / sequential-symmetric': { ...CONE_FIRST_ONLY, why: SYMMETRIC_B_WHY },
+  'address-restricted / address-restricted': BOTH_WAYS,
+  'address-restricted / cone': BOTH_WAYS,
+  'address-restricted / port-preserving-symmetric': BOTH_WAYS,
+  'address-restricted / symmetric': { ...CONE_FIRST_ONLY, why: SYMMETRIC_B_WHY },
+  'address-restricted / sequential-symmetric': { ...CONE_FIRST_ONLY, why: SYMMETRIC_B_WHY },
+  'cone / cone': BOTH_WAYS,
+  'cone / port-preserving-symmetric': {
+    ours: ['fails', 'works'],
+    debian: ['fails', 'works'],
+    why:
+      "A first: A's bubble reaches B's NAT first and holds B's port towards A; B answers from " +
+      "another port, which A's NAT drops.",
+  },
+  'cone / symmetric': { ...NEITHER_WAY, why: SYMMETRIC_TO_PORT_RESTRICTED_WHY },
+  'cone / sequential-symmetric': { ...NEITHER_WAY, why: SYMMETRIC_TO_PORT_RESTRICTED_WHY },
+  'port-preserving-symmetric / port-preserving-symmetric': {
+    ...NEITHER_WAY,
+    why:
+      "Each first bubble makes the other NAT hold its client's port towards the sender; the answer " +
+      'leaves from another port and is dropped.',
+  },
+  'port-preserving-symmetric / symmetric': { ...NEITHER_WAY, why: BOTH_SYMMETRIC_WHY },
+  'port-preserving-symmetric / sequential-symmetric': { ...NEITHER_WAY, why: BOTH_SYMMETRIC_WHY },
+  'symmetric / symmetric': { ...NEITHER_WAY, why: BOTH_SYMMETRIC_WHY },
+  'symmetric / sequential-symmetric': { ...NEITHER_WAY, why: BOTH_SYMMETRIC_WHY },
+  'sequential-symmetric / sequential-symmetric': { ...NEITHER_WAY, why: BOTH_SYMMETRIC_WHY },
+  'same NAT': {
+    ...NEITHER_WAY,
+    why: 'No hairpinning, and neither client looks for the other on the local link (RFC 4380 §5.2.8).',
+  },
+  'same NAT, hairpinning': BOTH_WAYS,
+};
