@@ -78,7 +78,7 @@ describe('a checkout under a directory only root can enter', { skip: netnsSkip()
   });
 
   it('runs a test file whose tests run as nobody, with nothing skipped', async () => {
-    const file = join(checkout, 'dist/test/unit/daemon/engine-early-pool.test.js');
+    const file = join(checkout, 'dist/test/unit/engine/early-threads.test.js');
     // NODE_TEST_CONTEXT is our own runner's: the child runner must report in plain text.
     const run = await execCommand(
       'env',
