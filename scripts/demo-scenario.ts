@@ -17,6 +17,7 @@ import type { Interruption } from './demo-interrupt.js';
 import { exchangeMs, judgePing, judgeQualification, judgeRelay, seconds } from './demo-judgements.js';
 import type { DemoOutput } from './demo-output.js';
 import { findRelay } from './demo-relay.js';
+import { SAME_NAT_SPEC, sameNatScene, skipSameNat } from './demo-same-nat.js';
 import type { DemoSession } from './demo-session.js';
 import type { StepOutcome, StepRunner } from './demo-steps.js';
 import { errorText, firstLine } from './demo-steps.js';
@@ -33,11 +34,10 @@ export const DEMO_CLIENTS: readonly DemoClient[] = [
   { name: 'carol', nat: 'symmetric-nat', natKind: 'symmetric' },
 ];
 
-export const DEMO_NATS: readonly NatSpec[] = DEMO_CLIENTS.map((client) => ({
-  name: client.nat,
-  kind: client.natKind,
-  clients: [client.name],
-}));
+export const DEMO_NATS: readonly NatSpec[] = [
+  ...DEMO_CLIENTS.map((client) => ({ name: client.nat, kind: client.natKind, clients: [client.name] })),
+  SAME_NAT_SPEC,
+];
 
 /** Pings between the two clients behind cone NATs, both ways. */
 const CLIENT_PAIRS: readonly (readonly [string, string])[] = [
@@ -145,6 +145,8 @@ export async function runScenario(context: ScenarioContext): Promise<void> {
   output.heading('5. Client to client, across two cone NATs');
   output.say('The server relays the first bubbles; after that the two clients talk directly, NAT to NAT.');
   for (const [from, to] of CLIENT_PAIRS) await clientToClient(steps, lab, from, to, qualified);
+
+  await sameNatScene(context, lab, '6. Two clients behind one NAT that does not hairpin');
 }
 
 /** Work started now and judged later as a step: an early failure must not count as unhandled. */
@@ -264,4 +266,5 @@ function skipAfterServer(steps: StepRunner, reason: string): void {
     steps.skip(STEP_TITLES.fromHost(client), reason);
   }
   for (const [from, to] of CLIENT_PAIRS) steps.skip(STEP_TITLES.between(from, to), reason);
+  skipSameNat(steps, reason);
 }

@@ -38,6 +38,8 @@ export interface EngineDescriptors {
   readonly tun: readonly number[];
   readonly udp: readonly number[];
   readonly raw: number | null;
+  /** Client with local discovery. */
+  readonly discovery?: number;
 }
 
 export interface EngineProcessOptions {
@@ -80,13 +82,17 @@ export function renumberDescriptors(fds: EngineDescriptors): {
   readonly passed: readonly number[];
   readonly inEngine: InitMessage['fds'];
 } {
-  const passed = [...fds.tun, ...fds.udp, ...(fds.raw === null ? [] : [fds.raw])];
+  const { discovery } = fds;
+  const passed = [
+    ...fds.tun,
+    ...fds.udp,
+    ...(fds.raw === null ? [] : [fds.raw]),
+    ...(discovery === undefined ? [] : [discovery]),
+  ];
   let next = FIRST_PASSED_FD;
   const take = (): number => next++;
-  return {
-    passed,
-    inEngine: { tun: fds.tun.map(take), udp: fds.udp.map(take), raw: fds.raw === null ? null : take() },
-  };
+  const inEngine = { tun: fds.tun.map(take), udp: fds.udp.map(take), raw: fds.raw === null ? null : take() };
+  return { passed, inEngine: discovery === undefined ? inEngine : { ...inEngine, discovery: take() } };
 }
 
 /**

@@ -211,10 +211,17 @@ class DaemonSupervisor implements Supervisor {
 
   private launch(): EngineProcess {
     const { config, resources, log } = this;
+    const { discovery } = resources;
+    if (resources.discoveryProblem !== null) {
+      log.warning('Local discovery off: %s', resources.discoveryProblem);
+    }
     const child = spawnEngine({
       enginePath: config.enginePath,
       init: {
         config: engineConfigFor(this.settings, resources),
+        ...(discovery === null
+          ? {}
+          : { localLink: { address: discovery.link.address, prefixLength: discovery.link.prefixLength } }),
         interface: resources.tunnel,
         uid: config.uid,
         gid: config.gid,
@@ -222,7 +229,12 @@ class DaemonSupervisor implements Supervisor {
         poolSize: resources.tunnel === null ? 1 : resources.tunFds.length,
         logLevel: config.logLevel,
       },
-      fds: { tun: resources.tunFds, udp: resources.udpFds, raw: resources.rawFd },
+      fds: {
+        tun: resources.tunFds,
+        udp: resources.udpFds,
+        raw: resources.rawFd,
+        ...(discovery === null ? {} : { discovery: discovery.fd }),
+      },
       sink: config.sink,
       log,
       onRequest: (request) => this.helper.handle(request),

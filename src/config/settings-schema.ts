@@ -77,6 +77,8 @@ export const clientSettingsSchema = z
     bindPort: portSchema,
     peerTableCapacity: peerTableCapacitySchema,
     dataplaneWorkers: dataplaneWorkersSchema,
+    /** RFC 4380 section 5.2.8 local client discovery (LocalDiscovery, on by default). */
+    localDiscovery: z.boolean(),
   })
   .strict();
 

@@ -70,8 +70,14 @@ export function createEngine(env: EngineEnvironment): Engine {
 
 /** The descriptors that may cross from the bootstrap: stdio, the channel, those of `init`. */
 function keptDescriptors(message: InitMessage): ReadonlySet<number> {
-  const { tun, udp, raw } = message.fds;
-  return new Set([CHANNEL_FD, ...tun, ...udp, ...(raw === null ? [] : [raw])]);
+  const { tun, udp, raw, discovery } = message.fds;
+  return new Set([
+    CHANNEL_FD,
+    ...tun,
+    ...udp,
+    ...(raw === null ? [] : [raw]),
+    ...(discovery === undefined ? [] : [discovery]),
+  ]);
 }
 
 /** Each worker's task: its descriptors, the shared table and counters, the jail's identity. */

@@ -26,6 +26,10 @@ import type { ControlPlane, ControlPlaneContext, ControlPlaneFactory } from './c
 import { SYSTEM_CLOCK, SYSTEM_TIMERS } from './tunnel-clock.js';
 import type { TunnelClock, TunnelTimers } from './tunnel-clock.js';
 import { countingOutput, createFdTunnelIo } from './tunnel-output.js';
+import { readDiscovery } from './discovery-reader.js';
+import type { DiscoveryReader, DiscoveryReaderFactory } from './discovery-reader.js';
+import { parseIPv4 } from '../teredo/ipv4.js';
+import type { LocalLink } from '../teredo/local-discovery.js';
 import type { TunnelIo } from './tunnel-output.js';
 
 export const TICK_INTERVAL_MS = 1000;
@@ -43,6 +47,15 @@ export interface TunnelControlOptions {
   readonly timers?: TunnelTimers;
   /** Default: crypto.randomBytes(16) and the low 16 bits of the pid, as Miredo. */
   readonly security?: () => SecurityContext;
+  /** Default: the discovery socket read on this thread (discovery-reader.ts). */
+  readonly discovery?: DiscoveryReaderFactory;
+}
+
+/** The link a client's local discovery runs on, from `init` (absent: no discovery). */
+function localLinkOf(context: ControlPlaneContext): LocalLink | null {
+  const link = context.init.localLink;
+  const ipv4 = link === undefined ? null : parseIPv4(link.address);
+  return link === undefined || ipv4 === null ? null : { ipv4, prefixLength: link.prefixLength };
 }
 
 function systemSecurity(): SecurityContext {
@@ -87,11 +100,13 @@ function createControlPlane({ config, context, shared, options }: Parts): Contro
       security,
       counters: context.counters,
       constants,
+      localLink: config.role === 'client' ? localLinkOf(context) : null,
     });
   let core = makeCore(config.role === 'relay' ? config.prefix : constants.prefix);
   let relayConfig = config.role === 'relay' ? config : null;
   let tick: unknown = null;
   let running = false;
+  let discovery: DiscoveryReader | null = null;
 
   const now = (): number => {
     const ms = clock.now();
@@ -131,7 +146,19 @@ function createControlPlane({ config, context, shared, options }: Parts): Contro
       if (running) return;
       running = true;
       const startedAt = now();
-      tick = timers.setInterval(() => core.tick(now()), TICK_INTERVAL_MS);
+      tick = timers.setInterval(() => {
+        const nowMs = now();
+        core.tick(nowMs);
+        core.announce(nowMs, out);
+      }, TICK_INTERVAL_MS);
+      const discoveryFd = context.init.fds.discovery;
+      if (discoveryFd !== undefined) {
+        discovery = (options.discovery ?? readDiscovery)(
+          discoveryFd,
+          (bytes, offset, length, ipv4, port, to) =>
+            core.fromDiscovery(bytes, offset, length, ipv4, port, to, now(), out),
+        );
+      }
       if (client !== null) {
         client.start(startedAt);
         return;
@@ -172,6 +199,8 @@ function createControlPlane({ config, context, shared, options }: Parts): Contro
       running = false;
       if (tick !== null) timers.clearInterval(tick);
       tick = null;
+      discovery?.stop();
+      discovery = null;
       if (client !== null) {
         await client.stop(STOP_TIMEOUT_MS);
         return;

@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { LOG_LEVEL_NAMES } from '../log/levels.js';
+import { ipv4Schema } from '../config/settings-schema.js';
 import { engineConfigSchema } from './engine-config.js';
 import {
   fd,
@@ -38,8 +39,15 @@ export const initMessageSchema = z
         /** One UDP socket per worker (client, relay) or the two server sockets. */
         udp: fdList,
         raw: fd.nullable(),
+        /** Client with LocalDiscovery: UDP 3544 joined to 224.0.0.253 on `localLink`. */
+        discovery: fd.optional(),
       })
       .strict(),
+    /** The interface local discovery runs on: its IPv4 and prefix length (client only). */
+    localLink: z
+      .object({ address: ipv4Schema, prefixLength: z.number().int().min(0).max(32) })
+      .strict()
+      .optional(),
     interface: z.object({ name: interfaceName, index: ifindex }).strict().nullable(),
     uid: unprivilegedId,
     gid: unprivilegedId,
@@ -50,9 +58,19 @@ export const initMessageSchema = z
   .strict()
   .superRefine((init, ctx) => {
     const role = init.config.role;
-    const all = [...init.fds.tun, ...init.fds.udp, ...(init.fds.raw === null ? [] : [init.fds.raw])];
+    const { discovery } = init.fds;
+    const all = [
+      ...init.fds.tun,
+      ...init.fds.udp,
+      ...(init.fds.raw === null ? [] : [init.fds.raw]),
+      ...(discovery === undefined ? [] : [discovery]),
+    ];
     if (new Set(all).size !== all.length)
       ctx.addIssue({ code: 'custom', message: 'a descriptor is listed twice' });
+    if ((discovery === undefined) !== (init.localLink === undefined))
+      ctx.addIssue({ code: 'custom', message: 'the discovery socket comes with its link, and only with it' });
+    if (discovery !== undefined && role !== 'client')
+      ctx.addIssue({ code: 'custom', message: 'only a client has a discovery socket' });
     if (role === 'server') {
       if (init.fds.tun.length !== 0) ctx.addIssue({ code: 'custom', message: 'a server has no tunnel' });
       if (init.fds.udp.length !== 2)

@@ -6,7 +6,8 @@
  * 1. a valid Teredo payload with a whole IPv6 packet, else dropped;
  * 2. client: nothing before qualification; from our server with an origin indication (or, for a
  *    bubble without one, a Teredo source): a reply bubble to that origin opens our NAT towards
- *    it, and a bubble stops there; then link-local sources are dropped (no forged Router
+ *    it, and a bubble stops there; a bubble from our own link may be local discovery's
+ *    (local-discovery.ts); then link-local sources are dropped (no forged Router
  *    Advertisements for the kernel). Relay: only Teredo sources;
  * 3. multicast destinations dropped;
  * 4. a trusted peer at the outer source: accepted. Client: a valid reply to our direct
@@ -40,11 +41,24 @@ export interface Receiver {
 }
 
 /**
+ * Client: takes a bubble from the local link before the rules below (local discovery's probes
+ * and their answers: local-discovery.ts); true when it was taken.
+ */
+export type LocalBubbleHook = (
+  packet: Uint8Array,
+  at: number,
+  srcIPv4: number,
+  srcPort: number,
+  nowMs: number,
+  out: TunnelOutput,
+) => boolean;
+
+/**
  * Longer than 80 lines: the receive rules and the records they parse into, allocated once per core
  * so that no datagram allocates; the rules themselves are receive() below, their cases' work
  * the helpers above it.
  */
-export function createReceiver(context: CoreContext): Receiver {
+export function createReceiver(context: CoreContext, localBubble: LocalBubbleHook | null = null): Receiver {
   const payload: TeredoPayload = createTeredoPayload();
 
   /** Client step 2c; true when the packet was a bubble from our server and is done with. */
@@ -175,6 +189,7 @@ export function createReceiver(context: CoreContext): Receiver {
           return;
         }
         if (answerServerRelayedPacket(identity, packet, at, ipv4, srcPort, out)) return;
+        if (localBubble?.(packet, at, ipv4, srcPort, nowMs, out) === true) return;
         if (isLinkLocalIPv6At(packet, source)) {
           count(context, 'drop-rx-link-local-source');
           return;

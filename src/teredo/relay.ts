@@ -18,6 +18,7 @@
 import { readU32 } from './bytes.js';
 import { TEREDO_CONSTANTS } from './constants.js';
 import { createIcmpRateLimiter } from './icmp-rate-limiter.js';
+import { createLocalDiscovery } from './local-discovery.js';
 import { createPeerQueues, peerKey } from './peer-queue.js';
 import { count, icmpScratchFor, secondsOf } from './relay-context.js';
 import type { CoreContext } from './relay-context.js';
@@ -87,7 +88,11 @@ export function createTunnelCore(options: TunnelCoreOptions): TunnelCore {
     identity: null,
     prefix: options.prefix >>> 0,
   };
-  const receiver = createReceiver(context);
+  const discovery =
+    client && options.localLink !== undefined && options.localLink !== null
+      ? createLocalDiscovery(context, options.localLink, options.random)
+      : null;
+  const receiver = createReceiver(context, discovery === null ? null : discovery.receiveLocalBubble);
   let lastTickMs = Number.NaN;
 
   function forgetEveryPeer(): void {
@@ -105,7 +110,10 @@ export function createTunnelCore(options: TunnelCoreOptions): TunnelCore {
       const previous = context.identity;
       const sameIdentity =
         previous !== null && identity !== null && sameAddress(previous.address, identity.address);
-      if (!sameIdentity && (previous !== null || identity !== null)) forgetEveryPeer();
+      if (!sameIdentity && (previous !== null || identity !== null)) {
+        forgetEveryPeer();
+        discovery?.reset();
+      }
       context.identity =
         identity === null
           ? null
@@ -123,6 +131,16 @@ export function createTunnelCore(options: TunnelCoreOptions): TunnelCore {
 
     fromUdp(datagram, offset, length, srcIPv4, srcPort, nowMs, wallSeconds, out): void {
       receiver.receive(datagram, offset, length, srcIPv4, srcPort, nowMs, wallSeconds, out);
+    },
+
+    fromDiscovery(datagram, offset, length, srcIPv4, srcPort, destinationIPv4, nowMs, out): void {
+      if (discovery === null) count(context, 'drop-discovery-not-qualified');
+      else
+        discovery.receiveDiscovery(datagram, offset, length, srcIPv4, srcPort, destinationIPv4, nowMs, out);
+    },
+
+    announce(nowMs, out): void {
+      discovery?.announce(nowMs, out);
     },
 
     tick(nowMs: number): void {

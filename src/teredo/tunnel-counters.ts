@@ -82,6 +82,28 @@ export const TUNNEL_COUNTER_NAMES = Object.freeze([
   'peers-created',
   'peers-evicted',
   'peers-proven',
+
+  // Local client discovery (local-discovery.ts, RFC 4380 section 5.2.8): announcements sent and
+  // taken, peers now reached at their local address, probes of a local path and their outcome,
+  // and every refusal.
+  'discovery-sent',
+  'discovery-received',
+  'discovery-refreshed',
+  'discovery-peer-local',
+  'discovery-kept-proven',
+  'discovery-probe-sent',
+  'discovery-probe-answered',
+  'discovery-path-proven',
+  'drop-discovery-not-qualified',
+  'drop-discovery-malformed',
+  'drop-discovery-not-bubble',
+  'drop-discovery-own',
+  'drop-discovery-off-link',
+  'drop-discovery-not-teredo',
+  'drop-discovery-foreign-mapping',
+  'drop-discovery-rate-limited',
+  'drop-discovery-table-full',
+  'drop-discovery-probe-unknown',
 ] as const);
 
 export type TunnelCounterName = (typeof TUNNEL_COUNTER_NAMES)[number];

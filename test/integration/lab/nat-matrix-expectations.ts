@@ -2,7 +2,8 @@
  * What the client-to-client matrix (nat-matrix.test.ts) must measure today, row by row: for our
  * clients and for Debian's Miredo 1.2.6, whether a ping gets through when A speaks first and when
  * B speaks first. The one place to update when an extension makes a pair work; `why` says what
- * stops a pair today (README shows it). Measured 2026-12-07, the same in every run.
+ * stops a pair today (README shows it). Measured 2026-12-07, the same in every run; the same-NAT
+ * row again with local discovery.
  */
 import type { RowOutcomes } from './nat-matrix-plan.js';
 
@@ -61,8 +62,11 @@ export const MATRIX_EXPECTATIONS: Readonly<Record<string, RowExpectation>> = {
   'symmetric / sequential-symmetric': { ...NEITHER_WAY, why: BOTH_SYMMETRIC_WHY },
   'sequential-symmetric / sequential-symmetric': { ...NEITHER_WAY, why: BOTH_SYMMETRIC_WHY },
   'same NAT': {
-    ...NEITHER_WAY,
-    why: 'No hairpinning, and neither client looks for the other on the local link (RFC 4380 §5.2.8).',
+    ours: ['works', 'works'],
+    debian: ['fails', 'fails'],
+    why:
+      'No hairpinning. Ours find each other on the LAN (local discovery, RFC 4380 §5.2.8) and talk ' +
+      'by their local addresses; Miredo 1.2.6 has no local discovery.',
   },
   'same NAT, hairpinning': BOTH_WAYS,
 };

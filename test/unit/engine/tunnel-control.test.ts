@@ -54,6 +54,7 @@ const CLIENT_INIT: InitMessage = {
     serverName: 'teredo.example',
     serverAddress: SERVER_TEXT,
     serverAddress2: null,
+    localDiscovery: false,
     bindAddress: '0.0.0.0',
     bindPort: 0,
     peerTableCapacity: 64,

@@ -14,6 +14,7 @@ import type { TunnelCore, TunnelOutput } from '../../../src/teredo/relay.js';
 import { TUNNEL_COUNTER_NAMES } from '../../../src/teredo/tunnel-counters.js';
 import type { TunnelCounterName } from '../../../src/teredo/tunnel-counters.js';
 import type { TeredoConstants } from '../../../src/teredo/constants.js';
+import type { LocalLink } from '../../../src/teredo/local-discovery.js';
 import { writeIPv6Header } from '../../../src/teredo/ipv6-header.js';
 import { buildBubble } from '../../../src/teredo/bubble.js';
 import { buildEcho } from '../../../src/teredo/echo.js';
@@ -105,6 +106,10 @@ export interface BenchOptions {
   readonly qualified?: boolean;
   readonly constants?: TeredoConstants;
   readonly startMs?: number;
+  /** Client: run local discovery on this link (local-discovery.ts). */
+  readonly localLink?: LocalLink;
+  /** Local discovery's spread of its announcements. */
+  readonly random?: () => number;
 }
 
 export function bench(options: BenchOptions = {}): Bench {
@@ -120,6 +125,8 @@ export function bench(options: BenchOptions = {}): Bench {
     security,
     counters,
     ...(options.constants === undefined ? {} : { constants: options.constants }),
+    ...(options.localLink === undefined ? {} : { localLink: options.localLink }),
+    ...(options.random === undefined ? {} : { random: options.random }),
   });
   const out = recordingOutput();
   const state: Bench = {
