@@ -3,6 +3,7 @@
  * what it is told, and where its packets go.
  */
 import type { TeredoConstants } from './constants.js';
+import type { NatType } from './nat-type.js';
 import type { PeerTable } from './peers.js';
 import type { SecurityContext } from './security.js';
 
@@ -42,6 +43,9 @@ export interface ClientIdentity {
   readonly address: Uint8Array;
   readonly serverIPv4: number;
   readonly mtu: number;
+  /** Our local IPv4 (the one the server's RA reached) and UDP port; 0 when unknown. */
+  readonly localIPv4?: number;
+  readonly localPort?: number;
 }
 
 export interface TunnelCoreStats {
@@ -79,6 +83,8 @@ export interface TunnelCore {
     wallSeconds: number,
     out: TunnelOutput,
   ): void;
+  /** Client: the NAT type found after qualification (nat-type.ts), for the RFC 6081 extensions. */
+  setNatType(natType: NatType): void;
   /** Periodic (every ~1 s): expiry sweep of idle peers and their queues. */
   tick(nowMs: number): void;
   /** For summaries: peers, queued packets/bytes. */
