@@ -61,8 +61,11 @@ export const MATRIX_EXPECTATIONS: Readonly<Record<string, RowExpectation>> = {
   'symmetric / sequential-symmetric': { ...NEITHER_WAY, why: BOTH_SYMMETRIC_WHY },
   'sequential-symmetric / sequential-symmetric': { ...NEITHER_WAY, why: BOTH_SYMMETRIC_WHY },
   'same NAT': {
-    ...NEITHER_WAY,
-    why: 'No hairpinning, and neither client looks for the other on the local link (RFC 4380 §5.2.8).',
+    ours: ['works', 'works'],
+    debian: ['fails', 'fails'],
+    why:
+      'No hairpinning: Miredo has no way round it; ours gives its local address in an RFC 6081 ' +
+      'Alternate Address trailer and the neighbour answers there (hairpinning extension).',
   },
   'same NAT, hairpinning': BOTH_WAYS,
 };
