@@ -192,6 +192,7 @@ class EngineInstance implements Engine {
       gid: process.getgid?.() ?? 0,
       maxRssBytes: process.resourceUsage().maxRSS * 1024,
       counters: this.counterTotals(),
+      ...this.control?.state?.(),
     };
   }
 

@@ -175,9 +175,11 @@ function createControlPlane({ config, context, shared, options }: Parts): Contro
         core.fromTun(packet, 0, packet.length, nowMs, clock.wallSeconds(), out);
         return;
       }
-      if (client?.offer(packet, message.address, message.port, nowMs) === true) return;
+      if (client?.offer(packet, message.address, message.port, nowMs, message.localAddress) === true) return;
       core.fromUdp(packet, 0, packet.length, message.address, message.port, nowMs, clock.wallSeconds(), out);
     },
+
+    state: () => (client === null ? {} : { natType: client.natType }),
 
     reply(message: ReplyMessage): void {
       if (client?.reply(message) !== true) log.debug({ id: message.id }, 'Unexpected helper reply');

@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { LOG_LEVEL_NAMES } from '../log/levels.js';
 import { ipv4Schema } from '../config/settings-schema.js';
+import { NAT_TYPES } from '../teredo/nat-type.js';
 import { engineConfigSchema } from './engine-config.js';
 import {
   fd,
@@ -134,6 +135,8 @@ export const engineSummarySchema = z
     counters: z
       .record(z.string().max(64), z.number().int().min(0))
       .refine((record) => Object.keys(record).length <= 256, 'too many counters'),
+    /** Client: what the NAT type probe found (src/teredo/nat-type.ts). */
+    natType: z.enum(NAT_TYPES).optional(),
   })
   .strict();
 

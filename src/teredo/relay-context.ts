@@ -11,8 +11,10 @@ import {
   destinationUnreachableLength,
   unreachableRefusal,
 } from './destination-unreachable.js';
+import type { Hairpinning } from './hairpinning.js';
 import type { IcmpRateLimiter } from './icmp-rate-limiter.js';
 import { IPV6_DESTINATION_OFFSET } from './ipv6-header.js';
+import type { NatType } from './nat-type.js';
 import type { PeerQueues } from './peer-queue.js';
 import { PEER_COUNTING, PEER_QUEUED, PEER_SOLICITED, PEER_TRUSTED, PEER_UNPROVEN } from './peers.js';
 import type { PeerTable } from './peers.js';
@@ -36,6 +38,8 @@ export interface CoreContext {
   readonly packets: ControlPackets;
   readonly pingCheck: PingCheck;
   readonly icmpLimiter: IcmpRateLimiter;
+  /** RFC 6081 hairpinning (client): our Alternate Address trailer, a neighbour's entries. */
+  readonly hairpin: Hairpinning;
   /** Room for the largest ICMPv6 error. */
   readonly icmpScratch: Uint8Array;
   /** Drops the queue of the peer in `slot`, which the table is about to remove. */
@@ -46,6 +50,8 @@ export interface CoreContext {
   identity: ClientIdentity | null;
   /** The Teredo prefix in force: a client's comes from its address, a relay's from its options. */
   prefix: number;
+  /** Client: what the NAT type probe found (nat-type.ts), for the RFC 6081 extensions. */
+  natType: NatType;
 }
 
 export function icmpScratchFor(constants: TeredoConstants): Uint8Array {

@@ -6,10 +6,12 @@
  */
 import { teredoClientAt, teredoPortAt, teredoServerAt } from './address.js';
 import { buildBubble, BUBBLE_BYTES } from './bubble.js';
+import type { Hairpinning } from './hairpinning.js';
 import type { TeredoConstants } from './constants.js';
 import { buildEcho, echoPacketLength } from './echo.js';
 import { isGlobalUnicastIPv4 } from './ipv4.js';
 import { bubbleInterfaceId, pingHash, PING_HASH_BYTES } from './security.js';
+import { ALTERNATE_ADDRESS_MAX_BYTES } from './trailers.js';
 import type { SecurityContext } from './security.js';
 import type { TunnelOutput } from './relay-types.js';
 import { IPV6_DESTINATION_OFFSET, IPV6_SOURCE_OFFSET } from './ipv6-header.js';
@@ -20,7 +22,8 @@ export interface ControlPackets {
   /**
    * A bubble to the Teredo address at dst[dstOffset..]: from fe80::<our interface ID for the
    * address's mapping>, sent directly to that mapping or, `indirect`, to the address's server
-   * on port 3544. False (nothing sent) when the IPv4 it would go to is not global unicast.
+   * on port 3544, then with our Alternate Address trailer (RFC 6081 hairpinning) if we have one.
+   * False (nothing sent) when the IPv4 it would go to is not global unicast.
    */
   sendBubbleTo(dst: Uint8Array, dstOffset: number, indirect: boolean, out: TunnelOutput): boolean;
   /**
@@ -39,8 +42,12 @@ export interface ControlPackets {
   ): void;
 }
 
-export function createControlPackets(security: SecurityContext, constants: TeredoConstants): ControlPackets {
-  const bubble = new Uint8Array(BUBBLE_BYTES);
+export function createControlPackets(
+  security: SecurityContext,
+  constants: TeredoConstants,
+  hairpin: Pick<Hairpinning, 'writeTrailer'>,
+): ControlPackets {
+  const bubble = new Uint8Array(BUBBLE_BYTES + ALTERNATE_ADDRESS_MAX_BYTES);
   const linkLocal = new Uint8Array(16);
   linkLocal[0] = 0xfe;
   linkLocal[1] = 0x80;
@@ -57,7 +64,8 @@ export function createControlPackets(security: SecurityContext, constants: Tered
       if (!isGlobalUnicastIPv4(ipv4)) return false;
       bubbleInterfaceId(security, mappedIPv4, mappedPort, linkLocal, 8);
       buildBubble(bubble, 0, { source: linkLocal, destination: dst, destinationOffset: dstOffset });
-      out.sendUdp(bubble, 0, BUBBLE_BYTES, ipv4, port);
+      const trailer = indirect ? hairpin.writeTrailer(bubble, BUBBLE_BYTES) : 0;
+      out.sendUdp(bubble, 0, BUBBLE_BYTES + trailer, ipv4, port);
       return true;
     },
     sendReplyBubble(packet, offset, ipv4, port, out): boolean {

@@ -4,7 +4,7 @@
  * did not take:
  *
  * 1. a valid Teredo payload with a whole IPv6 packet, else dropped;
- * 2. client: nothing before qualification; from our server with an origin indication (or, for a
+ * 2. client: nothing before qualification; RFC 6081 trailers read (relay-trailers.ts); from our server with an origin indication (or, for a
  *    bubble without one, a Teredo source): a reply bubble to that origin opens our NAT towards
  *    it, and a bubble stops there; a bubble from our own link may be local discovery's
  *    (local-discovery.ts); then link-local sources are dropped (no forged Router
@@ -14,8 +14,9 @@
  *    connectivity ping makes its sender's mapping trusted (the reply itself is not delivered);
  * 5. a Teredo source whose address embeds the outer source, or a bubble addressed to the
  *    link-local interface ID we give the source's mapping (Miredo's extension for peers behind
- *    symmetric NATs): trusted at the outer source, accepted. A relay only accepts peers it has
- *    an entry for;
+ *    symmetric NATs), or (client) a neighbour answering from the local address we sent a hairpin
+ *    bubble to (hairpinning.ts): trusted at the outer source, accepted. A relay only accepts
+ *    peers it has an entry for;
  * 6. client, native source: queued as incoming, and a direct connectivity ping checks it;
  * 7. anything else dropped.
  * Bubbles are never delivered to the TUN device. Peers this creates are unproven (anyone can
@@ -31,6 +32,7 @@ import { PEER_SOLICITED, PEER_TRUSTED } from './peers.js';
 import { count, createPeer, secondsOf, syncFlags, trustPeer } from './relay-context.js';
 import type { CoreContext } from './relay-context.js';
 import { pacePing } from './relay-pacing.js';
+import { createTrailerReceiver } from './relay-trailers.js';
 import type { ClientIdentity, TunnelCore, TunnelOutput } from './relay-types.js';
 import { isOwnBubbleInterfaceId } from './security.js';
 import { createTeredoPayload, parseTeredoPayload } from './wire.js';
@@ -60,6 +62,7 @@ export type LocalBubbleHook = (
  */
 export function createReceiver(context: CoreContext, localBubble: LocalBubbleHook | null = null): Receiver {
   const payload: TeredoPayload = createTeredoPayload();
+  const trailers = createTrailerReceiver(context);
 
   /** Client step 2c; true when the packet was a bubble from our server and is done with. */
   function answerServerRelayedPacket(
@@ -188,6 +191,7 @@ export function createReceiver(context: CoreContext, localBubble: LocalBubbleHoo
           count(context, 'drop-rx-not-qualified');
           return;
         }
+        trailers.offer(identity, packet, payload, ipv4, srcPort, nowMs, out);
         if (answerServerRelayedPacket(identity, packet, at, ipv4, srcPort, out)) return;
         if (localBubble?.(packet, at, ipv4, srcPort, nowMs, out) === true) return;
         if (isLinkLocalIPv6At(packet, source)) {
@@ -227,7 +231,18 @@ export function createReceiver(context: CoreContext, localBubble: LocalBubbleHoo
         const ourBubble = direct
           ? answersOurBubble(packet, at, slot)
           : isBubbleAt(packet, at) && carriesOurBubbleId(packet, at);
-        if (direct || ourBubble) {
+        const hairpinned =
+          !direct &&
+          !ourBubble &&
+          context.client &&
+          context.hairpin.accepts(
+            teredoClientAt(packet, source),
+            teredoPortAt(packet, source),
+            ipv4,
+            srcPort,
+            nowMs,
+          );
+        if (direct || ourBubble || hairpinned) {
           if (slot < 0) {
             if (!context.client) {
               // A relay only talks to clients it has sent to first.
@@ -240,7 +255,7 @@ export function createReceiver(context: CoreContext, localBubble: LocalBubbleHoo
               return;
             }
           }
-          count(context, direct ? 'rx-mapping-learned' : 'rx-hmac-bubble');
+          if (!hairpinned) count(context, direct ? 'rx-mapping-learned' : 'rx-hmac-bubble');
           trustPeer(context, slot, key, ipv4, srcPort, nowSeconds, out, ourBubble);
           deliver(packet, at, packetLength, out);
           return;

@@ -4,6 +4,7 @@
  */
 import type { TeredoConstants } from './constants.js';
 import type { LocalLink } from './local-discovery-rules.js';
+import type { NatType } from './nat-type.js';
 import type { PeerTable } from './peers.js';
 import type { SecurityContext } from './security.js';
 
@@ -47,6 +48,9 @@ export interface ClientIdentity {
   readonly address: Uint8Array;
   readonly serverIPv4: number;
   readonly mtu: number;
+  /** Our local IPv4 (the one the server's RA reached) and UDP port; 0 when unknown. */
+  readonly localIPv4?: number;
+  readonly localPort?: number;
 }
 
 export interface TunnelCoreStats {
@@ -100,6 +104,8 @@ export interface TunnelCore {
   ): void;
   /** Every ~1 s: local discovery's announcement when one is due (nothing without it). */
   announce(nowMs: number, out: TunnelOutput): void;
+  /** Client: the NAT type found after qualification (nat-type.ts), for the RFC 6081 extensions. */
+  setNatType(natType: NatType): void;
   /** Periodic (every ~1 s): expiry sweep of idle peers and their queues. */
   tick(nowMs: number): void;
   /** For summaries: peers, queued packets/bytes. */

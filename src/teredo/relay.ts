@@ -15,8 +15,10 @@
  * - bubbles are never written to the TUN device.
  * Hostile bytes never throw; every dropped packet is counted under its reason.
  */
+import { teredoClientAt, teredoPortAt } from './address.js';
 import { readU32 } from './bytes.js';
 import { TEREDO_CONSTANTS } from './constants.js';
+import { createHairpinning } from './hairpinning.js';
 import { createIcmpRateLimiter } from './icmp-rate-limiter.js';
 import { createLocalDiscovery } from './local-discovery.js';
 import { createPeerQueues, peerKey } from './peer-queue.js';
@@ -27,6 +29,7 @@ import { createPingCheck } from './relay-ping-check.js';
 import { createReceiver } from './relay-receive.js';
 import { transmit } from './relay-transmit.js';
 import type { ClientIdentity, TunnelCore, TunnelCoreOptions, TunnelCoreStats } from './relay-types.js';
+import type { NatType } from './nat-type.js';
 import { TUNNEL_COUNTER_NAMES } from './tunnel-counters.js';
 
 export type {
@@ -70,6 +73,7 @@ export function createTunnelCore(options: TunnelCoreOptions): TunnelCore {
     count(context, 'peers-evicted');
     dropQueueOf(slot);
   };
+  const hairpin = createHairpinning(constants, (name) => count(context, name));
   const context: CoreContext = {
     client,
     cone: client ? false : options.cone,
@@ -79,7 +83,8 @@ export function createTunnelCore(options: TunnelCoreOptions): TunnelCore {
     counters: options.counters,
     constants,
     queues,
-    packets: createControlPackets(options.security, constants),
+    packets: createControlPackets(options.security, constants, hairpin),
+    hairpin,
     pingCheck: createPingCheck(options.security),
     icmpLimiter: createIcmpRateLimiter(constants.icmpErrorsPerSecond),
     icmpScratch: icmpScratchFor(constants),
@@ -87,6 +92,7 @@ export function createTunnelCore(options: TunnelCoreOptions): TunnelCore {
     evict,
     identity: null,
     prefix: options.prefix >>> 0,
+    natType: 'unknown',
   };
   const discovery =
     client && options.localLink !== undefined && options.localLink !== null
@@ -123,6 +129,19 @@ export function createTunnelCore(options: TunnelCoreOptions): TunnelCore {
               mtu: identity.mtu,
             });
       context.prefix = identity === null ? context.configuredPrefix : readU32(identity.address, 0);
+      if (!sameIdentity) hairpin.forget();
+      if (identity === null) hairpin.setEndpoints(0, 0, 0, 0);
+      else
+        hairpin.setEndpoints(
+          identity.localIPv4 ?? 0,
+          identity.localPort ?? 0,
+          teredoClientAt(identity.address, 0),
+          teredoPortAt(identity.address, 0),
+        );
+    },
+
+    setNatType(natType: NatType): void {
+      context.natType = natType;
     },
 
     fromTun(packet, offset, length, nowMs, wallSeconds, out): void {

@@ -104,6 +104,23 @@ export const TUNNEL_COUNTER_NAMES = Object.freeze([
   'drop-discovery-rate-limited',
   'drop-discovery-table-full',
   'drop-discovery-probe-unknown',
+  // RFC 6081 trailers of received datagrams (trailers.ts): each skipped one, by why.
+  'trailer-unknown',
+  'trailer-malformed',
+  'trailer-duplicate',
+  'trailer-truncated',
+  'trailer-entry-refused',
+  // The hairpinning extension (hairpinning.ts): bubbles to a neighbour's local address, the
+  // neighbour's packets accepted from it, and each refusal of an Alternate Address trailer.
+  'hairpin-bubble-sent',
+  'hairpin-peer-accepted',
+  'hairpin-refused-not-via-server',
+  'hairpin-refused-not-bubble',
+  'hairpin-refused-other-nat',
+  'hairpin-refused-self',
+  'hairpin-refused-not-private',
+  'hairpin-refused-paced',
+  'hairpin-refused-rate',
 ] as const);
 
 export type TunnelCounterName = (typeof TUNNEL_COUNTER_NAMES)[number];

@@ -65,8 +65,9 @@ export const MATRIX_EXPECTATIONS: Readonly<Record<string, RowExpectation>> = {
     ours: ['works', 'works'],
     debian: ['fails', 'fails'],
     why:
-      'No hairpinning. Ours find each other on the LAN (local discovery, RFC 4380 §5.2.8) and talk ' +
-      'by their local addresses; Miredo 1.2.6 has no local discovery.',
+      'No hairpinning. Ours find each other on the LAN (local discovery, RFC 4380 §5.2.8) or through an ' +
+      'RFC 6081 Alternate Address trailer relayed by the server (hairpinning extension), and talk by their ' +
+      'local addresses; Miredo 1.2.6 has neither.',
   },
   'same NAT, hairpinning': BOTH_WAYS,
 };

@@ -237,6 +237,7 @@ test('engine ↔ worker messages', () => {
     packet: new Uint8Array(40),
     address: 1,
     port: 3544,
+    localAddress: 0x0a000002,
   };
   assert.ok(parseWorkerToEngine(slow).ok);
   assertInvalid(parseWorkerToEngine({ ...slow, packet: new Uint8Array(65536) }), 'packet too long');
