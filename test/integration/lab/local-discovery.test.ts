@@ -1,7 +1,9 @@
 /**
  * Local client discovery (RFC 4380 section 5.2.8) in the lab: two of our clients behind one
  * port-restricted cone NAT that does not hairpin reach each other both ways with LocalDiscovery
- * on (the default), two others with `LocalDiscovery false` fail as before, and a Debian Miredo
+ * on (the default); two others with `LocalDiscovery false` announce and listen to nothing, and
+ * reach each other through the other mechanism, the RFC 6081 hairpinning extension (its
+ * Alternate Address trailer, rfc6081-hairpin-nat-type.test.ts); a Debian Miredo
  * client on the same LAN, which knows nothing of discovery, still qualifies and reaches the IPv6
  * host while ours announce around it.
  */
@@ -67,10 +69,10 @@ describe('local client discovery behind a NAT without hairpinning', () => {
           const debian = await ping(t, lab, 'deb', '2001:db8:1::2', PING);
           assert.equal(there.received, 1, 'on1 → on2 with discovery');
           assert.equal(back.received, 1, 'on2 → on1 with discovery');
-          assert.equal(without.received, 0, 'off1 → off2 without discovery: no hairpinning, as before');
+          assert.equal(without.received, 1, 'off1 → off2 without discovery: by the hairpinning extension');
           assert.equal(debian.received, 1, 'the Debian client still reaches the IPv6 host');
 
-          for (const node of ['on1', 'off1']) await client(node).stop();
+          for (const node of ['on1', 'on2', 'off1', 'off2']) await client(node).stop();
           const on = finalCounters(client('on1'));
           t.diagnostic(
             `on1: ${JSON.stringify(Object.fromEntries(Object.entries(on).filter(([name]) => name.includes('discovery'))))}`,
@@ -81,6 +83,11 @@ describe('local client discovery behind a NAT without hairpinning', () => {
           const offCounters = finalCounters(client('off1'));
           assert.equal(offCounters['discovery-sent'], 0, 'off1 announced nothing');
           assert.equal(offCounters['discovery-received'], 0, 'off1 listened to nothing');
+          const hairpinned = finalCounters(client('off2'));
+          assert.ok((hairpinned['hairpin-bubble-sent'] ?? 0) >= 1, "off2 answered at off1's local address");
+          t.diagnostic(
+            `hairpinning extension used by the discovery pair (on2's hairpin-bubble-sent): ${finalCounters(client('on2'))['hairpin-bubble-sent'] ?? 0}`,
+          );
         });
       } finally {
         await lab.destroy();
