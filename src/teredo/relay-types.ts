@@ -42,6 +42,14 @@ export interface ClientIdentity {
   readonly address: Uint8Array;
   readonly serverIPv4: number;
   readonly mtu: number;
+  /**
+   * How qualification found our NAT maps our port (RFC 4380 section 5.2.1 with the server's
+   * second address): the same mapping for every destination, or one per destination (symmetric,
+   * port-preserving symmetric); absent when it could not tell. Only 'endpoint-independent' lets
+   * the client hold its first direct bubbles back (port-preserving-nat.ts): behind a
+   * port-preserving symmetric NAT our own direct bubble must leave before the peer's answer comes.
+   */
+  readonly natMapping?: 'endpoint-independent' | 'per-destination';
 }
 
 export interface TunnelCoreStats {
@@ -81,6 +89,12 @@ export interface TunnelCore {
   ): void;
   /** Periodic (every ~1 s): expiry sweep of idle peers and their queues. */
   tick(nowMs: number): void;
+  /**
+   * Sends what is due at nowMs (first direct bubbles held back: port-preserving-nat.ts) and
+   * returns the milliseconds until the next thing is due, -1 when nothing waits. Call it again
+   * after that delay, and after fromTun (which may hold a bubble back).
+   */
+  sendDue(nowMs: number, out: TunnelOutput): number;
   /** For summaries: peers, queued packets/bytes. */
   stats(): TunnelCoreStats;
 }

@@ -21,12 +21,14 @@ import { createIcmpRateLimiter } from './icmp-rate-limiter.js';
 import { createPeerQueues, peerKey } from './peer-queue.js';
 import { count, icmpScratchFor, secondsOf } from './relay-context.js';
 import type { CoreContext } from './relay-context.js';
+import { sendDueDirectBubbles } from './port-preserving-nat.js';
 import { createControlPackets } from './relay-packets.js';
 import { createPingCheck } from './relay-ping-check.js';
 import { createReceiver } from './relay-receive.js';
 import { transmit } from './relay-transmit.js';
 import type { ClientIdentity, TunnelCore, TunnelCoreOptions, TunnelCoreStats } from './relay-types.js';
 import { TUNNEL_COUNTER_NAMES } from './tunnel-counters.js';
+import { createWithheldBubbles } from './withheld-bubbles.js';
 
 export type {
   ClientIdentity,
@@ -81,6 +83,8 @@ export function createTunnelCore(options: TunnelCoreOptions): TunnelCore {
     packets: createControlPackets(options.security, constants),
     pingCheck: createPingCheck(options.security),
     icmpLimiter: createIcmpRateLimiter(constants.icmpErrorsPerSecond),
+    withheld: createWithheldBubbles(),
+    traversalLimiter: createIcmpRateLimiter(constants.traversalBubblesPerSecond),
     icmpScratch: icmpScratchFor(constants),
     dropQueueOf,
     evict,
@@ -93,6 +97,7 @@ export function createTunnelCore(options: TunnelCoreOptions): TunnelCore {
   function forgetEveryPeer(): void {
     count(context, 'peers-reset', context.table.size());
     count(context, 'drop-queue-discarded', context.queues.clear());
+    context.withheld.clear();
     context.table.reset();
   }
 
@@ -113,6 +118,7 @@ export function createTunnelCore(options: TunnelCoreOptions): TunnelCore {
               address: Uint8Array.from(identity.address),
               serverIPv4: identity.serverIPv4 >>> 0,
               mtu: identity.mtu,
+              ...(identity.natMapping === undefined ? {} : { natMapping: identity.natMapping }),
             });
       context.prefix = identity === null ? context.configuredPrefix : readU32(identity.address, 0);
     },
@@ -138,6 +144,10 @@ export function createTunnelCore(options: TunnelCoreOptions): TunnelCore {
       const idleSeconds = Math.ceil(constants.peerValidityMs / 1000);
       const removed = table.expire(secondsOf(nowMs), idleSeconds, budget, dropQueueOf);
       count(context, 'peers-expired', removed);
+    },
+
+    sendDue(nowMs: number, out): number {
+      return sendDueDirectBubbles(context, nowMs, out);
     },
 
     stats(): TunnelCoreStats {
