@@ -1,8 +1,8 @@
 /**
  * The demo's story, step by step, with this project's daemons in the lab: build the network,
  * start the server and the relay, let the three clients qualify, ping the native IPv6 host and
- * be pinged by it, show which relay each client found, and ping between the two clients behind
- * cone NATs. A step that cannot run because an earlier one failed is skipped; the rest go on.
+ * be pinged by it, show which relay each client found, ping between the two clients behind
+ * cone NATs, and from the client behind the symmetric NAT to a fourth one (demo-symmetric.ts). A step that cannot run because an earlier one failed is skipped; the rest go on.
  */
 import {
   formatCapturedPacket,
@@ -21,6 +21,13 @@ import { SAME_NAT_SPEC, sameNatScene, skipSameNat } from './demo-same-nat.js';
 import type { DemoSession } from './demo-session.js';
 import type { StepOutcome, StepRunner } from './demo-steps.js';
 import { errorText, firstLine } from './demo-steps.js';
+import {
+  skipSymmetricScene,
+  SYMMETRIC_CLIENT,
+  SYMMETRIC_PEER,
+  SYMMETRIC_SCENE_NATS,
+  symmetricNatScene,
+} from './demo-symmetric.js';
 
 export interface DemoClient {
   readonly name: string;
@@ -37,6 +44,7 @@ export const DEMO_CLIENTS: readonly DemoClient[] = [
 export const DEMO_NATS: readonly NatSpec[] = [
   ...DEMO_CLIENTS.map((client) => ({ name: client.nat, kind: client.natKind, clients: [client.name] })),
   SAME_NAT_SPEC,
+  ...SYMMETRIC_SCENE_NATS,
 ];
 
 /** Pings between the two clients behind cone NATs, both ways. */
@@ -147,6 +155,7 @@ export async function runScenario(context: ScenarioContext): Promise<void> {
   for (const [from, to] of CLIENT_PAIRS) await clientToClient(steps, lab, from, to, qualified);
 
   await sameNatScene(context, lab, '6. Two clients behind one NAT that does not hairpin');
+  await symmetricNatScene(context, lab, qualified.get(SYMMETRIC_CLIENT), () => qualify(lab, SYMMETRIC_PEER));
 }
 
 /** Work started now and judged later as a step: an early failure must not count as unhandled. */
@@ -267,4 +276,5 @@ function skipAfterServer(steps: StepRunner, reason: string): void {
   }
   for (const [from, to] of CLIENT_PAIRS) steps.skip(STEP_TITLES.between(from, to), reason);
   skipSameNat(steps, reason);
+  skipSymmetricScene(steps, reason);
 }

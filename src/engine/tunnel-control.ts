@@ -1,8 +1,9 @@
 /**
  * The client's and relay's control plane, on the engine's main thread: the tunnel core
  * (src/teredo/relay.ts) for every packet the workers leave to it, the peer table's writes, a
- * 1 s tick for expiry and the shared coarse clock, and for a client its qualification and the
- * interface configuration it triggers through the bootstrap's helper (client-qualification.ts).
+ * 1 s tick for expiry and the shared coarse clock, a timer for the core's due sends (held-back
+ * bubbles), and for a client its qualification and the interface configuration it triggers
+ * through the bootstrap's helper (client-qualification.ts).
  *
  * Everything it needs (the security key included) is created before the engine's chroot, in
  * createTunnelControl() and create(); start() only starts timers and sends.
@@ -105,6 +106,8 @@ function createControlPlane({ config, context, shared, options }: Parts): Contro
   let core = makeCore(config.role === 'relay' ? config.prefix : constants.prefix);
   let relayConfig = config.role === 'relay' ? config : null;
   let tick: unknown = null;
+  /** The timer of the core's next due send (sendDue), null when none is armed. */
+  let due: unknown = null;
   let running = false;
   let discovery: DiscoveryReader | null = null;
 
@@ -128,6 +131,17 @@ function createControlPlane({ config, context, shared, options }: Parts): Contro
           now,
         })
       : null;
+
+  /** Sends what the core has due and arms a timer for what it will have next. */
+  const sendDue = (nowMs: number): void => {
+    const wait = core.sendDue(nowMs, out);
+    if (wait >= 0 && due === null) {
+      due = timers.setTimeout(() => {
+        due = null;
+        if (running) sendDue(now());
+      }, wait);
+    }
+  };
 
   const publishRelay = (): void => {
     if (relayConfig === null) return;
@@ -173,6 +187,7 @@ function createControlPlane({ config, context, shared, options }: Parts): Contro
       const nowMs = now();
       if (message.from === 'tun') {
         core.fromTun(packet, 0, packet.length, nowMs, clock.wallSeconds(), out);
+        sendDue(nowMs);
         return;
       }
       if (client?.offer(packet, message.address, message.port, nowMs, message.localAddress) === true) return;
@@ -203,6 +218,8 @@ function createControlPlane({ config, context, shared, options }: Parts): Contro
       tick = null;
       discovery?.stop();
       discovery = null;
+      if (due !== null) timers.clearTimeout(due);
+      due = null;
       if (client !== null) {
         await client.stop(STOP_TIMEOUT_MS);
         return;

@@ -24,6 +24,7 @@ import type { ClientIdentity, TunnelOutput } from './relay-types.js';
 import type { SecurityContext } from './security.js';
 import { TUNNEL_COUNTER } from './tunnel-counters.js';
 import type { TunnelCounterName } from './tunnel-counters.js';
+import type { WithheldBubbles } from './withheld-bubbles.js';
 
 export interface CoreContext {
   readonly client: boolean;
@@ -40,6 +41,10 @@ export interface CoreContext {
   readonly icmpLimiter: IcmpRateLimiter;
   /** RFC 6081 hairpinning (client): our Alternate Address trailer, a neighbour's entries. */
   readonly hairpin: Hairpinning;
+  /** RFC 6081 traversal: first direct bubbles held back (port-preserving-nat.ts). */
+  readonly withheld: WithheldBubbles;
+  /** RFC 6081 traversal: the tunnel's budget of bubbles the traversal rules add, per second. */
+  readonly traversalLimiter: IcmpRateLimiter;
   /** Room for the largest ICMPv6 error. */
   readonly icmpScratch: Uint8Array;
   /** Drops the queue of the peer in `slot`, which the table is about to remove. */
@@ -181,6 +186,18 @@ export function trustPeer(
     }
   }
   syncFlags(context, slot, key);
+}
+
+/** A bubble to the Teredo address at packet[destination..]: direct to its mapping, or via its server. */
+export function sendBubble(
+  context: CoreContext,
+  packet: Uint8Array,
+  destination: number,
+  indirect: boolean,
+  out: TunnelOutput,
+): void {
+  if (context.packets.sendBubbleTo(packet, destination, indirect, out)) count(context, 'bubble-sent');
+  else count(context, 'drop-bubble-not-global');
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * The control packets the tunnel core sends (reference section 4.4), built in scratch buffers
- * owned by one core: bubbles towards a Teredo peer (direct and indirect), reply bubbles, and
+ * owned by one core: bubbles towards a Teredo peer (direct and indirect), reply bubbles, bubbles
+ * between two given addresses (RFC 6081 traversal: from our Teredo address to a peer), and
  * the direct connectivity ping to a native host. The bytes handed to TunnelOutput are valid
  * only during the call.
  */
@@ -31,6 +32,19 @@ export interface ControlPackets {
    * swapped, sent to (ipv4, port). False when ipv4 is not global unicast.
    */
   sendReplyBubble(packet: Uint8Array, offset: number, ipv4: number, port: number, out: TunnelOutput): boolean;
+  /**
+   * A bubble from the address at src[srcOffset..] to the one at dst[dstOffset..], sent to
+   * (ipv4, port). False when ipv4 is not global unicast.
+   */
+  sendBubbleBetween(
+    src: Uint8Array,
+    srcOffset: number,
+    dst: Uint8Array,
+    dstOffset: number,
+    ipv4: number,
+    port: number,
+    out: TunnelOutput,
+  ): boolean;
   /** An authenticated Echo Request from `source` (our address) to `destination`, via our server. */
   sendPing(
     source: Uint8Array,
@@ -55,7 +69,7 @@ export function createControlPackets(
   const authenticator = new Uint8Array(PING_HASH_BYTES);
   const pingDestination = new Uint8Array(16);
 
-  return {
+  const packets: ControlPackets = {
     sendBubbleTo(dst, dstOffset, indirect, out): boolean {
       const mappedIPv4 = teredoClientAt(dst, dstOffset);
       const mappedPort = teredoPortAt(dst, dstOffset);
@@ -69,12 +83,24 @@ export function createControlPackets(
       return true;
     },
     sendReplyBubble(packet, offset, ipv4, port, out): boolean {
+      const source = offset + IPV6_SOURCE_OFFSET;
+      return packets.sendBubbleBetween(
+        packet,
+        offset + IPV6_DESTINATION_OFFSET,
+        packet,
+        source,
+        ipv4,
+        port,
+        out,
+      );
+    },
+    sendBubbleBetween(src, srcOffset, dst, dstOffset, ipv4, port, out): boolean {
       if (!isGlobalUnicastIPv4(ipv4)) return false;
       buildBubble(bubble, 0, {
-        source: packet,
-        sourceOffset: offset + IPV6_DESTINATION_OFFSET,
-        destination: packet,
-        destinationOffset: offset + IPV6_SOURCE_OFFSET,
+        source: src,
+        sourceOffset: srcOffset,
+        destination: dst,
+        destinationOffset: dstOffset,
       });
       out.sendUdp(bubble, 0, BUBBLE_BYTES, ipv4, port);
       return true;
@@ -94,4 +120,5 @@ export function createControlPackets(
       out.sendUdp(ping, 0, length, serverIPv4, constants.port);
     },
   };
+  return packets;
 }

@@ -108,6 +108,12 @@ export interface TunnelCore {
   setNatType(natType: NatType): void;
   /** Periodic (every ~1 s): expiry sweep of idle peers and their queues. */
   tick(nowMs: number): void;
+  /**
+   * Sends what is due at nowMs (first direct bubbles held back: port-preserving-nat.ts) and
+   * returns the milliseconds until the next thing is due, -1 when nothing waits. Call it again
+   * after that delay, and after fromTun (which may hold a bubble back).
+   */
+  sendDue(nowMs: number, out: TunnelOutput): number;
   /** For summaries: peers, queued packets/bytes. */
   stats(): TunnelCoreStats;
 }

@@ -24,6 +24,7 @@ import { createLocalDiscovery } from './local-discovery.js';
 import { createPeerQueues, peerKey } from './peer-queue.js';
 import { count, icmpScratchFor, secondsOf } from './relay-context.js';
 import type { CoreContext } from './relay-context.js';
+import { sendDueDirectBubbles } from './port-preserving-nat.js';
 import { createControlPackets } from './relay-packets.js';
 import { createPingCheck } from './relay-ping-check.js';
 import { createReceiver } from './relay-receive.js';
@@ -31,6 +32,7 @@ import { transmit } from './relay-transmit.js';
 import type { ClientIdentity, TunnelCore, TunnelCoreOptions, TunnelCoreStats } from './relay-types.js';
 import type { NatType } from './nat-type.js';
 import { TUNNEL_COUNTER_NAMES } from './tunnel-counters.js';
+import { createWithheldBubbles } from './withheld-bubbles.js';
 
 export type {
   ClientIdentity,
@@ -87,6 +89,8 @@ export function createTunnelCore(options: TunnelCoreOptions): TunnelCore {
     hairpin,
     pingCheck: createPingCheck(options.security),
     icmpLimiter: createIcmpRateLimiter(constants.icmpErrorsPerSecond),
+    withheld: createWithheldBubbles(),
+    traversalLimiter: createIcmpRateLimiter(constants.traversalBubblesPerSecond),
     icmpScratch: icmpScratchFor(constants),
     dropQueueOf,
     evict,
@@ -104,6 +108,7 @@ export function createTunnelCore(options: TunnelCoreOptions): TunnelCore {
   function forgetEveryPeer(): void {
     count(context, 'peers-reset', context.table.size());
     count(context, 'drop-queue-discarded', context.queues.clear());
+    context.withheld.clear();
     context.table.reset();
   }
 
@@ -119,6 +124,8 @@ export function createTunnelCore(options: TunnelCoreOptions): TunnelCore {
       if (!sameIdentity && (previous !== null || identity !== null)) {
         forgetEveryPeer();
         discovery?.reset();
+        // Another address may be another NAT: the probe tells again (nat-type.ts).
+        context.natType = 'unknown';
       }
       context.identity =
         identity === null
@@ -175,6 +182,10 @@ export function createTunnelCore(options: TunnelCoreOptions): TunnelCore {
       const idleSeconds = Math.ceil(constants.peerValidityMs / 1000);
       const removed = table.expire(secondsOf(nowMs), idleSeconds, budget, dropQueueOf);
       count(context, 'peers-expired', removed);
+    },
+
+    sendDue(nowMs: number, out): number {
+      return sendDueDirectBubbles(context, nowMs, out);
     },
 
     stats(): TunnelCoreStats {

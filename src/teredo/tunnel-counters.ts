@@ -121,6 +121,23 @@ export const TUNNEL_COUNTER_NAMES = Object.freeze([
   'hairpin-refused-not-private',
   'hairpin-refused-paced',
   'hairpin-refused-rate',
+  // RFC 6081 NAT traversal. symmetric-nat.ts: indirect bubbles sent back to a peer whose indirect
+  // bubble reached us through our server, and refused (paced per peer, origin not the peer's
+  // address, no room for the peer); bubbles to a mapping learnt from a bubble to our interface ID.
+  // port-preserving-nat.ts: first direct bubbles held back, not held back (list full), released
+  // by the peer's indirect bubble or by the fallback delay, or dropped (the peer answered first).
+  // Either file: over the tunnel's traversalBubblesPerSecond.
+  'bubble-back-sent',
+  'bubble-back-paced',
+  'bubble-back-refused-origin',
+  'bubble-back-table-full',
+  'learnt-mapping-bubble-sent',
+  'direct-bubble-withheld',
+  'withheld-list-full',
+  'withheld-released-by-peer',
+  'withheld-released-on-timeout',
+  'withheld-dropped',
+  'traversal-rate-limited',
 ] as const);
 
 export type TunnelCounterName = (typeof TUNNEL_COUNTER_NAMES)[number];

@@ -18,6 +18,7 @@ import { attachTunnelShared } from '../../../src/ipc/tunnel-shared.js';
 import { createTunnelSnapshot } from '../../../src/ipc/tunnel-state.js';
 import type { TunnelSnapshot } from '../../../src/ipc/tunnel-state.js';
 import { decodeTeredoAddress } from '../../../src/teredo/address.js';
+import { TEREDO_CONSTANTS } from '../../../src/teredo/constants.js';
 import { buildBubble } from '../../../src/teredo/bubble.js';
 import { parseIPv6 } from '../../../src/teredo/ipv6-text.js';
 import { createSecurityContext } from '../../../src/teredo/security.js';
@@ -276,19 +277,29 @@ describe('client control plane', () => {
     buildBubble(datagram, 8, { source: PEER_ADDRESS, destination: CLIENT_ADDRESS });
     b.udp(datagram, SERVER_IPV4, TEREDO_PORT);
     const sent = b.io.take();
-    assert.equal(sent.length, 1);
+    // The reply bubble, then (RFC 6081 symmetric NAT support) an indirect bubble back via its server.
     assert.deepEqual(
       sent.map((s) => (s.kind === 'udp' ? [s.ipv4, s.port, s.bytes.length] : [])),
-      [[PEER_IPV4, PEER_PORT, 40]],
+      [
+        [PEER_IPV4, PEER_PORT, 40],
+        [PEER_SERVER_IPV4, TEREDO_PORT, 40],
+      ],
     );
     assert.equal(b.counters[TUNNEL_COUNTER['reply-bubble-sent']], 1);
+    assert.equal(b.counters[TUNNEL_COUNTER['bubble-back-sent']], 1);
   });
 
   it('sends TUN packets to the core: bubbles to a new Teredo peer, a ping for a native host', () => {
     const { b, address } = qualifiedClient();
     b.tun(ipv6Packet({ source: address, destination: PEER_ADDRESS }));
-    const bubbles = b.io.take().map((s) => (s.kind === 'udp' ? `${s.ipv4}:${s.port}` : 'tun'));
-    assert.deepEqual(bubbles, [`${PEER_IPV4}:${PEER_PORT}`, `${PEER_SERVER_IPV4}:${TEREDO_PORT}`]);
+    const targets = (): string[] =>
+      b.io.take().map((s) => (s.kind === 'udp' ? `${s.ipv4}:${s.port}` : 'tun'));
+    const viaServer = `${PEER_SERVER_IPV4}:${TEREDO_PORT}`;
+    // Direct, via its server, and via its server from our address (RFC 6081 symmetric NAT support).
+    assert.deepEqual(targets(), [`${PEER_IPV4}:${PEER_PORT}`, viaServer, viaServer]);
+    // Qualification could not tell how our NAT maps: no bubble is held back, the timer sends nothing.
+    b.time.advance(TEREDO_CONSTANTS.directBubbleFallbackMs);
+    assert.deepEqual(targets(), []);
     b.tun(ipv6Packet({ source: address, destination: NATIVE_HOST }));
     const ping = b.io.take();
     assert.equal(ping.length, 1);

@@ -91,6 +91,8 @@ export interface Bench {
   advance(ms: number): void;
   tun(packet: Uint8Array): Sent[];
   udp(datagram: Uint8Array, ipv4: number, port: number): Sent[];
+  /** What the core has due now (TunnelCore.sendDue). */
+  due(): Sent[];
   counter(name: TunnelCounterName): number;
   /** Every non-zero counter, by name. */
   nonZeroCounters(): Record<string, number>;
@@ -148,6 +150,10 @@ export function bench(options: BenchOptions = {}): Bench {
     },
     udp(datagram: Uint8Array, ipv4: number, port: number): Sent[] {
       core.fromUdp(datagram, 0, datagram.length, ipv4, port, state.nowMs, state.wallSeconds, out);
+      return out.take();
+    },
+    due(): Sent[] {
+      core.sendDue(state.nowMs, out);
       return out.take();
     },
     counter(name: TunnelCounterName): number {
