@@ -4,21 +4,15 @@
  * beyond "symmetric or not" follow RFC 6081's intent, not a text read here). Sans-I/O.
  *
  * Once qualification has brought the address up (mapping M1, from the server's primary
- * address), the probe first sends the primary address a Router Solicitation with the cone flag
- * (RFC 4380's own order: the cone test comes first), which a server answers from its second
- * address: a datagram from a destination we never sent to. A port-preserving symmetric NAT keeps
- * that stranger's connection-tracking entry and so must give our next flow to that address
- * another port; a cone NAT (whatever its filtering) maps that flow like every other. Its answer,
- * if our NAT lets it in, carries a nonce we do not keep: qualification ignores it. After
- * `strangerDelayMs` the probe sends one Router Solicitation, without the cone flag, to the
+ * address), the probe sends one Router Solicitation, without the cone flag, to the server's
  * second address (ServerAddress2, default primary + 1) and reads mapping M2 from the answer's
  * origin indication. It runs beside qualification, never in front of it: qualification's time is
  * unchanged. Up to `tries` RSs `timeoutMs` apart; no answer: 'unknown'.
  *
  *   no-nat                M1 = M2 = our local address and port
- *   cone-port-preserving  M1 = M2, port = our local port: a cone NAT that keeps ports (a
- *                         port-preserving symmetric NAT shows another port here, the stranger
- *                         holding ours; without that step it would look the same)
+ *   cone-port-preserving  M1 = M2, port = our local port: a cone NAT that keeps ports, OR a
+ *                         port-preserving symmetric NAT (it too gives two fresh destinations the
+ *                         local port: the difference shows only once a stranger holds the port)
  *   cone                  M1 = M2, another port
  *   symmetric-sequential  same address, M2's port 1..sequentialStep above M1's (a heuristic:
  *                         other hosts' flows through the NAT between the two RSs widen the step)
@@ -47,16 +41,18 @@ export const NAT_PROBE = Object.freeze({
   tries: 2,
   /** Largest port step read as a sequential NAT. */
   sequentialStep: 16,
-  /**
-   * From the cone RS to the RS to the second address: its answer must reach our NAT first (a
-   * round trip to the server, with room to spare; nothing waits for the probe).
-   */
-  strangerDelayMs: 600,
 } as const);
 
-/** Whether our NAT gives every destination the same mapping, as far as the probe could tell. */
+/**
+ * Whether our NAT surely gives every destination the same mapping: only a NAT that changed our
+ * port and still showed both server addresses the same one. 'cone-port-preserving' is not enough:
+ * a port-preserving symmetric NAT shows exactly that. Telling them apart needs a stranger to send
+ * to our port first (the second address, before we ask it), and on Linux that probe costs more
+ * than it tells: the NAT then maps our next flows, to every peer, to the port the probe's flow
+ * got, not to our Teredo mapping, for the probe flow's lifetime (30 s; measured in the lab).
+ */
 export function mapsEndpointIndependently(natType: NatType): boolean {
-  return natType === 'cone' || natType === 'cone-port-preserving';
+  return natType === 'cone';
 }
 
 export interface Endpoint {
@@ -129,18 +125,6 @@ export function createNatProbe(options: NatProbeOptions): NatProbe {
   let first: Endpoint = { ipv4: 0, port: 0 };
   let stamp = 0;
 
-  /** RFC 4380's cone test, here only to have the second address send to our mapping. */
-  function stranger(nowMs: number): NatProbeAction {
-    deadline = nowMs + NAT_PROBE.strangerDelayMs;
-    stamp = Math.max(stamp + 1, Math.floor(nowMs)) >>> 0;
-    const datagram = new Uint8Array(ROUTER_SOLICITATION_DATAGRAM_BYTES);
-    buildRouterSolicitation(datagram, 0, {
-      nonce: nonce(security, stamp, options.serverIPv4, constants.port),
-      cone: true,
-    });
-    return { kind: 'send', datagram, ipv4: options.serverIPv4 >>> 0, port: constants.port };
-  }
-
   function solicit(nowMs: number): NatProbeAction {
     tries++;
     deadline = nowMs + NAT_PROBE.timeoutMs;
@@ -165,8 +149,7 @@ export function createNatProbe(options: NatProbeOptions): NatProbe {
       first = { ipv4: firstMapping.ipv4 >>> 0, port: firstMapping.port };
       running = true;
       tries = 0;
-      pendingNonce = null;
-      return [stranger(nowMs)];
+      return [solicit(nowMs)];
     },
 
     offer(datagram, offset, length, srcPort) {

@@ -19,14 +19,13 @@
  * Either way the withheld bubble goes once, to the mapping in the peer's own address.
  *
  * Only when qualification found that our own NAT maps our port the same way for every
- * destination (the NAT type probe's 'cone' or 'cone-port-preserving': nat-type.ts, which sends
- * the server's second address a reason to hold a port-preserving NAT's port before it asks). Behind a port-preserving
+ * destination (the NAT type probe's 'cone': nat-type.ts, mapsEndpointIndependently). Behind a port-preserving
  * symmetric NAT the rule turns against us: the peer's answer then reaches our NAT before our
  * direct bubble and holds our port towards the peer (the lab shows it: our client behind one,
  * speaking first, no longer reaches Miredo behind a full or address-restricted cone, nor ours
  * behind a port-restricted cone). A port-restricted cone and a port-preserving symmetric NAT
- * look alike unless the probe makes a stranger hold the port first (nat-type.ts), so until it
- * has told, the direct bubble goes first, as in RFC 4380.
+ * look alike to the probe (both keep our port for both server addresses), so there the direct
+ * bubble goes first, as in RFC 4380: the rule is off behind every lab NAT kind.
  */
 import { isTeredoAt } from './address.js';
 import { mapsEndpointIndependently } from './nat-type.js';
