@@ -38,6 +38,9 @@ export interface EngineDescriptors {
   readonly tun: readonly number[];
   readonly udp: readonly number[];
   readonly raw: number | null;
+  /** Listening sockets the engine serves (control socket, metrics); absent when not opened. */
+  readonly control?: number;
+  readonly metrics?: number;
 }
 
 export interface EngineProcessOptions {
@@ -83,10 +86,20 @@ export function renumberDescriptors(fds: EngineDescriptors): {
   const passed = [...fds.tun, ...fds.udp, ...(fds.raw === null ? [] : [fds.raw])];
   let next = FIRST_PASSED_FD;
   const take = (): number => next++;
-  return {
-    passed,
-    inEngine: { tun: fds.tun.map(take), udp: fds.udp.map(take), raw: fds.raw === null ? null : take() },
+  const inEngine: InitMessage['fds'] = {
+    tun: fds.tun.map(take),
+    udp: fds.udp.map(take),
+    raw: fds.raw === null ? null : take(),
   };
+  if (fds.control !== undefined) {
+    passed.push(fds.control);
+    inEngine.control = take();
+  }
+  if (fds.metrics !== undefined) {
+    passed.push(fds.metrics);
+    inEngine.metrics = take();
+  }
+  return { passed, inEngine };
 }
 
 /**

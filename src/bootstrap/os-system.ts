@@ -1,5 +1,9 @@
 /** The real kernel calls (src/os/, the native addon) behind the bootstrap's OsApi. */
+import { chmodSync, chownSync, unlinkSync } from 'node:fs';
 import { closeFd } from '../os/fd.js';
+import { openUnixListener } from '../os/listeners.js';
+import { lookupGroup } from '../os/posix.js';
+import type { ControlSocketOps } from './control-socket.js';
 import { openRaw6 } from '../os/raw.js';
 import { addAddress6, addRoute6, delAddress6, delRoute6, openTun, setLinkUp, setMtu } from '../os/tun.js';
 import { localPort, openUdp4 } from '../os/udp.js';
@@ -16,5 +20,15 @@ export const SYSTEM_OS: OsApi = {
   openUdp4,
   localPort,
   openRaw6,
+  closeFd,
+};
+
+export const SYSTEM_CONTROL_SOCKET: ControlSocketOps = {
+  openUnixListener,
+  lookupGroup,
+  chown: chownSync,
+  chmod: chmodSync,
+  unlink: unlinkSync,
+  umask: (mask) => process.umask(mask),
   closeFd,
 };

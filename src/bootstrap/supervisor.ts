@@ -59,6 +59,8 @@ export interface SupervisorOptions {
   readonly os: OsApi;
   readonly sources: SettingsSources;
   readonly enginePath: string;
+  /** The listening control socket, passed to every engine (control-socket.ts). */
+  readonly controlFd?: number;
   readonly timing?: SupervisorTiming;
   /** Miredo's client hook; default /etc/miredo/client-hook or $MIREDO_TS_CLIENT_HOOK (client-hook.ts). */
   readonly clientHookPath?: string;
@@ -222,7 +224,12 @@ class DaemonSupervisor implements Supervisor {
         poolSize: resources.tunnel === null ? 1 : resources.tunFds.length,
         logLevel: config.logLevel,
       },
-      fds: { tun: resources.tunFds, udp: resources.udpFds, raw: resources.rawFd },
+      fds: {
+        tun: resources.tunFds,
+        udp: resources.udpFds,
+        raw: resources.rawFd,
+        ...(config.controlFd === undefined ? {} : { control: config.controlFd }),
+      },
       sink: config.sink,
       log,
       onRequest: (request) => this.helper.handle(request),

@@ -26,6 +26,9 @@ import type { ControlPlane, ControlPlaneContext, ControlPlaneFactory } from './c
 import { SYSTEM_CLOCK, SYSTEM_TIMERS } from './tunnel-clock.js';
 import type { TunnelClock, TunnelTimers } from './tunnel-clock.js';
 import { countingOutput, createFdTunnelIo } from './tunnel-output.js';
+import { listPeers } from './peer-listing.js';
+import { tunnelMetricFamilies, tunnelStatus } from './tunnel-status.js';
+import type { TunnelView } from './tunnel-status.js';
 import type { TunnelIo } from './tunnel-output.js';
 
 export const TICK_INTERVAL_MS = 1000;
@@ -62,8 +65,8 @@ interface Parts {
 
 /**
  * Longer than 80 lines: the tunnel's control plane: the core (replaced when a relay's prefix
- * changes), the tick and the relay's published state are shared by its five methods, each of them
- * short; the client's qualification is in client-qualification.ts.
+ * changes), the tick and the relay's published state are shared by its methods, each of them
+ * short (the control socket's views are in tunnel-status.ts and peer-listing.ts); the client's qualification is in client-qualification.ts.
  */
 function createControlPlane({ config, context, shared, options }: Parts): ControlPlane {
   const { log } = context;
@@ -113,6 +116,14 @@ function createControlPlane({ config, context, shared, options }: Parts): Contro
           now,
         })
       : null;
+
+  const view = (): TunnelView => ({
+    config: relayConfig ?? config,
+    client,
+    table: shared.table,
+    stats: core.stats(),
+    nowMs: clock.now(),
+  });
 
   const publishRelay = (): void => {
     if (relayConfig === null) return;
@@ -178,6 +189,10 @@ function createControlPlane({ config, context, shared, options }: Parts): Contro
       }
       log.notice('Teredo pseudo-tunnel stopped');
     },
+
+    status: () => tunnelStatus(view()),
+    peers: (filter, limit) => listPeers(shared.table, { filter, limit, nowSeconds: secondsOf(clock.now()) }),
+    metricFamilies: () => tunnelMetricFamilies(view()),
   };
 }
 

@@ -38,6 +38,10 @@ export const initMessageSchema = z
         /** One UDP socket per worker (client, relay) or the two server sockets. */
         udp: fdList,
         raw: fd.nullable(),
+        /** The listening control socket (miredo-ctl), which the engine serves read-only. */
+        control: fd.optional(),
+        /** The listening metrics socket (MetricsListen), served the same way over HTTP. */
+        metrics: fd.optional(),
       })
       .strict(),
     interface: z.object({ name: interfaceName, index: ifindex }).strict().nullable(),
@@ -50,7 +54,12 @@ export const initMessageSchema = z
   .strict()
   .superRefine((init, ctx) => {
     const role = init.config.role;
-    const all = [...init.fds.tun, ...init.fds.udp, ...(init.fds.raw === null ? [] : [init.fds.raw])];
+    const { tun, udp, raw, control, metrics } = init.fds;
+    const all = [
+      ...tun,
+      ...udp,
+      ...[raw, control, metrics].filter((one) => one !== null && one !== undefined),
+    ];
     if (new Set(all).size !== all.length)
       ctx.addIssue({ code: 'custom', message: 'a descriptor is listed twice' });
     if (role === 'server') {

@@ -33,6 +33,8 @@ export interface NativeAddon {
   localPort(fd: number): number;
   openRaw6(): number;
   openRaw4(): number;
+  openUnixListener(path: string, backlog: number): number;
+  openTcpListener(address: string, port: number, backlog: number): number;
   closeFd(fd: number): void;
 
   setGroupsEmpty(): void;
