@@ -19,5 +19,7 @@ export interface OsApi extends TunControl {
   ): number | Promise<number>;
   localPort(fd: number): number;
   openRaw6(): number | Promise<number>;
+  /** A listening TCP socket (MetricsListen), served by the engine. */
+  openTcpListener(address: string, port: number): number;
   closeFd(fd: number): void;
 }

@@ -1,7 +1,7 @@
 /** The real kernel calls (src/os/, the native addon) behind the bootstrap's OsApi. */
-import { chmodSync, chownSync, unlinkSync } from 'node:fs';
+import { unlinkSync } from 'node:fs';
 import { closeFd } from '../os/fd.js';
-import { openUnixListener } from '../os/listeners.js';
+import { openTcpListener, openUnixListener } from '../os/listeners.js';
 import { lookupGroup } from '../os/posix.js';
 import type { ControlSocketOps } from './control-socket.js';
 import { openRaw6 } from '../os/raw.js';
@@ -20,14 +20,15 @@ export const SYSTEM_OS: OsApi = {
   openUdp4,
   localPort,
   openRaw6,
+  openTcpListener,
   closeFd,
 };
 
 export const SYSTEM_CONTROL_SOCKET: ControlSocketOps = {
   openUnixListener,
   lookupGroup,
-  chown: chownSync,
-  chmod: chmodSync,
+  setegid: (gid) => process.setegid?.(gid),
+  getegid: () => process.getegid?.() ?? 0,
   unlink: unlinkSync,
   umask: (mask) => process.umask(mask),
   closeFd,

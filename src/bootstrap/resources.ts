@@ -29,6 +29,8 @@ export interface KernelResources {
   readonly tunFds: readonly number[];
   readonly udpFds: readonly number[];
   readonly rawFd: number | null;
+  /** The listening metrics socket (MetricsListen), or null. */
+  readonly metricsFd: number | null;
   /** The UDP port actually bound (BindPort 0 lets the kernel choose); null for a server. */
   readonly boundPort: number | null;
   /** The tunnel as the bootstrap configured it. */
@@ -82,7 +84,15 @@ async function openServer(settings: ServerSettings, os: OsApi, fds: number[]): P
   }
   const raw = await step('Cannot open the raw IPv6 socket', () => os.openRaw6());
   fds.push(raw);
-  return { tunnel: null, tunFds: [], udpFds, rawFd: raw, boundPort: null, baseline: BARE_BASELINE };
+  return {
+    tunnel: null,
+    tunFds: [],
+    udpFds,
+    rawFd: raw,
+    metricsFd: null,
+    boundPort: null,
+    baseline: BARE_BASELINE,
+  };
 }
 
 /** A relay's static tunnel, as Miredo sets it: MTU, up, the link-local, the prefix route. */
@@ -138,7 +148,7 @@ async function openTunnel(
     if (i === 0) port = os.localPort(fd);
   }
   const tunnel = { name: tun.name, index: tun.ifindex };
-  return { tunnel, tunFds: tun.fds, udpFds, rawFd: null, boundPort: port, baseline };
+  return { tunnel, tunFds: tun.fds, udpFds, rawFd: null, metricsFd: null, boundPort: port, baseline };
 }
 
 /** Opens everything for `settings`; on failure closes whatever it had opened. */
@@ -153,7 +163,13 @@ export async function openResources(
       settings.role === 'server'
         ? await openServer(settings, os, fds)
         : await openTunnel(settings, poolSize, os, fds);
-    return { ok: true, resources };
+    const listen = settings.metricsListen;
+    if (listen === undefined) return { ok: true, resources };
+    const metricsFd = await step(`MetricsListen ${listen.address} port ${listen.port}`, () =>
+      os.openTcpListener(listen.address, listen.port),
+    );
+    fds.push(metricsFd);
+    return { ok: true, resources: { ...resources, metricsFd } };
   } catch (error) {
     for (const fd of fds) {
       try {
@@ -200,6 +216,7 @@ export async function closeResources(
     ...resources.tunFds,
     ...resources.udpFds,
     ...(resources.rawFd === null ? [] : [resources.rawFd]),
+    ...(resources.metricsFd === null ? [] : [resources.metricsFd]),
   ];
   for (const fd of all) await attempt(`close descriptor ${fd}`, () => os.closeFd(fd));
 }

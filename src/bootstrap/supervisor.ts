@@ -229,6 +229,7 @@ class DaemonSupervisor implements Supervisor {
         udp: resources.udpFds,
         raw: resources.rawFd,
         ...(config.controlFd === undefined ? {} : { control: config.controlFd }),
+        ...(resources.metricsFd === null ? {} : { metrics: resources.metricsFd }),
       },
       sink: config.sink,
       log,

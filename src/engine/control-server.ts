@@ -24,7 +24,8 @@ export interface Listening {
 }
 
 function errorReply(error: 'bad-request' | 'not-ready' | 'busy', message: string): ControlReply {
-  return { kind: 'error', error, message: message.slice(0, 512) };
+  // Zod's messages may quote what the client sent: keep them printable (control-protocol.ts).
+  return { kind: 'error', error, message: message.replace(/[^\x20-\x7e]/g, '?').slice(0, 512) };
 }
 
 function serveConnection(socket: Socket, answer: ControlAnswer, log: Logger): void {

@@ -63,7 +63,13 @@ export const controlRequestSchema = z
   .strict();
 
 const seconds = z.number().min(0).max(1e10);
-const text = z.string().max(64);
+/**
+ * Replies are printed on an administrator's terminal, perhaps root's, and come from the process
+ * that parses hostile packets: printable ASCII only, so no reply can carry a terminal escape.
+ */
+const PRINTABLE = /^[\x20-\x7e]*$/;
+const PRINTABLE_LINES = /^[\x20-\x7e\n]*$/;
+const text = z.string().max(64).regex(PRINTABLE, 'not printable ASCII');
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 /** What the client's qualification found (null fields: not known yet, or not qualified). */
@@ -134,7 +140,7 @@ export const peersReplySchema = z
   .strict();
 
 export const countersReplySchema = z
-  .record(z.string().max(64), count)
+  .record(text, count)
   .refine((record) => Object.keys(record).length <= 256, 'too many counters');
 
 /** Bound well above the real text (about 15 KB for a relay). */
@@ -144,12 +150,17 @@ export const controlReplySchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('status'), status: controlStatusSchema }).strict(),
   z.object({ kind: z.literal('peers'), peers: peersReplySchema }).strict(),
   z.object({ kind: z.literal('counters'), counters: countersReplySchema }).strict(),
-  z.object({ kind: z.literal('metrics'), text: z.string().max(MAX_METRICS_TEXT) }).strict(),
+  z
+    .object({
+      kind: z.literal('metrics'),
+      text: z.string().max(MAX_METRICS_TEXT).regex(PRINTABLE_LINES, 'not printable ASCII lines'),
+    })
+    .strict(),
   z
     .object({
       kind: z.literal('error'),
       error: z.enum(['bad-request', 'not-ready', 'busy']),
-      message: z.string().max(512),
+      message: z.string().max(512).regex(PRINTABLE, 'not printable ASCII'),
     })
     .strict(),
 ]);

@@ -88,7 +88,7 @@ describe('miredo-ctl against our server, relay and client', { skip: netnsSkip() 
     process.env[CLIENT_HOOK_ENV] = '/nonexistent/miredo-ts-client-hook';
     lab = await createLab({ nats: [{ name: 'nat1', kind: 'cone', clients: ['alice'] }] });
     server = await lab.startServer('ours');
-    relay = await lab.startRelay('ours');
+    relay = await lab.startRelay('ours', { extraConfig: ['MetricsListen 9473'] });
     alice = await lab.startClient('alice', 'ours');
     qualified = await lab.waitQualified(alice, 20_000);
   });
@@ -192,6 +192,27 @@ describe('miredo-ctl against our server, relay and client', { skip: netnsSkip() 
     const clientMetrics = (await run(['-p', pidFileOf(alice.daemon), 'metrics'])).stdout;
     assert.match(clientMetrics, /^miredo_qualified 1$/m);
     assert.match(clientMetrics, /^miredo_server_answer_seconds_count [1-9]\d*$/m);
+  });
+
+  it('MetricsListen: the relay serves GET /metrics on its loopback, and only there', async () => {
+    assert.ok(lab);
+    const fetchScript = (url: string): string[] => [
+      '-e',
+      `fetch(${JSON.stringify(url)}).then(async (r) => process.stdout.write(r.status + '\\n' + (await r.text())), (e) => { process.stdout.write('failed ' + (e.cause?.code ?? e.message)); })`,
+    ];
+    const local = await lab.exec('relay', process.execPath, fetchScript('http://127.0.0.1:9473/metrics'));
+    const [status, ...body] = local.stdout.split('\n');
+    assert.equal(status, '200', local.stdout + local.stderr);
+    const text = body.join('\n');
+    assert.deepEqual(checkExposition(text), []);
+    assert.match(text, /^miredo_info\{role="relay"\} 1$/m);
+    // The server's node reaches the relay's WAN address (its Teredo port answers), not this port.
+    const remote = await lab.exec(
+      'server',
+      process.execPath,
+      fetchScript('http://198.51.100.3:9473/metrics'),
+    );
+    assert.equal(remote.stdout, 'failed ECONNREFUSED');
   });
 
   it('the socket is root:miredo, mode 0660; a non-member is refused (exit 4), a member served', async () => {

@@ -64,6 +64,13 @@ test('replies: a peers reply holds at most the limit; unknown kinds and fields a
   assert.equal(parseControlReply({ kind: 'counters', counters: { a: -1 } }).ok, false);
   assert.equal(parseControlReply({ kind: 'metrics', text: 'x'.repeat(200_000) }).ok, false);
   assert.ok(parseControlReply({ kind: 'error', error: 'bad-request', message: 'no' }).ok);
+  // A compromised engine cannot put a terminal escape on the administrator's screen.
+  assert.equal(
+    parseControlReply({ kind: 'error', error: 'busy', message: '\u001b]0;owned\u0007' }).ok,
+    false,
+  );
+  assert.equal(parseControlReply({ kind: 'counters', counters: { '\u001b[2J': 1 } }).ok, false);
+  assert.equal(parseControlReply({ kind: 'metrics', text: 'a 1\n\u001b[31m' }).ok, false);
 });
 
 function bit(bytes: Uint8Array, index: number): number {
