@@ -5,7 +5,8 @@
  * (miredo-conf.ts, server-conf.ts) are built from its fields, and the engine's configuration
  * (src/ipc/engine-config.ts) picks from it, so a bound changes in one place for all of them.
  *
- * It imports only zod, the syslog facilities and the constants: the data-plane threads load it.
+ * It imports only zod, the syslog facilities, the constants and the address parsers: the data-plane
+ * threads load it.
  */
 import { z } from 'zod';
 import { SyslogFacilitySchema } from '../log/syslog-facility.js';
