@@ -1,8 +1,8 @@
 /**
  * The demo's story, step by step, with this project's daemons in the lab: build the network,
  * start the server and the relay, let the three clients qualify, ping the native IPv6 host and
- * be pinged by it, show which relay each client found, and ping between the two clients behind
- * cone NATs. A step that cannot run because an earlier one failed is skipped; the rest go on.
+ * be pinged by it, show which relay each client found, ping between the two clients behind
+ * cone NATs, and from the client behind the symmetric NAT to a fourth one (demo-symmetric.ts). A step that cannot run because an earlier one failed is skipped; the rest go on.
  */
 import {
   formatCapturedPacket,
@@ -17,9 +17,17 @@ import type { Interruption } from './demo-interrupt.js';
 import { exchangeMs, judgePing, judgeQualification, judgeRelay, seconds } from './demo-judgements.js';
 import type { DemoOutput } from './demo-output.js';
 import { findRelay } from './demo-relay.js';
+import { SAME_NAT_SPEC, sameNatScene, skipSameNat } from './demo-same-nat.js';
 import type { DemoSession } from './demo-session.js';
 import type { StepOutcome, StepRunner } from './demo-steps.js';
 import { errorText, firstLine } from './demo-steps.js';
+import {
+  skipSymmetricScene,
+  SYMMETRIC_CLIENT,
+  SYMMETRIC_PEER,
+  SYMMETRIC_SCENE_NATS,
+  symmetricNatScene,
+} from './demo-symmetric.js';
 
 export interface DemoClient {
   readonly name: string;
@@ -33,11 +41,11 @@ export const DEMO_CLIENTS: readonly DemoClient[] = [
   { name: 'carol', nat: 'symmetric-nat', natKind: 'symmetric' },
 ];
 
-export const DEMO_NATS: readonly NatSpec[] = DEMO_CLIENTS.map((client) => ({
-  name: client.nat,
-  kind: client.natKind,
-  clients: [client.name],
-}));
+export const DEMO_NATS: readonly NatSpec[] = [
+  ...DEMO_CLIENTS.map((client) => ({ name: client.nat, kind: client.natKind, clients: [client.name] })),
+  SAME_NAT_SPEC,
+  ...SYMMETRIC_SCENE_NATS,
+];
 
 /** Pings between the two clients behind cone NATs, both ways. */
 const CLIENT_PAIRS: readonly (readonly [string, string])[] = [
@@ -145,6 +153,9 @@ export async function runScenario(context: ScenarioContext): Promise<void> {
   output.heading('5. Client to client, across two cone NATs');
   output.say('The server relays the first bubbles; after that the two clients talk directly, NAT to NAT.');
   for (const [from, to] of CLIENT_PAIRS) await clientToClient(steps, lab, from, to, qualified);
+
+  await sameNatScene(context, lab, '6. Two clients behind one NAT that does not hairpin');
+  await symmetricNatScene(context, lab, qualified.get(SYMMETRIC_CLIENT), () => qualify(lab, SYMMETRIC_PEER));
 }
 
 /** Work started now and judged later as a step: an early failure must not count as unhandled. */
@@ -264,4 +275,6 @@ function skipAfterServer(steps: StepRunner, reason: string): void {
     steps.skip(STEP_TITLES.fromHost(client), reason);
   }
   for (const [from, to] of CLIENT_PAIRS) steps.skip(STEP_TITLES.between(from, to), reason);
+  skipSameNat(steps, reason);
+  skipSymmetricScene(steps, reason);
 }

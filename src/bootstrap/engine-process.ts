@@ -41,6 +41,8 @@ export interface EngineDescriptors {
   /** Listening sockets the engine serves (control socket, metrics); absent when not opened. */
   readonly control?: number;
   readonly metrics?: number;
+  /** Client with local discovery. */
+  readonly discovery?: number;
 }
 
 export interface EngineProcessOptions {
@@ -91,6 +93,10 @@ export function renumberDescriptors(fds: EngineDescriptors): {
     udp: fds.udp.map(take),
     raw: fds.raw === null ? null : take(),
   };
+  if (fds.discovery !== undefined) {
+    passed.push(fds.discovery);
+    inEngine.discovery = take();
+  }
   if (fds.control !== undefined) {
     passed.push(fds.control);
     inEngine.control = take();

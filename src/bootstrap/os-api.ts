@@ -2,6 +2,7 @@
  * The kernel calls the bootstrap makes, gathered behind one interface: resources.ts and the
  * helper are written against it (and tested with fakes); os-system.ts binds it to src/os/.
  */
+import type { LocalLinkInfo } from '../os/local-link.js';
 import type { TunControl } from './tun-control.js';
 
 export interface OpenedTun {
@@ -18,6 +19,10 @@ export interface OsApi extends TunControl {
     options: { readonly reusePort: boolean; readonly receiveBufferBytes?: number },
   ): number | Promise<number>;
   localPort(fd: number): number;
+  /** The interface traffic to destination:port leaves by (bindAddress if not 0.0.0.0), or null. */
+  localLinkTowards(destination: string, port: number, bindAddress: string): Promise<LocalLinkInfo | null>;
+  openMulticast4(group: string, port: number, interfaceAddress: string): number;
+  setMulticastSend(fd: number, interfaceAddress: string): void;
   openRaw6(): number | Promise<number>;
   /** A listening TCP socket (MetricsListen), served by the engine. */
   openTcpListener(address: string, port: number): number;

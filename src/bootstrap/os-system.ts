@@ -6,7 +6,8 @@ import { lookupGroup } from '../os/posix.js';
 import type { ControlSocketOps } from './control-socket.js';
 import { openRaw6 } from '../os/raw.js';
 import { addAddress6, addRoute6, delAddress6, delRoute6, openTun, setLinkUp, setMtu } from '../os/tun.js';
-import { localPort, openUdp4 } from '../os/udp.js';
+import { localLinkTowards } from '../os/local-link.js';
+import { localPort, openMulticast4, openUdp4, setMulticastSend } from '../os/udp.js';
 import type { OsApi } from './os-api.js';
 
 export const SYSTEM_OS: OsApi = {
@@ -19,6 +20,9 @@ export const SYSTEM_OS: OsApi = {
   delRoute6,
   openUdp4,
   localPort,
+  localLinkTowards,
+  openMulticast4,
+  setMulticastSend,
   openRaw6,
   openTcpListener,
   closeFd,

@@ -44,6 +44,8 @@ export function planReload(current: DaemonSettings, next: DaemonSettings): Reloa
         'serverAddress2',
         'bindAddress',
         'bindPort',
+        // The discovery socket is opened (or not) with the others.
+        'localDiscovery',
       ]),
       ...changed(current, next, SIZES),
     ];

@@ -2,7 +2,8 @@
  * The kernel resources the bootstrap opens for the engine, by role:
  *   relay  - TUN (one queue per worker) configured statically as Miredo does: MTU, up,
  *            fe80::ffff:ffff:ffff/64, <Prefix>::/32 metric 1024; UDP sockets (SO_REUSEPORT);
- *   client - TUN left down (the engine configures it through the helper); UDP sockets;
+ *   client - TUN left down (the engine configures it through the helper); UDP sockets; with
+ *            LocalDiscovery, local discovery's socket (discovery-socket.ts);
  *   server - UDP sockets on ServerBindAddress:3544 and ServerBindAddress2:3544, raw IPv6 socket.
  */
 import type { Logger } from '../log/logger.js';
@@ -16,6 +17,8 @@ import { prefixToBytes } from '../ipc/ipv6-value.js';
 import type { OpenedTun, OsApi } from './os-api.js';
 import type { DaemonSettings } from '../config/settings-schema.js';
 import type { TunnelInterface } from './tun-control.js';
+import { openDiscovery } from './discovery-socket.js';
+import type { DiscoveryResource } from './discovery-socket.js';
 
 /**
  * Receive buffer of every UDP socket (set with SO_RCVBUFFORCE by root): a burst that arrives
@@ -35,6 +38,10 @@ export interface KernelResources {
   readonly boundPort: number | null;
   /** The tunnel as the bootstrap configured it. */
   readonly baseline: TunnelBaseline;
+  /** Client with LocalDiscovery: the discovery socket and its link; null without. */
+  readonly discovery: DiscoveryResource | null;
+  /** Why a client with LocalDiscovery runs without it (no route to its server, ...), for the log. */
+  readonly discoveryProblem: string | null;
 }
 
 export type OpenResult =
@@ -92,6 +99,8 @@ async function openServer(settings: ServerSettings, os: OsApi, fds: number[]): P
     metricsFd: null,
     boundPort: null,
     baseline: BARE_BASELINE,
+    discovery: null,
+    discoveryProblem: null,
   };
 }
 
@@ -148,7 +157,22 @@ async function openTunnel(
     if (i === 0) port = os.localPort(fd);
   }
   const tunnel = { name: tun.name, index: tun.ifindex };
-  return { tunnel, tunFds: tun.fds, udpFds, rawFd: null, metricsFd: null, boundPort: port, baseline };
+  const opened =
+    settings.role === 'client' && settings.localDiscovery
+      ? await openDiscovery(settings, udpFds, os)
+      : { discovery: null, problem: null };
+  if (opened.discovery !== null) fds.push(opened.discovery.fd);
+  return {
+    tunnel,
+    tunFds: tun.fds,
+    udpFds,
+    rawFd: null,
+    metricsFd: null,
+    boundPort: port,
+    baseline,
+    discovery: opened.discovery,
+    discoveryProblem: opened.problem,
+  };
 }
 
 /** Opens everything for `settings`; on failure closes whatever it had opened. */
@@ -217,6 +241,7 @@ export async function closeResources(
     ...resources.udpFds,
     ...(resources.rawFd === null ? [] : [resources.rawFd]),
     ...(resources.metricsFd === null ? [] : [resources.metricsFd]),
+    ...(resources.discovery === null ? [] : [resources.discovery.fd]),
   ];
   for (const fd of all) await attempt(`close descriptor ${fd}`, () => os.closeFd(fd));
 }

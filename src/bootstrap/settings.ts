@@ -113,6 +113,7 @@ async function clientOrRelay(options: CommandLineOptions, sources: SettingsSourc
       serverAddress: server.address,
       serverAddress2,
       bindAddress: bind.address,
+      localDiscovery: config.localDiscovery,
       ...common,
     },
   };

@@ -213,10 +213,17 @@ class DaemonSupervisor implements Supervisor {
 
   private launch(): EngineProcess {
     const { config, resources, log } = this;
+    const { discovery } = resources;
+    if (resources.discoveryProblem !== null) {
+      log.warning('Local discovery off: %s', resources.discoveryProblem);
+    }
     const child = spawnEngine({
       enginePath: config.enginePath,
       init: {
         config: engineConfigFor(this.settings, resources),
+        ...(discovery === null
+          ? {}
+          : { localLink: { address: discovery.link.address, prefixLength: discovery.link.prefixLength } }),
         interface: resources.tunnel,
         uid: config.uid,
         gid: config.gid,
@@ -230,6 +237,7 @@ class DaemonSupervisor implements Supervisor {
         raw: resources.rawFd,
         ...(config.controlFd === undefined ? {} : { control: config.controlFd }),
         ...(resources.metricsFd === null ? {} : { metrics: resources.metricsFd }),
+        ...(discovery === null ? {} : { discovery: discovery.fd }),
       },
       sink: config.sink,
       log,

@@ -8,6 +8,8 @@
  * Our extensions, read in every mode (Miredo 1.2.6 would call them superfluous): PeerTableCapacity
  * (most peers held at once; Miredo's fixed MAX_PEERS), DataplaneWorkers (data-plane worker
  * threads, 0 = one per CPU) and MetricsListen (the Prometheus metrics over HTTP; off by default).
+ * LocalDiscovery (RFC 4380 section 5.2.8, a boolean in Miredo's syntax, on by default; Miredo's
+ * later releases have it, off by default) is read in client mode only.
  */
 import { z } from 'zod';
 import {
@@ -25,6 +27,7 @@ import { SettingReader } from './setting-reader.js';
 import { strtoulWhole } from './strtoul.js';
 import { MIN_PEER_TABLE_CAPACITY, relaySettingsSchema } from './settings-schema.js';
 import {
+  booleanValue,
   RelayTypeSchema,
   interfaceNameValue,
   ipv4OrHostNameValue,
@@ -72,6 +75,8 @@ export const MiredoConfigSchema = relaySettingsSchema
     serverAddress: hostSchema.nullable(),
     serverAddress2: hostSchema.nullable(),
     bindAddress: hostSchema,
+    /** Client mode: local client discovery (relay modes do not read it and keep the default). */
+    localDiscovery: z.boolean(),
   })
   .refine((config) => (config.relayType === 'client') === (config.serverAddress !== null), {
     message: 'serverAddress must be set in client mode and only there',
@@ -90,6 +95,7 @@ export const MIREDO_DEFAULTS = {
   syslogFacility: DEFAULT_SYSLOG_FACILITY,
   peerTableCapacity: DEFAULT_PEER_CAPACITY,
   dataplaneWorkers: 0,
+  localDiscovery: true,
 } as const;
 
 export interface MiredoConfOptions {
@@ -106,6 +112,7 @@ interface ModeDirectives {
   readonly serverAddress2: string | null;
   readonly prefix: number;
   readonly interfaceMtu: number;
+  readonly localDiscovery: boolean;
   /** The other mode's directives, with why they are not read. */
   readonly notRead: Map<string, string>;
 }
@@ -119,17 +126,27 @@ function readModeDirectives(
 ): ModeDirectives {
   const notRead = new Map<string, string>();
   if (relayType !== 'client') {
-    notRead.set('serveraddress', CLIENT_ONLY).set('serveraddress2', CLIENT_ONLY);
+    notRead
+      .set('serveraddress', CLIENT_ONLY)
+      .set('serveraddress2', CLIENT_ONLY)
+      .set('localdiscovery', CLIENT_ONLY);
     return {
       serverAddress: null,
       serverAddress2: null,
+      localDiscovery: MIREDO_DEFAULTS.localDiscovery,
       prefix: valueOf('prefix', reader.read('Prefix', teredoPrefixValue)) ?? MIREDO_DEFAULTS.prefix,
       interfaceMtu:
         valueOf('interfaceMtu', reader.read('InterfaceMTU', mtuValue)) ?? MIREDO_DEFAULTS.interfaceMtu,
       notRead,
     };
   }
-  const defaults = { prefix: MIREDO_DEFAULTS.prefix, interfaceMtu: MIREDO_DEFAULTS.interfaceMtu };
+  const defaults = {
+    prefix: MIREDO_DEFAULTS.prefix,
+    interfaceMtu: MIREDO_DEFAULTS.interfaceMtu,
+    localDiscovery:
+      valueOf('localDiscovery', reader.read('LocalDiscovery', booleanValue)) ??
+      MIREDO_DEFAULTS.localDiscovery,
+  };
   notRead.set('prefix', RELAY_ONLY).set('interfacemtu', RELAY_ONLY);
   if (opts.serverOverride !== undefined) {
     notRead.set('serveraddress', OVERRIDDEN).set('serveraddress2', OVERRIDDEN);
@@ -172,7 +189,7 @@ export function parseMiredoConf(
     );
   }
 
-  const { serverAddress, serverAddress2, prefix, interfaceMtu, notRead } = readModeDirectives(
+  const { serverAddress, serverAddress2, prefix, interfaceMtu, localDiscovery, notRead } = readModeDirectives(
     reader,
     valueOf,
     relayType,
@@ -207,6 +224,7 @@ export function parseMiredoConf(
       bindPort: bindPort ?? MIREDO_DEFAULTS.bindPort,
       prefix,
       interfaceMtu,
+      localDiscovery,
       syslogFacility: syslogFacility ?? MIREDO_DEFAULTS.syslogFacility,
       peerTableCapacity: peerTableCapacity ?? MIREDO_DEFAULTS.peerTableCapacity,
       dataplaneWorkers: dataplaneWorkers ?? MIREDO_DEFAULTS.dataplaneWorkers,

@@ -98,6 +98,8 @@ export const clientSettingsSchema = z
     peerTableCapacity: peerTableCapacitySchema,
     dataplaneWorkers: dataplaneWorkersSchema,
     metricsListen: metricsListenSchema.optional(),
+    /** RFC 4380 section 5.2.8 local client discovery (LocalDiscovery, on by default). */
+    localDiscovery: z.boolean(),
   })
   .strict();
 

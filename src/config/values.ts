@@ -127,6 +127,29 @@ export const interfaceNameValue = valueSchema((text) => {
   return ok(text);
 });
 
+/** Miredo's boolean words (its conf.c), case-insensitive; a whole number is true unless 0. */
+const BOOLEAN_WORDS: ReadonlyMap<string, boolean> = new Map([
+  ['yes', true],
+  ['true', true],
+  ['on', true],
+  ['enabled', true],
+  ['no', false],
+  ['false', false],
+  ['off', false],
+  ['disabled', false],
+]);
+
+/** A boolean as Miredo reads one: yes/true/on/enabled, no/false/off/disabled, or an integer. */
+export const booleanValue = valueSchema((text) => {
+  const word = BOOLEAN_WORDS.get(asciiLowerCase(text));
+  if (word !== undefined) return ok(word);
+  const number = /^[+-]?(?:0x[0-9a-f]+|0[0-7]*|[1-9][0-9]*)$/i.exec(text);
+  if (number !== null) return ok(/[1-9a-f]/i.test(text.replace(/^[+-]?0x?/i, '')));
+  return fail(
+    `"${text}" is not a boolean (expected yes, no, true, false, on, off, enabled, disabled or a number)`,
+  );
+});
+
 export const syslogFacilityValue = valueSchema((text) => {
   const facility = SyslogFacilitySchema.safeParse(asciiLowerCase(text));
   return facility.success

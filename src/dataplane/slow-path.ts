@@ -78,8 +78,9 @@ export function createSlowPath(options: SlowPathOptions): SlowPath {
     const packet = batch.data.slice(start, start + length);
     const address = from === 'udp' ? (batch.addresses[slot] ?? 0) : 0;
     const port = from === 'udp' ? (batch.ports[slot] ?? 0) : 0;
+    const localAddress = from === 'udp' ? (batch.localAddresses[slot] ?? 0) : 0;
     add(SLOW_PATH);
-    toEngine({ type: 'slow-path', workerIndex, from, packet, address, port }, [packet.buffer]);
+    toEngine({ type: 'slow-path', workerIndex, from, packet, address, port, localAddress }, [packet.buffer]);
     backlog.posted(workerIndex);
   };
 }

@@ -20,6 +20,8 @@ import type { ControlPlaneContext } from './control-plane.js';
 import type { TunnelClock, TunnelTimers } from './tunnel-clock.js';
 import { createTunnelInterface } from './tunnel-interface.js';
 import { QualificationRecord } from './qualification-record.js';
+import { createClientNatType } from './client-nat-type.js';
+import type { NatType } from '../teredo/nat-type.js';
 
 export interface ClientQualificationOptions {
   readonly config: Extract<EngineConfig, { role: 'client' }>;
@@ -38,10 +40,15 @@ export interface ClientQualificationOptions {
 export interface ClientQualification {
   /** Publishes the inactive state and sends the first RS. */
   start(nowMs: number): void;
-  /** A datagram from the network: true when qualification took it (from the server). */
-  offer(packet: Uint8Array, ipv4: number, port: number, nowMs: number): boolean;
+  /**
+   * A datagram from the network, sent to our localIPv4: true when qualification (or the NAT type
+   * probe) took it (from the server).
+   */
+  offer(packet: Uint8Array, ipv4: number, port: number, nowMs: number, localIPv4: number): boolean;
   /** The helper's answer to one of the interface's requests; false when not ours. */
   reply(message: ReplyMessage): boolean;
+  /** What the NAT type probe found last ('unknown' before). */
+  readonly natType: NatType;
   /** No more timers; down, and the interface cleaned up within `timeoutMs`. */
   stop(timeoutMs: number): Promise<void>;
   /** The state machine's view, for miredo-ctl. */
@@ -84,6 +91,19 @@ export function createClientQualification(options: ClientQualificationOptions): 
     constants: options.constants,
   });
   const iface = createTunnelInterface({ ifindex, send: context.send, log });
+  const natType = createClientNatType({
+    serverIPv4,
+    serverAddress2: config.serverAddress2,
+    security: options.security,
+    constants: options.constants,
+    out,
+    clock,
+    timers,
+    log,
+    onClassified: (found) => core.setNatType(found),
+  });
+  /** Where the last datagram qualification took was sent: our local IPv4 towards the server. */
+  let localIPv4 = 0;
   const inactive = { active: false, prefix: 0, serverIPv4, mappedIPv4: 0, mappedPort: 0, mtu: 0 };
   let timer: unknown = null;
   let running = false;
@@ -92,7 +112,7 @@ export function createClientQualification(options: ClientQualificationOptions): 
 
   /** Qualified (again, or with a new address or MTU): the core, the workers, the interface. */
   const goUp = (address: Uint8Array, mtu: number): void => {
-    core.setClientIdentity({ address, serverIPv4, mtu });
+    core.setClientIdentity({ address, serverIPv4, mtu, localIPv4, localPort: config.bindPort });
     const { mappedIPv4, mappedPort } = qualification.state;
     shared.state.publish({
       active: true,
@@ -108,6 +128,7 @@ export function createClientQualification(options: ClientQualificationOptions): 
     log.notice('Teredo pseudo-tunnel started');
     log.info(' (address: %s, MTU: %d)', formatIPv6(address), mtu);
     up = true;
+    natType.start({ ipv4: localIPv4, port: config.bindPort }, { ipv4: mappedIPv4, port: mappedPort }, now());
   };
 
   /** Lost the server, or stopping: no identity, workers off, address and route removed. */
@@ -168,7 +189,9 @@ export function createClientQualification(options: ClientQualificationOptions): 
       shared.state.publish(inactive);
       act(qualification.start(nowMs));
     },
-    offer(packet: Uint8Array, ipv4: number, port: number, nowMs: number): boolean {
+    offer(packet: Uint8Array, ipv4: number, port: number, nowMs: number, local: number): boolean {
+      if (natType.offer(packet, port, nowMs)) return true;
+      localIPv4 = local >>> 0;
       const accepted = qualification.counters.advertisementsAccepted;
       const actions = qualification.offer(packet, 0, packet.length, ipv4, port, nowMs);
       if (actions === null) return false;
@@ -181,8 +204,12 @@ export function createClientQualification(options: ClientQualificationOptions): 
       return qualification.state;
     },
     record,
+    get natType(): NatType {
+      return natType.natType;
+    },
     async stop(timeoutMs: number): Promise<void> {
       running = false;
+      natType.stop();
       if (timer !== null) timers.clearTimeout(timer);
       timer = null;
       goDown();

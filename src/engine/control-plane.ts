@@ -5,6 +5,7 @@
  * (tunnel-control.ts).
  */
 import type { Logger } from '../log/logger.js';
+import type { NatType } from '../teredo/nat-type.js';
 import type { EngineConfig } from '../ipc/engine-config.js';
 import type { EngineToBootstrap, InitMessage, ReplyMessage } from '../ipc/bootstrap-engine-messages.js';
 import type { SlowPathMessage } from '../ipc/engine-worker-messages.js';
@@ -42,6 +43,12 @@ export interface ControlPlane {
   peers(filter: PeerFilter | null, limit: number): Promise<PeersReply> | null;
   /** The role's gauges and histograms (its counters are the engine's). */
   metricFamilies(): readonly MetricFamily[];
+  /** What the state summary (SIGUSR1) tells of the protocol state: a client's NAT type. */
+  state?(): ControlPlaneState;
+}
+
+export interface ControlPlaneState {
+  readonly natType?: NatType;
 }
 
 export interface ControlPlaneFactory {

@@ -75,9 +75,9 @@ export function createEngine(env: EngineEnvironment): Engine {
 
 /** The descriptors that may cross from the bootstrap: stdio, the channel, those of `init`. */
 function keptDescriptors(message: InitMessage): ReadonlySet<number> {
-  const { tun, udp, raw, control, metrics } = message.fds;
-  const listeners = [raw, control, metrics].filter((one) => one !== null && one !== undefined);
-  return new Set([CHANNEL_FD, ...tun, ...udp, ...listeners]);
+  const { tun, udp, raw, discovery, control, metrics } = message.fds;
+  const others = [raw, discovery, control, metrics].filter((one) => one !== null && one !== undefined);
+  return new Set([CHANNEL_FD, ...tun, ...udp, ...others]);
 }
 
 /** Each worker's task: its descriptors, the shared table and counters, the jail's identity. */
@@ -193,6 +193,7 @@ class EngineInstance implements Engine {
       gid: process.getgid?.() ?? 0,
       maxRssBytes: process.resourceUsage().maxRSS * 1024,
       counters: this.counterTotals(),
+      ...this.control?.state?.(),
     };
   }
 

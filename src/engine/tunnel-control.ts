@@ -1,8 +1,9 @@
 /**
  * The client's and relay's control plane, on the engine's main thread: the tunnel core
  * (src/teredo/relay.ts) for every packet the workers leave to it, the peer table's writes, a
- * 1 s tick for expiry and the shared coarse clock, and for a client its qualification and the
- * interface configuration it triggers through the bootstrap's helper (client-qualification.ts).
+ * 1 s tick for expiry and the shared coarse clock, a timer for the core's due sends (held-back
+ * bubbles), and for a client its qualification and the interface configuration it triggers
+ * through the bootstrap's helper (client-qualification.ts).
  *
  * Everything it needs (the security key included) is created before the engine's chroot, in
  * createTunnelControl() and create(); start() only starts timers and sends.
@@ -29,6 +30,10 @@ import { countingOutput, createFdTunnelIo } from './tunnel-output.js';
 import { listPeers } from './peer-listing.js';
 import { tunnelMetricFamilies, tunnelStatus } from './tunnel-status.js';
 import type { TunnelView } from './tunnel-status.js';
+import { readDiscovery } from './discovery-reader.js';
+import type { DiscoveryReader, DiscoveryReaderFactory } from './discovery-reader.js';
+import { parseIPv4 } from '../teredo/ipv4.js';
+import type { LocalLink } from '../teredo/local-discovery.js';
 import type { TunnelIo } from './tunnel-output.js';
 
 export const TICK_INTERVAL_MS = 1000;
@@ -46,6 +51,15 @@ export interface TunnelControlOptions {
   readonly timers?: TunnelTimers;
   /** Default: crypto.randomBytes(16) and the low 16 bits of the pid, as Miredo. */
   readonly security?: () => SecurityContext;
+  /** Default: the discovery socket read on this thread (discovery-reader.ts). */
+  readonly discovery?: DiscoveryReaderFactory;
+}
+
+/** The link a client's local discovery runs on, from `init` (absent: no discovery). */
+function localLinkOf(context: ControlPlaneContext): LocalLink | null {
+  const link = context.init.localLink;
+  const ipv4 = link === undefined ? null : parseIPv4(link.address);
+  return link === undefined || ipv4 === null ? null : { ipv4, prefixLength: link.prefixLength };
 }
 
 function systemSecurity(): SecurityContext {
@@ -90,11 +104,15 @@ function createControlPlane({ config, context, shared, options }: Parts): Contro
       security,
       counters: context.counters,
       constants,
+      localLink: config.role === 'client' ? localLinkOf(context) : null,
     });
   let core = makeCore(config.role === 'relay' ? config.prefix : constants.prefix);
   let relayConfig = config.role === 'relay' ? config : null;
   let tick: unknown = null;
+  /** The timer of the core's next due send (sendDue), null when none is armed. */
+  let due: unknown = null;
   let running = false;
+  let discovery: DiscoveryReader | null = null;
 
   const now = (): number => {
     const ms = clock.now();
@@ -125,6 +143,17 @@ function createControlPlane({ config, context, shared, options }: Parts): Contro
     nowMs: clock.now(),
   });
 
+  /** Sends what the core has due and arms a timer for what it will have next. */
+  const sendDue = (nowMs: number): void => {
+    const wait = core.sendDue(nowMs, out);
+    if (wait >= 0 && due === null) {
+      due = timers.setTimeout(() => {
+        due = null;
+        if (running) sendDue(now());
+      }, wait);
+    }
+  };
+
   const publishRelay = (): void => {
     if (relayConfig === null) return;
     shared.state.publish({
@@ -142,7 +171,19 @@ function createControlPlane({ config, context, shared, options }: Parts): Contro
       if (running) return;
       running = true;
       const startedAt = now();
-      tick = timers.setInterval(() => core.tick(now()), TICK_INTERVAL_MS);
+      tick = timers.setInterval(() => {
+        const nowMs = now();
+        core.tick(nowMs);
+        core.announce(nowMs, out);
+      }, TICK_INTERVAL_MS);
+      const discoveryFd = context.init.fds.discovery;
+      if (discoveryFd !== undefined) {
+        discovery = (options.discovery ?? readDiscovery)(
+          discoveryFd,
+          (bytes, offset, length, ipv4, port, to) =>
+            core.fromDiscovery(bytes, offset, length, ipv4, port, to, now(), out),
+        );
+      }
       if (client !== null) {
         client.start(startedAt);
         return;
@@ -157,11 +198,14 @@ function createControlPlane({ config, context, shared, options }: Parts): Contro
       const nowMs = now();
       if (message.from === 'tun') {
         core.fromTun(packet, 0, packet.length, nowMs, clock.wallSeconds(), out);
+        sendDue(nowMs);
         return;
       }
-      if (client?.offer(packet, message.address, message.port, nowMs) === true) return;
+      if (client?.offer(packet, message.address, message.port, nowMs, message.localAddress) === true) return;
       core.fromUdp(packet, 0, packet.length, message.address, message.port, nowMs, clock.wallSeconds(), out);
     },
+
+    state: () => (client === null ? {} : { natType: client.natType }),
 
     reply(message: ReplyMessage): void {
       if (client?.reply(message) !== true) log.debug({ id: message.id }, 'Unexpected helper reply');
@@ -183,6 +227,10 @@ function createControlPlane({ config, context, shared, options }: Parts): Contro
       running = false;
       if (tick !== null) timers.clearInterval(tick);
       tick = null;
+      discovery?.stop();
+      discovery = null;
+      if (due !== null) timers.clearTimeout(due);
+      due = null;
       if (client !== null) {
         await client.stop(STOP_TIMEOUT_MS);
         return;

@@ -5,6 +5,7 @@
 import { readU32 } from '../teredo/bytes.js';
 import { formatIPv4 } from '../teredo/ipv4.js';
 import { formatIPv6 } from '../teredo/ipv6-text.js';
+import { NAT_TYPES } from '../teredo/nat-type.js';
 import type { TunnelCoreStats } from '../teredo/relay.js';
 import type { PeerTable } from '../teredo/peers.js';
 import type { EngineConfig } from '../ipc/engine-config.js';
@@ -53,8 +54,7 @@ export function tunnelStatus(view: TunnelView): RoleStatus {
   return {
     address: address === null ? null : formatIPv6(address),
     qualified: state.up,
-    // Filled by NAT type detection at qualification (issue 13) once it reports one.
-    natType: 'unknown',
+    natType: client.natType,
     mapping: state.up ? `${formatIPv4(state.mappedIPv4)}:${state.mappedPort}` : null,
     qualificationSeconds: record.firstQualificationMs === null ? null : record.firstQualificationMs / 1000,
     qualifiedForSeconds: state.up ? secondsSince(nowMs, record.upSinceMs) : null,
@@ -86,6 +86,12 @@ export function tunnelMetricFamilies(view: TunnelView): MetricFamily[] {
     families.push(
       gauge('miredo_qualified', '1 while the client holds a Teredo address.', client.state.up ? 1 : 0),
     );
+    families.push({
+      name: 'miredo_nat_type',
+      help: 'The NAT type the client probe found: 1 for that type, 0 for the others.',
+      type: 'gauge',
+      samples: NAT_TYPES.map((type) => ({ labels: { type }, value: type === client.natType ? 1 : 0 })),
+    });
     families.push({
       name: 'miredo_server_answer_seconds',
       help: 'Time from a Router Solicitation to the Teredo server advertisement accepted for it.',

@@ -7,6 +7,8 @@
  */
 import { z } from 'zod';
 import { LOG_LEVEL_NAMES } from '../log/levels.js';
+import { ipv4Schema } from '../config/settings-schema.js';
+import { NAT_TYPES } from '../teredo/nat-type.js';
 import { engineConfigSchema } from './engine-config.js';
 import {
   fd,
@@ -42,8 +44,15 @@ export const initMessageSchema = z
         control: fd.optional(),
         /** The listening metrics socket (MetricsListen), served the same way over HTTP. */
         metrics: fd.optional(),
+        /** Client with LocalDiscovery: UDP 3544 joined to 224.0.0.253 on `localLink`. */
+        discovery: fd.optional(),
       })
       .strict(),
+    /** The interface local discovery runs on: its IPv4 and prefix length (client only). */
+    localLink: z
+      .object({ address: ipv4Schema, prefixLength: z.number().int().min(0).max(32) })
+      .strict()
+      .optional(),
     interface: z.object({ name: interfaceName, index: ifindex }).strict().nullable(),
     uid: unprivilegedId,
     gid: unprivilegedId,
@@ -54,14 +63,18 @@ export const initMessageSchema = z
   .strict()
   .superRefine((init, ctx) => {
     const role = init.config.role;
-    const { tun, udp, raw, control, metrics } = init.fds;
+    const { tun, udp, raw, discovery, control, metrics } = init.fds;
     const all = [
       ...tun,
       ...udp,
-      ...[raw, control, metrics].filter((one) => one !== null && one !== undefined),
+      ...[raw, discovery, control, metrics].filter((one) => one !== null && one !== undefined),
     ];
     if (new Set(all).size !== all.length)
       ctx.addIssue({ code: 'custom', message: 'a descriptor is listed twice' });
+    if ((discovery === undefined) !== (init.localLink === undefined))
+      ctx.addIssue({ code: 'custom', message: 'the discovery socket comes with its link, and only with it' });
+    if (discovery !== undefined && role !== 'client')
+      ctx.addIssue({ code: 'custom', message: 'only a client has a discovery socket' });
     if (role === 'server') {
       if (init.fds.tun.length !== 0) ctx.addIssue({ code: 'custom', message: 'a server has no tunnel' });
       if (init.fds.udp.length !== 2)
@@ -125,6 +138,8 @@ export const engineSummarySchema = z
     counters: z
       .record(z.string().max(64), z.number().int().min(0))
       .refine((record) => Object.keys(record).length <= 256, 'too many counters'),
+    /** Client: what the NAT type probe found (src/teredo/nat-type.ts). */
+    natType: z.enum(NAT_TYPES).optional(),
   })
   .strict();
 

@@ -9,6 +9,7 @@ import { parseWith } from './parse.js';
 import type { Parsed } from './parse.js';
 import { pid, uint32, workerCount } from './fields.js';
 import { parseIPv6 } from '../teredo/ipv6-text.js';
+import { NAT_TYPES } from '../teredo/nat-type.js';
 
 /** A request is a command, a filter and a limit: a few dozen bytes. */
 export const MAX_CONTROL_REQUEST_BYTES = 1024;
@@ -72,9 +73,6 @@ const PRINTABLE_LINES = /^[\x20-\x7e\n]*$/;
 const text = z.string().max(64).regex(PRINTABLE, 'not printable ASCII');
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
-/** What the client's qualification found (null fields: not known yet, or not qualified). */
-export const natTypes = ['unknown', 'cone', 'restricted', 'symmetric'] as const;
-
 export const serverStatusSchema = z
   .object({
     address: text,
@@ -97,8 +95,8 @@ export const controlStatusSchema = z
     /** The client's Teredo address while qualified; null for a relay or a server. */
     address: text.nullable(),
     qualified: z.boolean().nullable(),
-    /** Client only (null otherwise); "unknown" until NAT type detection reports it. */
-    natType: z.enum(natTypes).nullable(),
+    /** Client only (null otherwise): src/teredo/nat-type.ts's probe; "unknown" until it classifies. */
+    natType: z.enum(NAT_TYPES).nullable(),
     /** Our mapped IPv4:port as the server saw it (client, while qualified). */
     mapping: text.nullable(),
     /** Seconds from start to the first qualification; null before it. */
@@ -170,7 +168,6 @@ export type ControlReply = z.infer<typeof controlReplySchema>;
 export type ControlStatus = z.infer<typeof controlStatusSchema>;
 export type PeerRow = z.infer<typeof peerRowSchema>;
 export type PeersReply = z.infer<typeof peersReplySchema>;
-export type NatType = (typeof natTypes)[number];
 
 export function parseControlRequest(raw: unknown): Parsed<ControlRequest> {
   return parseWith(controlRequestSchema, raw);

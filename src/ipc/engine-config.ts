@@ -21,6 +21,7 @@ export const clientEngineConfigSchema = clientSettingsSchema
     bindAddress: true,
     bindPort: true,
     peerTableCapacity: true,
+    localDiscovery: true,
   })
   .strict();
 

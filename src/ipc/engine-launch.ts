@@ -6,7 +6,7 @@ import { MAX_DATAPLANE_WORKERS } from '../teredo/constants.js';
 
 /** stdin, stdout and stderr, then the channel to the bootstrap (a socket: channel.ts). */
 export const CHANNEL_FD = 3;
-/** The descriptors of `init` (TUN queues, UDP sockets, raw socket) start here, in that order. */
+/** The descriptors of `init` (TUN queues, UDP sockets, raw socket, discovery socket) start here, in that order. */
 export const FIRST_PASSED_FD = 4;
 
 /** Set to "1" in the root bootstrap's environment, it enables `worker-fault` (tests only). */

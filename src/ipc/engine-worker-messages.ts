@@ -42,6 +42,8 @@ export const slowPathMessageSchema = z
     /** The outer IPv4 source and UDP port (udp), 0 for tun. */
     address: uint32,
     port,
+    /** The IPv4 the datagram was sent to (udp, IP_PKTINFO: our local address), 0 for tun. */
+    localAddress: uint32,
   })
   .strict();
 

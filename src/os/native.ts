@@ -31,6 +31,8 @@ export interface NativeAddon {
 
   openUdp4(bindAddress: string, port: number, reusePort: boolean, receiveBufferBytes: number): number;
   localPort(fd: number): number;
+  openMulticast4(group: string, port: number, interfaceAddress: string): number;
+  setMulticastSend(fd: number, interfaceAddress: string): void;
   openRaw6(): number;
   openRaw4(): number;
   openUnixListener(path: string, backlog: number): number;

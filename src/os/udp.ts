@@ -33,3 +33,22 @@ export function openUdp4(bindAddress: string, port: number, opts: UdpOptions): n
 export function localPort(fd: number): number {
   return native.localPort(fd);
 }
+
+/**
+ * Local discovery's receive socket: group:port with SO_REUSEADDR (each Teredo client of the host
+ * gets its copy), a member of the group on the interface holding interfaceAddress, IP_PKTINFO on.
+ */
+export function openMulticast4(group: string, port: number, interfaceAddress: string): number {
+  return hinted(MULTICAST_HINTS, () => native.openMulticast4(group, port, interfaceAddress));
+}
+
+const MULTICAST_HINTS: ErrnoHints = {
+  EADDRINUSE: 'another program holds the port without SO_REUSEADDR',
+  EADDRNOTAVAIL: 'the interface address is not an address of this host',
+  ENODEV: 'the interface cannot join multicast groups',
+};
+
+/** Multicast sent from `fd` leaves by the interface holding interfaceAddress, TTL 1, looped back. */
+export function setMulticastSend(fd: number, interfaceAddress: string): void {
+  native.setMulticastSend(fd, interfaceAddress);
+}

@@ -41,6 +41,13 @@ export interface TeredoConstants {
   readonly bubbleMinIntervalMs: number;
   readonly bubbleBurst: number;
   readonly bubbleBackoffMs: number;
+  /**
+   * RFC 6081 NAT traversal (port-preserving-nat.ts, symmetric-nat.ts): how long a client holds
+   * back its first direct bubble to a peer that does not answer with an indirect bubble, and how
+   * many bubbles per second the traversal rules may add for the whole tunnel.
+   */
+  readonly directBubbleFallbackMs: number;
+  readonly traversalBubblesPerSecond: number;
   /** Direct connectivity pings to one peer: more than this apart, at most `maxPingsPerPeer`. */
   readonly pingMinIntervalMs: number;
   readonly maxPingsPerPeer: number;
@@ -93,6 +100,8 @@ export const TEREDO_CONSTANTS: TeredoConstants = Object.freeze({
   bubbleMinIntervalMs: 2_000,
   bubbleBurst: 4,
   bubbleBackoffMs: 300_000,
+  directBubbleFallbackMs: 500,
+  traversalBubblesPerSecond: 20,
   pingMinIntervalMs: 2_000,
   maxPingsPerPeer: 4,
   pingHashLifetimeMs: 30_000,

@@ -11,8 +11,10 @@ import {
   destinationUnreachableLength,
   unreachableRefusal,
 } from './destination-unreachable.js';
+import type { Hairpinning } from './hairpinning.js';
 import type { IcmpRateLimiter } from './icmp-rate-limiter.js';
 import { IPV6_DESTINATION_OFFSET } from './ipv6-header.js';
+import type { NatType } from './nat-type.js';
 import type { PeerQueues } from './peer-queue.js';
 import { PEER_COUNTING, PEER_QUEUED, PEER_SOLICITED, PEER_TRUSTED, PEER_UNPROVEN } from './peers.js';
 import type { PeerTable } from './peers.js';
@@ -22,6 +24,7 @@ import type { ClientIdentity, TunnelOutput } from './relay-types.js';
 import type { SecurityContext } from './security.js';
 import { TUNNEL_COUNTER } from './tunnel-counters.js';
 import type { TunnelCounterName } from './tunnel-counters.js';
+import type { WithheldBubbles } from './withheld-bubbles.js';
 
 export interface CoreContext {
   readonly client: boolean;
@@ -36,6 +39,12 @@ export interface CoreContext {
   readonly packets: ControlPackets;
   readonly pingCheck: PingCheck;
   readonly icmpLimiter: IcmpRateLimiter;
+  /** RFC 6081 hairpinning (client): our Alternate Address trailer, a neighbour's entries. */
+  readonly hairpin: Hairpinning;
+  /** RFC 6081 traversal: first direct bubbles held back (port-preserving-nat.ts). */
+  readonly withheld: WithheldBubbles;
+  /** RFC 6081 traversal: the tunnel's budget of bubbles the traversal rules add, per second. */
+  readonly traversalLimiter: IcmpRateLimiter;
   /** Room for the largest ICMPv6 error. */
   readonly icmpScratch: Uint8Array;
   /** Drops the queue of the peer in `slot`, which the table is about to remove. */
@@ -46,6 +55,8 @@ export interface CoreContext {
   identity: ClientIdentity | null;
   /** The Teredo prefix in force: a client's comes from its address, a relay's from its options. */
   prefix: number;
+  /** Client: what the NAT type probe found (nat-type.ts), for the RFC 6081 extensions. */
+  natType: NatType;
 }
 
 export function icmpScratchFor(constants: TeredoConstants): Uint8Array {
@@ -175,6 +186,18 @@ export function trustPeer(
     }
   }
   syncFlags(context, slot, key);
+}
+
+/** A bubble to the Teredo address at packet[destination..]: direct to its mapping, or via its server. */
+export function sendBubble(
+  context: CoreContext,
+  packet: Uint8Array,
+  destination: number,
+  indirect: boolean,
+  out: TunnelOutput,
+): void {
+  if (context.packets.sendBubbleTo(packet, destination, indirect, out)) count(context, 'bubble-sent');
+  else count(context, 'drop-bubble-not-global');
 }
 
 /**

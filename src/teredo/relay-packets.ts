@@ -1,15 +1,18 @@
 /**
  * The control packets the tunnel core sends (reference section 4.4), built in scratch buffers
- * owned by one core: bubbles towards a Teredo peer (direct and indirect), reply bubbles, and
+ * owned by one core: bubbles towards a Teredo peer (direct and indirect), reply bubbles, bubbles
+ * between two given addresses (RFC 6081 traversal: from our Teredo address to a peer), and
  * the direct connectivity ping to a native host. The bytes handed to TunnelOutput are valid
  * only during the call.
  */
 import { teredoClientAt, teredoPortAt, teredoServerAt } from './address.js';
 import { buildBubble, BUBBLE_BYTES } from './bubble.js';
+import type { Hairpinning } from './hairpinning.js';
 import type { TeredoConstants } from './constants.js';
 import { buildEcho, echoPacketLength } from './echo.js';
 import { isGlobalUnicastIPv4 } from './ipv4.js';
 import { bubbleInterfaceId, pingHash, PING_HASH_BYTES } from './security.js';
+import { ALTERNATE_ADDRESS_MAX_BYTES } from './trailers.js';
 import type { SecurityContext } from './security.js';
 import type { TunnelOutput } from './relay-types.js';
 import { IPV6_DESTINATION_OFFSET, IPV6_SOURCE_OFFSET } from './ipv6-header.js';
@@ -20,7 +23,8 @@ export interface ControlPackets {
   /**
    * A bubble to the Teredo address at dst[dstOffset..]: from fe80::<our interface ID for the
    * address's mapping>, sent directly to that mapping or, `indirect`, to the address's server
-   * on port 3544. False (nothing sent) when the IPv4 it would go to is not global unicast.
+   * on port 3544, then with our Alternate Address trailer (RFC 6081 hairpinning) if we have one.
+   * False (nothing sent) when the IPv4 it would go to is not global unicast.
    */
   sendBubbleTo(dst: Uint8Array, dstOffset: number, indirect: boolean, out: TunnelOutput): boolean;
   /**
@@ -28,6 +32,19 @@ export interface ControlPackets {
    * swapped, sent to (ipv4, port). False when ipv4 is not global unicast.
    */
   sendReplyBubble(packet: Uint8Array, offset: number, ipv4: number, port: number, out: TunnelOutput): boolean;
+  /**
+   * A bubble from the address at src[srcOffset..] to the one at dst[dstOffset..], sent to
+   * (ipv4, port). False when ipv4 is not global unicast.
+   */
+  sendBubbleBetween(
+    src: Uint8Array,
+    srcOffset: number,
+    dst: Uint8Array,
+    dstOffset: number,
+    ipv4: number,
+    port: number,
+    out: TunnelOutput,
+  ): boolean;
   /** An authenticated Echo Request from `source` (our address) to `destination`, via our server. */
   sendPing(
     source: Uint8Array,
@@ -39,8 +56,12 @@ export interface ControlPackets {
   ): void;
 }
 
-export function createControlPackets(security: SecurityContext, constants: TeredoConstants): ControlPackets {
-  const bubble = new Uint8Array(BUBBLE_BYTES);
+export function createControlPackets(
+  security: SecurityContext,
+  constants: TeredoConstants,
+  hairpin: Pick<Hairpinning, 'writeTrailer'>,
+): ControlPackets {
+  const bubble = new Uint8Array(BUBBLE_BYTES + ALTERNATE_ADDRESS_MAX_BYTES);
   const linkLocal = new Uint8Array(16);
   linkLocal[0] = 0xfe;
   linkLocal[1] = 0x80;
@@ -48,7 +69,7 @@ export function createControlPackets(security: SecurityContext, constants: Tered
   const authenticator = new Uint8Array(PING_HASH_BYTES);
   const pingDestination = new Uint8Array(16);
 
-  return {
+  const packets: ControlPackets = {
     sendBubbleTo(dst, dstOffset, indirect, out): boolean {
       const mappedIPv4 = teredoClientAt(dst, dstOffset);
       const mappedPort = teredoPortAt(dst, dstOffset);
@@ -57,16 +78,29 @@ export function createControlPackets(security: SecurityContext, constants: Tered
       if (!isGlobalUnicastIPv4(ipv4)) return false;
       bubbleInterfaceId(security, mappedIPv4, mappedPort, linkLocal, 8);
       buildBubble(bubble, 0, { source: linkLocal, destination: dst, destinationOffset: dstOffset });
-      out.sendUdp(bubble, 0, BUBBLE_BYTES, ipv4, port);
+      const trailer = indirect ? hairpin.writeTrailer(bubble, BUBBLE_BYTES) : 0;
+      out.sendUdp(bubble, 0, BUBBLE_BYTES + trailer, ipv4, port);
       return true;
     },
     sendReplyBubble(packet, offset, ipv4, port, out): boolean {
+      const source = offset + IPV6_SOURCE_OFFSET;
+      return packets.sendBubbleBetween(
+        packet,
+        offset + IPV6_DESTINATION_OFFSET,
+        packet,
+        source,
+        ipv4,
+        port,
+        out,
+      );
+    },
+    sendBubbleBetween(src, srcOffset, dst, dstOffset, ipv4, port, out): boolean {
       if (!isGlobalUnicastIPv4(ipv4)) return false;
       buildBubble(bubble, 0, {
-        source: packet,
-        sourceOffset: offset + IPV6_DESTINATION_OFFSET,
-        destination: packet,
-        destinationOffset: offset + IPV6_SOURCE_OFFSET,
+        source: src,
+        sourceOffset: srcOffset,
+        destination: dst,
+        destinationOffset: dstOffset,
       });
       out.sendUdp(bubble, 0, BUBBLE_BYTES, ipv4, port);
       return true;
@@ -86,4 +120,5 @@ export function createControlPackets(security: SecurityContext, constants: Tered
       out.sendUdp(ping, 0, length, serverIPv4, constants.port);
     },
   };
+  return packets;
 }

@@ -4,17 +4,20 @@
  * did not take:
  *
  * 1. a valid Teredo payload with a whole IPv6 packet, else dropped;
- * 2. client: nothing before qualification; from our server with an origin indication (or, for a
+ * 2. client: nothing before qualification; RFC 6081 trailers read (relay-trailers.ts); from our server with an origin indication (or, for a
  *    bubble without one, a Teredo source): a reply bubble to that origin opens our NAT towards
- *    it, and a bubble stops there; then link-local sources are dropped (no forged Router
- *    Advertisements for the kernel). Relay: only Teredo sources;
+ *    it, and a bubble stops there, after the RFC 6081 traversal rules for a Teredo peer's
+ *    indirect bubble (port-preserving-nat.ts, symmetric-nat.ts rule 1); a bubble from our own
+ *    link may be local discovery's (local-discovery.ts); then link-local sources are dropped (no
+ *    forged Router Advertisements for the kernel). Relay: only Teredo sources;
  * 3. multicast destinations dropped;
  * 4. a trusted peer at the outer source: accepted. Client: a valid reply to our direct
  *    connectivity ping makes its sender's mapping trusted (the reply itself is not delivered);
  * 5. a Teredo source whose address embeds the outer source, or a bubble addressed to the
  *    link-local interface ID we give the source's mapping (Miredo's extension for peers behind
- *    symmetric NATs): trusted at the outer source, accepted. A relay only accepts peers it has
- *    an entry for;
+ *    symmetric NATs), or (client) a neighbour answering from the local address we sent a hairpin
+ *    bubble to (hairpinning.ts): trusted at the outer source, accepted; a client greets a mapping
+ *    learnt so (symmetric-nat.ts rule 2). A relay only accepts peers it has an entry for;
  * 6. client, native source: queued as incoming, and a direct connectivity ping checks it;
  * 7. anything else dropped.
  * Bubbles are never delivered to the TUN device. Peers this creates are unproven (anyone can
@@ -30,8 +33,11 @@ import { PEER_SOLICITED, PEER_TRUSTED } from './peers.js';
 import { count, createPeer, secondsOf, syncFlags, trustPeer } from './relay-context.js';
 import type { CoreContext } from './relay-context.js';
 import { pacePing } from './relay-pacing.js';
+import { createTrailerReceiver } from './relay-trailers.js';
 import type { ClientIdentity, TunnelCore, TunnelOutput } from './relay-types.js';
 import { isOwnBubbleInterfaceId } from './security.js';
+import { releaseOnPeerBubble } from './port-preserving-nat.js';
+import { answerIndirectBubble, greetLearntMapping } from './symmetric-nat.js';
 import { createTeredoPayload, parseTeredoPayload } from './wire.js';
 import type { TeredoPayload } from './wire.js';
 
@@ -40,12 +46,26 @@ export interface Receiver {
 }
 
 /**
+ * Client: takes a bubble from the local link before the rules below (local discovery's probes
+ * and their answers: local-discovery.ts); true when it was taken.
+ */
+export type LocalBubbleHook = (
+  packet: Uint8Array,
+  at: number,
+  srcIPv4: number,
+  srcPort: number,
+  nowMs: number,
+  out: TunnelOutput,
+) => boolean;
+
+/**
  * Longer than 80 lines: the receive rules and the records they parse into, allocated once per core
  * so that no datagram allocates; the rules themselves are receive() below, their cases' work
  * the helpers above it.
  */
-export function createReceiver(context: CoreContext): Receiver {
+export function createReceiver(context: CoreContext, localBubble: LocalBubbleHook | null = null): Receiver {
   const payload: TeredoPayload = createTeredoPayload();
+  const trailers = createTrailerReceiver(context);
 
   /** Client step 2c; true when the packet was a bubble from our server and is done with. */
   function answerServerRelayedPacket(
@@ -54,6 +74,7 @@ export function createReceiver(context: CoreContext): Receiver {
     at: number,
     srcIPv4: number,
     srcPort: number,
+    nowMs: number,
     out: TunnelOutput,
   ): boolean {
     if (srcIPv4 !== identity.serverIPv4 || srcPort !== context.constants.port) return false;
@@ -71,6 +92,9 @@ export function createReceiver(context: CoreContext): Receiver {
     else count(context, 'drop-bubble-not-global');
     if (!bubble) return false;
     count(context, 'rx-server-bubble');
+    if (releaseOnPeerBubble(context, packet, source, ipv4, port, nowMs, out)) return true;
+    if (isTeredoAt(packet, source, context.prefix))
+      answerIndirectBubble(context, packet, source, ipv4, nowMs, out);
     return true;
   }
 
@@ -174,7 +198,9 @@ export function createReceiver(context: CoreContext): Receiver {
           count(context, 'drop-rx-not-qualified');
           return;
         }
-        if (answerServerRelayedPacket(identity, packet, at, ipv4, srcPort, out)) return;
+        trailers.offer(identity, packet, payload, ipv4, srcPort, nowMs, out);
+        if (answerServerRelayedPacket(identity, packet, at, ipv4, srcPort, nowMs, out)) return;
+        if (localBubble?.(packet, at, ipv4, srcPort, nowMs, out) === true) return;
         if (isLinkLocalIPv6At(packet, source)) {
           count(context, 'drop-rx-link-local-source');
           return;
@@ -212,7 +238,18 @@ export function createReceiver(context: CoreContext): Receiver {
         const ourBubble = direct
           ? answersOurBubble(packet, at, slot)
           : isBubbleAt(packet, at) && carriesOurBubbleId(packet, at);
-        if (direct || ourBubble) {
+        const hairpinned =
+          !direct &&
+          !ourBubble &&
+          context.client &&
+          context.hairpin.accepts(
+            teredoClientAt(packet, source),
+            teredoPortAt(packet, source),
+            ipv4,
+            srcPort,
+            nowMs,
+          );
+        if (direct || ourBubble || hairpinned) {
           if (slot < 0) {
             if (!context.client) {
               // A relay only talks to clients it has sent to first.
@@ -225,8 +262,11 @@ export function createReceiver(context: CoreContext): Receiver {
               return;
             }
           }
-          count(context, direct ? 'rx-mapping-learned' : 'rx-hmac-bubble');
+          if (!hairpinned) count(context, direct ? 'rx-mapping-learned' : 'rx-hmac-bubble');
           trustPeer(context, slot, key, ipv4, srcPort, nowSeconds, out, ourBubble);
+          if (!direct && identity !== null) {
+            greetLearntMapping(context, identity, packet, source, ipv4, srcPort, nowMs, out);
+          }
           deliver(packet, at, packetLength, out);
           return;
         }

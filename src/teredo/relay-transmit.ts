@@ -10,8 +10,9 @@
  * 5. a trusted peer heard from within 30 s: sent to its mapping; any other peer the packet is for
  *    counts as solicited by the local side (relay-context.ts, solicit and trustPeer);
  * 6. client, native destination: queued, and a direct connectivity ping goes through our server;
- * 7. Teredo destination: queued, and bubbles go to the peer (direct, unless we are a cone relay)
- *    and through its server (indirect).
+ * 7. Teredo destination: queued, and bubbles go to the peer (direct, unless we are a cone relay
+ *    or a client holding back its first one: port-preserving-nat.ts) and through its server
+ *    (indirect; a client sends a second one from its Teredo address: symmetric-nat.ts rule 0).
  * Too many unanswered pings or bubbles: address unreachable.
  */
 import { isTeredoAt, teredoClientAt, teredoPortAt, teredoServerAt } from './address.js';
@@ -31,6 +32,7 @@ import {
   isTrusted,
   isValidAt,
   secondsOf,
+  sendBubble,
   sendUnreachable,
   solicit,
   syncFlags,
@@ -38,6 +40,8 @@ import {
 import type { CoreContext } from './relay-context.js';
 import { paceBubble, pacePing } from './relay-pacing.js';
 import type { TunnelOutput } from './relay-types.js';
+import { withholdsDirectBubble } from './port-preserving-nat.js';
+import { sendIntroduction } from './symmetric-nat.js';
 
 /**
  * Longer than 80 lines: the transmit procedure of RFC 4380 sections 5.2.4 and 5.4.1 (reference
@@ -150,23 +154,15 @@ export function transmit(
   table.setBubbles(slot, pacing.count, pacing.lastSeconds);
   syncFlags(context, slot, key);
   if (pacing.verdict === 'send') {
-    if (!context.cone) sendBubble(context, packet, destination, false, out);
+    if (!context.cone && !withholdsDirectBubble(context, packet, destination, pacing.count, nowMs)) {
+      sendBubble(context, packet, destination, false, out);
+    }
     sendBubble(context, packet, destination, true, out);
+    if (identity !== null) sendIntroduction(context, identity, packet, destination, out);
   } else if (pacing.verdict === 'wait') {
     count(context, 'bubble-paced');
   } else {
     count(context, 'tx-bubble-limit');
     sendUnreachable(context, UNREACHABLE_CODE.addressUnreachable, packet, offset, length, nowMs, out);
   }
-}
-
-function sendBubble(
-  context: CoreContext,
-  packet: Uint8Array,
-  destination: number,
-  indirect: boolean,
-  out: TunnelOutput,
-): void {
-  if (context.packets.sendBubbleTo(packet, destination, indirect, out)) count(context, 'bubble-sent');
-  else count(context, 'drop-bubble-not-global');
 }

@@ -3,6 +3,8 @@
  * what it is told, and where its packets go.
  */
 import type { TeredoConstants } from './constants.js';
+import type { LocalLink } from './local-discovery-rules.js';
+import type { NatType } from './nat-type.js';
 import type { PeerTable } from './peers.js';
 import type { SecurityContext } from './security.js';
 
@@ -34,6 +36,10 @@ export interface TunnelCoreOptions {
   /** Indexed like TUNNEL_COUNTER_NAMES. */
   readonly counters: Float64Array;
   readonly constants?: TeredoConstants;
+  /** Client with LocalDiscovery: the link discovery runs on (local-discovery.ts); else absent or null. */
+  readonly localLink?: LocalLink | null;
+  /** Local discovery's spread of its announcements, a number in [0, 1) (tests fix it). */
+  readonly random?: () => number;
 }
 
 /** What qualification found. */
@@ -42,6 +48,9 @@ export interface ClientIdentity {
   readonly address: Uint8Array;
   readonly serverIPv4: number;
   readonly mtu: number;
+  /** Our local IPv4 (the one the server's RA reached) and UDP port; 0 when unknown. */
+  readonly localIPv4?: number;
+  readonly localPort?: number;
 }
 
 export interface TunnelCoreStats {
@@ -79,8 +88,32 @@ export interface TunnelCore {
     wallSeconds: number,
     out: TunnelOutput,
   ): void;
+  /**
+   * Client with local discovery: a datagram from the discovery socket (224.0.0.253:3544), sent by
+   * srcIPv4:srcPort to destinationIPv4. Without local discovery it is counted and dropped.
+   */
+  fromDiscovery(
+    datagram: Uint8Array,
+    offset: number,
+    length: number,
+    srcIPv4: number,
+    srcPort: number,
+    destinationIPv4: number,
+    nowMs: number,
+    out: TunnelOutput,
+  ): void;
+  /** Every ~1 s: local discovery's announcement when one is due (nothing without it). */
+  announce(nowMs: number, out: TunnelOutput): void;
+  /** Client: the NAT type found after qualification (nat-type.ts), for the RFC 6081 extensions. */
+  setNatType(natType: NatType): void;
   /** Periodic (every ~1 s): expiry sweep of idle peers and their queues. */
   tick(nowMs: number): void;
+  /**
+   * Sends what is due at nowMs (first direct bubbles held back: port-preserving-nat.ts) and
+   * returns the milliseconds until the next thing is due, -1 when nothing waits. Call it again
+   * after that delay, and after fromTun (which may hold a bubble back).
+   */
+  sendDue(nowMs: number, out: TunnelOutput): number;
   /** For summaries: peers, queued packets/bytes. */
   stats(): TunnelCoreStats;
 }

@@ -15,18 +15,24 @@
  * - bubbles are never written to the TUN device.
  * Hostile bytes never throw; every dropped packet is counted under its reason.
  */
+import { teredoClientAt, teredoPortAt } from './address.js';
 import { readU32 } from './bytes.js';
 import { TEREDO_CONSTANTS } from './constants.js';
+import { createHairpinning } from './hairpinning.js';
 import { createIcmpRateLimiter } from './icmp-rate-limiter.js';
+import { createLocalDiscovery } from './local-discovery.js';
 import { createPeerQueues, peerKey } from './peer-queue.js';
 import { count, icmpScratchFor, secondsOf } from './relay-context.js';
 import type { CoreContext } from './relay-context.js';
+import { sendDueDirectBubbles } from './port-preserving-nat.js';
 import { createControlPackets } from './relay-packets.js';
 import { createPingCheck } from './relay-ping-check.js';
 import { createReceiver } from './relay-receive.js';
 import { transmit } from './relay-transmit.js';
 import type { ClientIdentity, TunnelCore, TunnelCoreOptions, TunnelCoreStats } from './relay-types.js';
+import type { NatType } from './nat-type.js';
 import { TUNNEL_COUNTER_NAMES } from './tunnel-counters.js';
+import { createWithheldBubbles } from './withheld-bubbles.js';
 
 export type {
   ClientIdentity,
@@ -69,6 +75,7 @@ export function createTunnelCore(options: TunnelCoreOptions): TunnelCore {
     count(context, 'peers-evicted');
     dropQueueOf(slot);
   };
+  const hairpin = createHairpinning(constants, (name) => count(context, name));
   const context: CoreContext = {
     client,
     cone: client ? false : options.cone,
@@ -78,21 +85,30 @@ export function createTunnelCore(options: TunnelCoreOptions): TunnelCore {
     counters: options.counters,
     constants,
     queues,
-    packets: createControlPackets(options.security, constants),
+    packets: createControlPackets(options.security, constants, hairpin),
+    hairpin,
     pingCheck: createPingCheck(options.security),
     icmpLimiter: createIcmpRateLimiter(constants.icmpErrorsPerSecond),
+    withheld: createWithheldBubbles(),
+    traversalLimiter: createIcmpRateLimiter(constants.traversalBubblesPerSecond),
     icmpScratch: icmpScratchFor(constants),
     dropQueueOf,
     evict,
     identity: null,
     prefix: options.prefix >>> 0,
+    natType: 'unknown',
   };
-  const receiver = createReceiver(context);
+  const discovery =
+    client && options.localLink !== undefined && options.localLink !== null
+      ? createLocalDiscovery(context, options.localLink, options.random)
+      : null;
+  const receiver = createReceiver(context, discovery === null ? null : discovery.receiveLocalBubble);
   let lastTickMs = Number.NaN;
 
   function forgetEveryPeer(): void {
     count(context, 'peers-reset', context.table.size());
     count(context, 'drop-queue-discarded', context.queues.clear());
+    context.withheld.clear();
     context.table.reset();
   }
 
@@ -105,7 +121,12 @@ export function createTunnelCore(options: TunnelCoreOptions): TunnelCore {
       const previous = context.identity;
       const sameIdentity =
         previous !== null && identity !== null && sameAddress(previous.address, identity.address);
-      if (!sameIdentity && (previous !== null || identity !== null)) forgetEveryPeer();
+      if (!sameIdentity && (previous !== null || identity !== null)) {
+        forgetEveryPeer();
+        discovery?.reset();
+        // Another address may be another NAT: the probe tells again (nat-type.ts).
+        context.natType = 'unknown';
+      }
       context.identity =
         identity === null
           ? null
@@ -115,6 +136,19 @@ export function createTunnelCore(options: TunnelCoreOptions): TunnelCore {
               mtu: identity.mtu,
             });
       context.prefix = identity === null ? context.configuredPrefix : readU32(identity.address, 0);
+      if (!sameIdentity) hairpin.forget();
+      if (identity === null) hairpin.setEndpoints(0, 0, 0, 0);
+      else
+        hairpin.setEndpoints(
+          identity.localIPv4 ?? 0,
+          identity.localPort ?? 0,
+          teredoClientAt(identity.address, 0),
+          teredoPortAt(identity.address, 0),
+        );
+    },
+
+    setNatType(natType: NatType): void {
+      context.natType = natType;
     },
 
     fromTun(packet, offset, length, nowMs, wallSeconds, out): void {
@@ -123,6 +157,16 @@ export function createTunnelCore(options: TunnelCoreOptions): TunnelCore {
 
     fromUdp(datagram, offset, length, srcIPv4, srcPort, nowMs, wallSeconds, out): void {
       receiver.receive(datagram, offset, length, srcIPv4, srcPort, nowMs, wallSeconds, out);
+    },
+
+    fromDiscovery(datagram, offset, length, srcIPv4, srcPort, destinationIPv4, nowMs, out): void {
+      if (discovery === null) count(context, 'drop-discovery-not-qualified');
+      else
+        discovery.receiveDiscovery(datagram, offset, length, srcIPv4, srcPort, destinationIPv4, nowMs, out);
+    },
+
+    announce(nowMs, out): void {
+      discovery?.announce(nowMs, out);
     },
 
     tick(nowMs: number): void {
@@ -138,6 +182,10 @@ export function createTunnelCore(options: TunnelCoreOptions): TunnelCore {
       const idleSeconds = Math.ceil(constants.peerValidityMs / 1000);
       const removed = table.expire(secondsOf(nowMs), idleSeconds, budget, dropQueueOf);
       count(context, 'peers-expired', removed);
+    },
+
+    sendDue(nowMs: number, out): number {
+      return sendDueDirectBubbles(context, nowMs, out);
     },
 
     stats(): TunnelCoreStats {

@@ -82,6 +82,62 @@ export const TUNNEL_COUNTER_NAMES = Object.freeze([
   'peers-created',
   'peers-evicted',
   'peers-proven',
+
+  // Local client discovery (local-discovery.ts, RFC 4380 section 5.2.8): announcements sent and
+  // taken, peers now reached at their local address, probes of a local path and their outcome,
+  // and every refusal.
+  'discovery-sent',
+  'discovery-received',
+  'discovery-refreshed',
+  'discovery-peer-local',
+  'discovery-kept-proven',
+  'discovery-probe-sent',
+  'discovery-probe-answered',
+  'discovery-path-proven',
+  'drop-discovery-not-qualified',
+  'drop-discovery-malformed',
+  'drop-discovery-not-bubble',
+  'drop-discovery-own',
+  'drop-discovery-off-link',
+  'drop-discovery-not-teredo',
+  'drop-discovery-foreign-mapping',
+  'drop-discovery-rate-limited',
+  'drop-discovery-table-full',
+  'drop-discovery-probe-unknown',
+  // RFC 6081 trailers of received datagrams (trailers.ts): each skipped one, by why.
+  'trailer-unknown',
+  'trailer-malformed',
+  'trailer-duplicate',
+  'trailer-truncated',
+  'trailer-entry-refused',
+  // The hairpinning extension (hairpinning.ts): bubbles to a neighbour's local address, the
+  // neighbour's packets accepted from it, and each refusal of an Alternate Address trailer.
+  'hairpin-bubble-sent',
+  'hairpin-peer-accepted',
+  'hairpin-refused-not-via-server',
+  'hairpin-refused-not-bubble',
+  'hairpin-refused-other-nat',
+  'hairpin-refused-self',
+  'hairpin-refused-not-private',
+  'hairpin-refused-paced',
+  'hairpin-refused-rate',
+  // RFC 6081 NAT traversal. symmetric-nat.ts: indirect bubbles sent back to a peer whose indirect
+  // bubble reached us through our server, and refused (paced per peer, origin not the peer's
+  // address, no room for the peer); bubbles to a mapping learnt from a bubble to our interface ID.
+  // port-preserving-nat.ts: first direct bubbles held back, not held back (list full), released
+  // by the peer's indirect bubble or by the fallback delay, or dropped (the peer answered first).
+  // Either file: over the tunnel's traversalBubblesPerSecond.
+  'bubble-back-sent',
+  'bubble-back-paced',
+  'bubble-back-refused-origin',
+  'bubble-back-table-full',
+  'learnt-mapping-bubble-sent',
+  'direct-bubble-withheld',
+  'withheld-list-full',
+  'withheld-released-by-peer',
+  'withheld-released-on-timeout',
+  'withheld-dropped',
+  'traversal-rate-limited',
 ] as const);
 
 export type TunnelCounterName = (typeof TUNNEL_COUNTER_NAMES)[number];

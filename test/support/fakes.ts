@@ -1,4 +1,5 @@
 /** Test doubles shared by the daemon unit tests. */
+import type { LocalLinkInfo } from '../../src/os/local-link.js';
 import { createLogger } from '../../src/log/logger.js';
 import type { Logger } from '../../src/log/logger.js';
 import { formatIPv6 } from '../../src/teredo/ipv6-text.js';
@@ -90,6 +91,19 @@ export class FakeOs implements OsApi {
   localPort(fd: number): number {
     this.calls.push(`localPort ${fd}`);
     return 40000;
+  }
+  /** What localLinkTowards answers (null: no route). */
+  localLink: LocalLinkInfo | null = { name: 'eth0', address: '10.0.0.2', prefixLength: 24 };
+  localLinkTowards(destination: string, port: number, bindAddress: string): Promise<LocalLinkInfo | null> {
+    this.calls.push(`localLinkTowards ${destination}:${port} ${bindAddress}`);
+    return Promise.resolve(this.localLink);
+  }
+  openMulticast4(group: string, port: number, interfaceAddress: string): number {
+    this.record(`openMulticast4 ${group}:${port} ${interfaceAddress}`);
+    return this.nextFd++;
+  }
+  setMulticastSend(fd: number, interfaceAddress: string): void {
+    this.record(`setMulticastSend ${fd} ${interfaceAddress}`);
   }
   openRaw6(): number {
     this.record('openRaw6');

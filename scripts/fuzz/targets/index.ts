@@ -7,6 +7,7 @@ import { CONFIG_TARGETS } from './config.js';
 import { ipcFramesTarget, ipcMessageTarget } from './ipc.js';
 import { qualificationTarget } from './qualification.js';
 import { serverTarget } from './server.js';
+import { trailersTarget } from './trailers.js';
 import { TUNNEL_TARGETS } from './tunnel.js';
 
 export interface Target {
@@ -32,6 +33,7 @@ export function allTargets(): readonly Target[] {
     ...TUNNEL_TARGETS.map(erase),
     erase(serverTarget()),
     erase(qualificationTarget()),
+    erase(trailersTarget()),
     ...CONFIG_TARGETS.map(erase),
     ...CLI_TARGETS.map(erase),
     erase(ipcMessageTarget()),

@@ -1,6 +1,7 @@
 // The sockets Node cannot open itself: Teredo UDP/IPv4 sockets (SO_REUSEPORT, DF off,
-// IP_PKTINFO), the server's raw IPv6 socket and the test tools' raw IPv4 socket; plus
-// the listening sockets of the control socket and the metrics listener; localPort and closeFd.
+// IP_PKTINFO), local discovery's multicast socket and the service socket's multicast options,
+// the server's raw IPv6 socket and the test tools' raw IPv4 socket; plus the listening sockets
+// of the control socket and the metrics listener; localPort and closeFd.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -73,6 +74,87 @@ Napi::Value OpenUdp4(const Napi::CallbackInfo& info) {
     return env.Null();
   }
   return Napi::Number::New(env, fd);
+}
+
+bool ParseIpv4(Napi::Env env, const std::string& text, struct in_addr* out) {
+  if (inet_pton(AF_INET, text.c_str(), out) == 1) return true;
+  ThrowErrno(env, EINVAL, "inet_pton", text, "not an IPv4 address");
+  return false;
+}
+
+// openMulticast4(group: string, port: number, interfaceAddress: string): local discovery's
+// receive socket. Non-blocking, close-on-exec, SO_REUSEADDR (every Teredo client of the host
+// binds the same group and port, and each gets a copy), IP_PKTINFO on, bound to group:port so
+// that only datagrams sent to the group arrive, and a member of the group on the interface that
+// holds interfaceAddress.
+Napi::Value OpenMulticast4(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string group, interfaceText;
+  int64_t port;
+  if (!ArgString(info, 0, "group", &group) || !ArgInteger(info, 1, "port", 1, 65535, &port) ||
+      !ArgString(info, 2, "interfaceAddress", &interfaceText)) {
+    return env.Null();
+  }
+  struct sockaddr_in sin;
+  std::memset(&sin, 0, sizeof sin);
+  sin.sin_family = AF_INET;
+  sin.sin_port = htons(static_cast<uint16_t>(port));
+  struct ip_mreqn membership;
+  std::memset(&membership, 0, sizeof membership);
+  if (!ParseIpv4(env, group, &sin.sin_addr) || !ParseIpv4(env, interfaceText, &membership.imr_address)) {
+    return env.Null();
+  }
+  if (!IN_MULTICAST(ntohl(sin.sin_addr.s_addr))) {
+    ThrowErrno(env, EINVAL, "openMulticast4", group, "not a multicast group");
+    return env.Null();
+  }
+  membership.imr_multiaddr = sin.sin_addr;
+
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+  if (fd < 0) {
+    ThrowErrno(env, errno, "socket", "AF_INET SOCK_DGRAM");
+    return env.Null();
+  }
+  const char* failed = nullptr;
+  if (!SetIntOption(fd, SOL_SOCKET, SO_REUSEADDR, 1)) {
+    failed = "setsockopt(SO_REUSEADDR)";
+  } else if (!SetIntOption(fd, IPPROTO_IP, IP_PKTINFO, 1)) {
+    failed = "setsockopt(IP_PKTINFO)";
+  } else if (bind(fd, reinterpret_cast<struct sockaddr*>(&sin), sizeof sin) != 0) {
+    failed = "bind";
+  } else if (setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &membership, sizeof membership) != 0) {
+    failed = "setsockopt(IP_ADD_MEMBERSHIP)";
+  }
+  if (failed != nullptr) {
+    int err = errno;
+    close(fd);
+    ThrowErrno(env, err, failed, group + ":" + std::to_string(port) + " on " + interfaceText);
+    return env.Null();
+  }
+  return Napi::Number::New(env, fd);
+}
+
+// setMulticastSend(fd, interfaceAddress): multicast from this socket leaves by the interface
+// that holds interfaceAddress, with TTL 1 (never beyond the link), and loops back to the host's
+// other members (other Teredo clients of the same host).
+Napi::Value SetMulticastSend(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  std::string interfaceText;
+  if (!ArgFd(info, 0, &fd) || !ArgString(info, 1, "interfaceAddress", &interfaceText)) return env.Undefined();
+  struct ip_mreqn source;
+  std::memset(&source, 0, sizeof source);
+  if (!ParseIpv4(env, interfaceText, &source.imr_address)) return env.Undefined();
+  const char* failed = nullptr;
+  if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &source, sizeof source) != 0) {
+    failed = "setsockopt(IP_MULTICAST_IF)";
+  } else if (!SetIntOption(fd, IPPROTO_IP, IP_MULTICAST_TTL, 1)) {
+    failed = "setsockopt(IP_MULTICAST_TTL)";
+  } else if (!SetIntOption(fd, IPPROTO_IP, IP_MULTICAST_LOOP, 1)) {
+    failed = "setsockopt(IP_MULTICAST_LOOP)";
+  }
+  if (failed != nullptr) ThrowErrno(env, errno, failed, "fd " + std::to_string(fd) + " via " + interfaceText);
+  return env.Undefined();
 }
 
 // localPort(fd): the bound UDP port (useful after binding port 0).
@@ -218,6 +300,8 @@ Napi::Value CloseFd(const Napi::CallbackInfo& info) {
 void RegisterSockets(Napi::Env env, Napi::Object exports) {
   exports.Set("openUdp4", Napi::Function::New(env, OpenUdp4, "openUdp4"));
   exports.Set("localPort", Napi::Function::New(env, LocalPort, "localPort"));
+  exports.Set("openMulticast4", Napi::Function::New(env, OpenMulticast4, "openMulticast4"));
+  exports.Set("setMulticastSend", Napi::Function::New(env, SetMulticastSend, "setMulticastSend"));
   exports.Set("openRaw6", Napi::Function::New(env, OpenRaw6, "openRaw6"));
   exports.Set("openRaw4", Napi::Function::New(env, OpenRaw4, "openRaw4"));
   exports.Set("openUnixListener", Napi::Function::New(env, OpenUnixListener, "openUnixListener"));

@@ -12,11 +12,12 @@ import { chmodSync, statSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
-import { createLab } from '../../../scripts/lab/index.js';
+import { createLab, pollUntil } from '../../../scripts/lab/index.js';
 import type { Lab, LabDaemon, Qualified, TeredoClient } from '../../../scripts/lab/index.js';
 import { CLIENT_HOOK_ENV } from '../../../src/bootstrap/client-hook.js';
 import { CONTROL_GROUP } from '../../../src/bootstrap/control-socket.js';
 import { lookupGroup } from '../../../src/os/posix.js';
+import { NAT_TYPES } from '../../../src/teredo/nat-type.js';
 import { controlSocketPath } from '../../../src/ipc/control-protocol.js';
 import type { ControlStatus, PeersReply } from '../../../src/ipc/control-protocol.js';
 import { netnsSkip } from '../../support/netns.js';
@@ -105,16 +106,27 @@ describe('miredo-ctl against our server, relay and client', { skip: netnsSkip() 
     throw error;
   };
 
-  it('status: the client qualified, its address, server and last answer; NAT type unknown', async (t) => {
+  it("status: the client qualified, its address, server and last answer; the probe's NAT type", async (t) => {
     try {
       assert.ok(alice && qualified);
-      const status = await ctlJson<ControlStatus>(alice.daemon, 'status');
+      const daemon = alice.daemon;
+      // The probe runs after qualification: 'unknown' until it classifies (a second or so).
+      const status = await pollUntil(
+        async () => {
+          const now = await ctlJson<ControlStatus>(daemon, 'status');
+          return now.natType === 'unknown' ? undefined : now;
+        },
+        10_000,
+        "alice's NAT type in miredo-ctl status",
+        daemon,
+      );
       assert.equal(status.role, 'client');
       assert.equal(status.interface, 'teredo');
       assert.equal(status.qualified, true);
       assert.equal(status.address, qualified.address);
       assert.equal(status.mapping, `${qualified.mappedIPv4}:${qualified.mappedPort}`);
-      assert.equal(status.natType, 'unknown');
+      // Behind the lab's default cone NAT, which keeps ports.
+      assert.equal(status.natType, 'cone-port-preserving');
       assert.equal(status.servers[0]?.address, '198.51.100.1');
       assert.ok((status.servers[0]?.lastAnswerSecondsAgo ?? Infinity) < 30);
       assert.ok(status.qualificationSeconds !== null && status.qualificationSeconds < 20);
@@ -122,6 +134,7 @@ describe('miredo-ctl against our server, relay and client', { skip: netnsSkip() 
       const text = await run(['-p', pidFileOf(alice.daemon), 'status']);
       assert.equal(text.code, 0, text.stderr);
       assert.match(text.stdout, new RegExp(`^Address: +${qualified.address}$`, 'm'));
+      assert.match(text.stdout, /^NAT type: +cone-port-preserving$/m);
     } catch (error) {
       fail(t, error);
     }
@@ -191,6 +204,10 @@ describe('miredo-ctl against our server, relay and client', { skip: netnsSkip() 
     assert.ok(encapsulated > 0 && encapsulated <= (counters['encapsulated'] ?? 0));
     const clientMetrics = (await run(['-p', pidFileOf(alice.daemon), 'metrics'])).stdout;
     assert.match(clientMetrics, /^miredo_qualified 1$/m);
+    // The status test waited for the probe: its type is the one set to 1, every other 0.
+    assert.match(clientMetrics, /^miredo_nat_type\{type="cone-port-preserving"\} 1$/m);
+    assert.equal(clientMetrics.match(/^miredo_nat_type\{type="[a-z-]+"\} 1$/gm)?.length, 1);
+    assert.equal(clientMetrics.match(/^miredo_nat_type\{/gm)?.length, NAT_TYPES.length);
     assert.match(clientMetrics, /^miredo_server_answer_seconds_count [1-9]\d*$/m);
   });
 

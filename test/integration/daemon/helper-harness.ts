@@ -32,6 +32,7 @@ async function main(): Promise<void> {
         serverName: 'teredo.example',
         serverAddress: '198.51.100.1',
         serverAddress2: null,
+        localDiscovery: false,
         bindAddress: '127.0.0.1',
         bindPort: SYSTEM_OS.localPort(udp),
         peerTableCapacity: 1024,

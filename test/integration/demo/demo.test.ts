@@ -79,11 +79,23 @@ describe('npm run demo', { skip: netnsSkip() }, () => {
       new RegExp(`ok\\s+bob → alice: ${addresses.get('alice') ?? '?'}: 3/\\d+ replies`),
     );
 
+    // RFC 6081 symmetric NAT support: carol, behind the symmetric NAT, speaks first to dave.
+    const [, dave] = lineMatching(
+      run.stdout,
+      new RegExp(`ok\\s+dave qualifies behind restricted-nat: qualified as (${TEREDO_ADDRESS}),`),
+    );
+    lineMatching(
+      run.stdout,
+      new RegExp(
+        `ok\\s+carol → dave: ${dave ?? '?'}: 3/\\d+ replies.*\\(Miredo 1\\.2\\.6 gets no reply here\\)`,
+      ),
+    );
+
     const summary = run.stdout.slice(run.stdout.indexOf('\nSummary\n'));
     const rows = summary.split('\n').filter((line) => /^\s+\d+\s/.test(line));
-    assert.equal(rows.length, 17, summary);
+    assert.equal(rows.length, 19, summary);
     for (const row of rows) assert.match(row, /\s{2}ok\s{2}/);
-    assert.match(run.stdout, /All 17 steps worked\./);
+    assert.match(run.stdout, /All 19 steps worked\./);
     assert.match(run.stdout, /lab removed/);
     await assertNothingLeft(run.stdout);
   });

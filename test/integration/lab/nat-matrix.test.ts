@@ -3,7 +3,8 @@
  * clients and with Debian's Miredo 1.2.6 clients, all with our server and our relay: one lab,
  * every client started once, all pings at once (each on a pair that has never spoken). Prints
  * the table and holds it to nat-matrix-expectations.ts, the one place to update when a pair
- * starts to work.
+ * starts to work. Then, with the same clients, ours and Miredo with each other
+ * (nat-matrix-mixed.ts), held to that file's expectations.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,6 +22,7 @@ import {
   matrixNats,
 } from './nat-matrix-plan.js';
 import type { MatrixExperiment, Outcome, RowOutcomes } from './nat-matrix-plan.js';
+import { formatMixed, mixedExperiments, mixedExpectation } from './nat-matrix-mixed.js';
 
 const QUALIFY_TIMEOUT_MS = 30_000;
 /**
@@ -50,7 +52,7 @@ async function startClients(lab: Lab, impl: Implementation): Promise<Map<string,
 async function runExperiment(
   lab: Lab,
   clients: ReadonlyMap<string, TeredoClient>,
-  experiment: MatrixExperiment,
+  experiment: Pick<MatrixExperiment, 'from' | 'to'>,
 ): Promise<Outcome> {
   // Its address now, not at qualification: a mapping that lapsed would have changed it.
   const to = await clients.get(experiment.to)?.currentAddress();
@@ -108,6 +110,22 @@ describe('client to client across every pair of NAT kinds', () => {
     assert.equal(natOf.size, matrixClients().length);
   });
 
+  it('the mixed pings pair clients that never speak otherwise, and a client meets each NAT once among them', () => {
+    const natOf = new Map(matrixNats().flatMap((nat) => nat.clients.map((client) => [client, nat.name])));
+    const key = ({ from, to }: { from: string; to: string }): string => [from, to].sort().join(' ');
+    const mainPairs = new Set(matrixExperiments().map(key));
+    const mixed = mixedExperiments();
+    assert.ok(mixed.length > 0);
+    assert.equal(new Set(mixed.map(key)).size, mixed.length);
+    for (const experiment of mixed) assert.ok(!mainPairs.has(key(experiment)), key(experiment));
+    const peerNats = new Map<string, string[]>();
+    for (const { from, to } of mixed) {
+      peerNats.set(from, [...(peerNats.get(from) ?? []), natOf.get(to) ?? '?']);
+      peerNats.set(to, [...(peerNats.get(to) ?? []), natOf.get(from) ?? '?']);
+    }
+    for (const [client, nats] of peerNats) assert.equal(new Set(nats).size, nats.length, client);
+  });
+
   it('ours and Miredo, A first and B first: as expected', { skip: netnsSkip() }, async (t) => {
     const story = new LabStory();
     const phases: string[] = [];
@@ -131,12 +149,33 @@ describe('client to client across every pair of NAT kinds', () => {
           experiments.map((experiment) => runExperiment(lab, clients, experiment)),
         );
         phase(`${experiments.length} pings`);
-        return tabulate(experiments, outcomes);
+        const mixed = mixedExperiments();
+        const mixedOutcomes = await Promise.all(
+          mixed.map((experiment) => runExperiment(lab, clients, experiment)),
+        );
+        phase(`${mixed.length} mixed pings`);
+        const mixedTable = new Map(
+          mixed.map((experiment, index) => [
+            `${experiment.row.id} | ${experiment.mixedCase}`,
+            mixedOutcomes[index] ?? 'fails',
+          ]),
+        );
+        const mixedWrong = mixed.flatMap((experiment, index) =>
+          mixedExpectation(experiment) === mixedOutcomes[index]
+            ? []
+            : [`${experiment.row.label}, ${experiment.mixedCase}: measured ${mixedOutcomes[index]}`],
+        );
+        return { table: tabulate(experiments, outcomes), mixedTable, mixedWrong };
       });
       const why = (rowId: string): string | undefined => MATRIX_EXPECTATIONS[rowId]?.why;
-      for (const line of formatMatrix(measured, why).split('\n')) t.diagnostic(line);
-      const wrong = mismatches(measured);
-      assert.deepEqual(wrong, [], `the matrix differs from nat-matrix-expectations.ts:\n${wrong.join('\n')}`);
+      for (const line of formatMatrix(measured.table, why).split('\n')) t.diagnostic(line);
+      for (const line of formatMixed(measured.mixedTable).split('\n')) t.diagnostic(line);
+      const wrong = [...mismatches(measured.table), ...measured.mixedWrong];
+      assert.deepEqual(
+        wrong,
+        [],
+        `the matrix differs from nat-matrix-expectations.ts or nat-matrix-mixed.ts:\n${wrong.join('\n')}`,
+      );
     } finally {
       await lab.destroy();
       phase('teardown');

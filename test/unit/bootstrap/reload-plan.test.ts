@@ -24,6 +24,7 @@ const client: DaemonSettings = {
   serverName: 'teredo.example',
   serverAddress: '198.51.100.1',
   serverAddress2: null,
+  localDiscovery: true,
   bindAddress: '0.0.0.0',
   bindPort: 0,
   peerTableCapacity: 1024,

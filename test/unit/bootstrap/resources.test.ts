@@ -61,6 +61,7 @@ test('client: the tunnel stays unconfigured', async () => {
     serverName: 's',
     serverAddress: '198.51.100.1',
     serverAddress2: null,
+    localDiscovery: false,
     bindAddress: '0.0.0.0',
     bindPort: 3545,
     peerTableCapacity: 1024,
@@ -73,6 +74,73 @@ test('client: the tunnel stays unconfigured', async () => {
     'openUdp4 0.0.0.0:3545 reuseport rcvbuf 4194304',
     'localPort 11',
   ]);
+});
+
+const DISCOVERING: DaemonSettings = {
+  role: 'client',
+  interfaceName: null,
+  syslogFacility: 'daemon',
+  serverName: 's',
+  serverAddress: '198.51.100.1',
+  serverAddress2: null,
+  localDiscovery: true,
+  bindAddress: '0.0.0.0',
+  bindPort: 0,
+  peerTableCapacity: 1024,
+  dataplaneWorkers: 0,
+};
+
+test('client with LocalDiscovery: the group joined on the link towards the server, announcements sent there', async () => {
+  const os = new FakeOs();
+  const result = await openResources(DISCOVERING, 2, os);
+  assert.ok(result.ok);
+  assert.deepEqual(os.calls, [
+    'openTun - 2',
+    'openUdp4 0.0.0.0:0 reuseport rcvbuf 4194304',
+    'localPort 12',
+    'openUdp4 0.0.0.0:40000 reuseport rcvbuf 4194304',
+    'localLinkTowards 198.51.100.1:3544 0.0.0.0',
+    'openMulticast4 224.0.0.253:3544 10.0.0.2',
+    'setMulticastSend 12 10.0.0.2',
+    'setMulticastSend 13 10.0.0.2',
+  ]);
+  if (result.ok) {
+    assert.deepEqual(result.resources.discovery, {
+      fd: 14,
+      link: { name: 'eth0', address: '10.0.0.2', prefixLength: 24 },
+    });
+    assert.equal(result.resources.discoveryProblem, null);
+    await closeResources(result.resources, result.resources.baseline, os, captureLog().log);
+    assert.ok(os.calls.includes('closeFd 14'), 'closed with the others');
+    assert.deepEqual(
+      renumberDescriptors({ tun: [10, 11], udp: [12, 13], raw: null, discovery: 14 }).inEngine,
+      {
+        tun: [4, 5],
+        udp: [6, 7],
+        raw: null,
+        discovery: 8,
+      },
+    );
+  }
+});
+
+test('client with LocalDiscovery: no route or no group only turns discovery off, and says why', async () => {
+  const os = new FakeOs();
+  os.localLink = null;
+  const noRoute = await openResources(DISCOVERING, 1, os);
+  assert.ok(noRoute.ok);
+  if (noRoute.ok) {
+    assert.equal(noRoute.resources.discovery, null);
+    assert.equal(noRoute.resources.discoveryProblem, 'no IPv4 interface for a route to 198.51.100.1');
+  }
+  const refused = new FakeOs();
+  refused.failOn = 'openMulticast4';
+  const noGroup = await openResources(DISCOVERING, 1, refused);
+  assert.ok(noGroup.ok);
+  if (noGroup.ok) {
+    assert.equal(noGroup.resources.discovery, null);
+    assert.match(noGroup.resources.discoveryProblem ?? '', /^224\.0\.0\.253:3544 on eth0: /);
+  }
 });
 
 test('server: two sockets on port 3544 and the raw socket, no tunnel', async () => {

@@ -43,6 +43,7 @@ test('a client needs only ServerAddress; everything else has Miredo defaults', (
     syslogFacility: 'daemon',
     peerTableCapacity: 1_048_576,
     dataplaneWorkers: 0,
+    localDiscovery: true,
   });
   assert.deepEqual(parse(SERVER).warnings, []);
 });
@@ -56,6 +57,7 @@ test('a client reads every client directive, case-insensitively', () => {
     'BindAddress 198.51.100.7',
     'bindPort 0xDD9',
     'SyslogFacility LOCAL3',
+    'localdiscovery Disabled',
   ].join('\n');
   assert.deepEqual(config(text), {
     relayType: 'client',
@@ -69,6 +71,7 @@ test('a client reads every client directive, case-insensitively', () => {
     syslogFacility: 'local3',
     peerTableCapacity: 1_048_576,
     dataplaneWorkers: 0,
+    localDiscovery: false,
   });
   assert.deepEqual(parse(text).warnings, []);
 });
@@ -440,4 +443,19 @@ test('MetricsListen: PORT on loopback, IPV4:PORT, [IPV6]:PORT; absent by default
   for (const bad of ['0', '70000', 'localhost:9473', '::1:9473', '[::1]', '1.2.3.400:80']) {
     assert.equal(read(bad).ok, false, bad);
   }
+});
+
+test('LocalDiscovery: the boolean words and numbers of Miredo; a relay does not read it', () => {
+  const value = (text: string): boolean => config(`${SERVER}LocalDiscovery ${text}\n`).localDiscovery;
+  for (const yes of ['yes', 'TRUE', 'on', 'Enabled', '1', '0x10', '-3', '010'])
+    assert.equal(value(yes), true, yes);
+  for (const no of ['no', 'False', 'OFF', 'disabled', '0', '0x0', '00']) assert.equal(value(no), false, no);
+  assert.deepEqual(formatted(errors(`${SERVER}LocalDiscovery maybe\n`)), [
+    'miredo.conf:2: LocalDiscovery: "maybe" is not a boolean (expected yes, no, true, false, on, off, enabled, disabled or a number)',
+  ]);
+  const relay = parse('RelayType cone\nLocalDiscovery no\n');
+  assert.ok(relay.ok);
+  assert.deepEqual(formatted(relay.warnings), [
+    'miredo.conf:2: LocalDiscovery: only used in client mode; ignored',
+  ]);
 });

@@ -18,6 +18,7 @@ import { attachTunnelShared } from '../../../src/ipc/tunnel-shared.js';
 import { createTunnelSnapshot } from '../../../src/ipc/tunnel-state.js';
 import type { TunnelSnapshot } from '../../../src/ipc/tunnel-state.js';
 import { decodeTeredoAddress } from '../../../src/teredo/address.js';
+import { TEREDO_CONSTANTS } from '../../../src/teredo/constants.js';
 import { buildBubble } from '../../../src/teredo/bubble.js';
 import { parseIPv6 } from '../../../src/teredo/ipv6-text.js';
 import { createSecurityContext } from '../../../src/teredo/security.js';
@@ -54,6 +55,7 @@ const CLIENT_INIT: InitMessage = {
     serverName: 'teredo.example',
     serverAddress: SERVER_TEXT,
     serverAddress2: null,
+    localDiscovery: false,
     bindAddress: '0.0.0.0',
     bindPort: 0,
     peerTableCapacity: 64,
@@ -158,6 +160,7 @@ function bench(init: InitMessage): Bench {
         packet: new Uint8Array(packet),
         address: ipv4,
         port,
+        localAddress: 0,
       });
     },
     tun(packet) {
@@ -168,6 +171,7 @@ function bench(init: InitMessage): Bench {
         packet: new Uint8Array(packet),
         address: 0,
         port: 0,
+        localAddress: 0,
       });
     },
     messages(from = 0) {
@@ -186,12 +190,23 @@ function onlyRs(sent: readonly Sent[]): Uint8Array {
   return rs.bytes.slice(4, 12);
 }
 
+/** The NAT type probe's RS, to the server's second address (primary + 1 by default). */
+function probeRs(sent: readonly Sent[], secondary = SERVER_IPV4 + 1): Uint8Array {
+  assert.equal(sent.length, 1, 'one datagram');
+  const [rs] = sent;
+  assert.ok(rs !== undefined && rs.kind === 'udp');
+  assert.deepEqual([rs.ipv4, rs.port], [secondary, TEREDO_PORT]);
+  return rs.bytes.slice(4, 12);
+}
+
 /** Starts a client and qualifies it with an RA; returns the bench with the helper requests served. */
 function qualifiedClient(mtu = 1280): { b: Bench; address: Uint8Array } {
   const b = bench(CLIENT_INIT);
   b.control.start();
   const nonce = onlyRs(b.io.take());
   b.udp(routerAdvertisement(nonce, mtu), SERVER_IPV4, TEREDO_PORT);
+  // The NAT type probe, answered from the second address with the same mapping.
+  b.udp(routerAdvertisement(probeRs(b.io.take()), mtu), SERVER_IPV4 + 1, TEREDO_PORT);
   const up = b.records.find((record) => record['msg'] === 'New Teredo address/MTU');
   assert.ok(up, 'New Teredo address/MTU logged');
   const address = parseIPv6(String(up['address']));
@@ -262,24 +277,78 @@ describe('client control plane', () => {
     buildBubble(datagram, 8, { source: PEER_ADDRESS, destination: CLIENT_ADDRESS });
     b.udp(datagram, SERVER_IPV4, TEREDO_PORT);
     const sent = b.io.take();
-    assert.equal(sent.length, 1);
+    // The reply bubble, then (RFC 6081 symmetric NAT support) an indirect bubble back via its server.
     assert.deepEqual(
       sent.map((s) => (s.kind === 'udp' ? [s.ipv4, s.port, s.bytes.length] : [])),
-      [[PEER_IPV4, PEER_PORT, 40]],
+      [
+        [PEER_IPV4, PEER_PORT, 40],
+        [PEER_SERVER_IPV4, TEREDO_PORT, 40],
+      ],
     );
     assert.equal(b.counters[TUNNEL_COUNTER['reply-bubble-sent']], 1);
+    assert.equal(b.counters[TUNNEL_COUNTER['bubble-back-sent']], 1);
   });
 
   it('sends TUN packets to the core: bubbles to a new Teredo peer, a ping for a native host', () => {
     const { b, address } = qualifiedClient();
     b.tun(ipv6Packet({ source: address, destination: PEER_ADDRESS }));
-    const bubbles = b.io.take().map((s) => (s.kind === 'udp' ? `${s.ipv4}:${s.port}` : 'tun'));
-    assert.deepEqual(bubbles, [`${PEER_IPV4}:${PEER_PORT}`, `${PEER_SERVER_IPV4}:${TEREDO_PORT}`]);
+    const targets = (): string[] =>
+      b.io.take().map((s) => (s.kind === 'udp' ? `${s.ipv4}:${s.port}` : 'tun'));
+    const viaServer = `${PEER_SERVER_IPV4}:${TEREDO_PORT}`;
+    // Direct, via its server, and via its server from our address (RFC 6081 symmetric NAT support).
+    assert.deepEqual(targets(), [`${PEER_IPV4}:${PEER_PORT}`, viaServer, viaServer]);
+    // Qualification could not tell how our NAT maps: no bubble is held back, the timer sends nothing.
+    b.time.advance(TEREDO_CONSTANTS.directBubbleFallbackMs);
+    assert.deepEqual(targets(), []);
     b.tun(ipv6Packet({ source: address, destination: NATIVE_HOST }));
     const ping = b.io.take();
     assert.equal(ping.length, 1);
     assert.ok(ping[0]?.kind === 'udp' && ping[0].ipv4 === SERVER_IPV4 && ping[0].port === TEREDO_PORT);
     assert.equal(b.peers(), 2);
+  });
+
+  it('probes the second server address after qualifying: the NAT type is logged, in the state and in miredo-ctl status and metrics', () => {
+    const b = bench(CLIENT_INIT);
+    b.control.start();
+    b.udp(routerAdvertisement(onlyRs(b.io.take())), SERVER_IPV4, TEREDO_PORT);
+    assert.equal(b.state().active, true, 'qualified without waiting for the probe');
+    const probe = probeRs(b.io.take());
+    assert.deepEqual(b.control.state?.(), { natType: 'unknown' });
+    assert.equal(b.control.status().natType, 'unknown');
+    // Another port from the second address: a symmetric NAT with consecutive ports.
+    b.udp(routerAdvertisement(probe, 1280, MAPPED_IPV4, MAPPED_PORT + 1), SERVER_IPV4 + 1, TEREDO_PORT);
+    const detected = b.records.find((r) => r['msg'] === 'NAT type detected');
+    assert.ok(detected);
+    assert.equal(detected['level'], 30, 'info');
+    assert.equal(detected['natType'], 'symmetric-sequential');
+    assert.equal(detected['secondMappedPort'], MAPPED_PORT + 1);
+    assert.equal(detected['secondary'], '198.51.100.2');
+    assert.deepEqual(b.control.state?.(), { natType: 'symmetric-sequential' });
+    assert.equal(b.control.status().natType, 'symmetric-sequential', 'miredo-ctl status');
+    const natGauge = b.control.metricFamilies().find((family) => family.name === 'miredo_nat_type');
+    assert.deepEqual(
+      natGauge?.samples.filter((sample) => 'value' in sample && sample.value === 1).map((one) => one.labels),
+      [{ type: 'symmetric-sequential' }],
+    );
+    assert.equal(b.state().mappedPort, MAPPED_PORT, 'the address keeps the first mapping');
+  });
+
+  it('ServerAddress2 silent: NAT type unknown after two short tries, qualification untouched', () => {
+    const SECOND = 0xc6336409; // 198.51.100.9
+    assert.equal(CLIENT_INIT.config.role, 'client');
+    const b = bench({ ...CLIENT_INIT, config: { ...CLIENT_INIT.config, serverAddress2: '198.51.100.9' } });
+    b.control.start();
+    b.udp(routerAdvertisement(onlyRs(b.io.take())), SERVER_IPV4, TEREDO_PORT);
+    probeRs(b.io.take(), SECOND);
+    b.time.advance(2_000);
+    probeRs(b.io.take(), SECOND);
+    b.time.advance(2_000);
+    assert.deepEqual(b.io.take(), []);
+    assert.ok(b.messages().includes('No reply from the second Teredo server address: NAT type unknown'));
+    assert.deepEqual(b.control.state?.(), { natType: 'unknown' });
+    b.time.advance(16_000);
+    onlyRs(b.io.take());
+    assert.equal(b.state().active, true);
   });
 
   it('before qualification, answers TUN packets with ICMPv6 unreachable', () => {
@@ -373,7 +442,11 @@ describe('client control plane', () => {
     );
     assert.equal(b.state().active, true, 'the tunnel itself works; the kernel lacks the address');
     b.time.advance(20_000);
-    assert.equal(b.io.take().length, 1, 'qualification goes on');
+    assert.equal(
+      b.io.take().filter((s) => s.kind === 'udp' && s.ipv4 === SERVER_IPV4).length,
+      1,
+      'qualification goes on',
+    );
   });
 
   it('ignores a forged RA (wrong nonce) and counts nothing as delivered', () => {

@@ -54,9 +54,26 @@ test('valid init messages for each role parse unchanged', () => {
       bindAddress: '0.0.0.0',
       bindPort: 0,
       peerTableCapacity: 1024,
+      localDiscovery: true,
     },
   };
   assert.ok(parseBootstrapToEngine(client).ok);
+  const discovering = {
+    ...client,
+    fds: { ...client.fds, discovery: 20 },
+    localLink: { address: '10.0.0.2', prefixLength: 24 },
+  };
+  assert.ok(parseBootstrapToEngine(discovering).ok, 'a client with its discovery socket and link');
+  for (const wrong of [
+    { ...discovering, localLink: undefined },
+    { ...client, localLink: discovering.localLink },
+    { ...discovering, fds: { ...discovering.fds, discovery: discovering.fds.udp[0] } },
+    { ...discovering, localLink: { address: '10.0.0.2', prefixLength: 33 } },
+    { ...discovering, localLink: { address: 'eth0', prefixLength: 24 } },
+    { ...relayInit, fds: { ...relayInit.fds, discovery: 20 }, localLink: discovering.localLink },
+  ]) {
+    assert.equal(parseBootstrapToEngine(wrong).ok, false, JSON.stringify(wrong.localLink));
+  }
 });
 
 test('init messages with wrong privileges or descriptors are refused', () => {
@@ -220,6 +237,7 @@ test('engine ↔ worker messages', () => {
     packet: new Uint8Array(40),
     address: 1,
     port: 3544,
+    localAddress: 0x0a000002,
   };
   assert.ok(parseWorkerToEngine(slow).ok);
   assertInvalid(parseWorkerToEngine({ ...slow, packet: new Uint8Array(65536) }), 'packet too long');

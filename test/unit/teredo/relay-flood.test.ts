@@ -180,12 +180,13 @@ for (const { capacity, flood } of [
       lost += exchange(toHost, [RELAY_IPV4, RELAY_PORT], fromHost);
 
       if (second === FLOOD_SECONDS / 2) {
-        // The local side reaches a new peer: queued, and bubbled at once (direct and via its server).
+        // The local side reaches a new peer: queued, and bubbled at once (direct, and via its
+        // server from our interface ID and from our address).
         const bubbles = b.counter('bubble-sent');
         b.core.fromTun(toNew, 0, toNew.length, b.nowMs, b.wallSeconds, out);
         assert.ok(b.slotOf(NEW_PEER) >= 0, 'the new peer got a slot');
         assert.equal(b.counter('drop-tx-table-full'), 0);
-        assert.equal(b.counter('bubble-sent'), bubbles + 2, 'bubbled directly and through its server');
+        assert.equal(b.counter('bubble-sent'), bubbles + 3, 'bubbled directly and through its server');
       }
       if (second === FLOOD_SECONDS / 2 + 1) {
         // A second of flood later it is still waiting for its answer, which then comes.

@@ -14,6 +14,7 @@ import type { TunnelCore, TunnelOutput } from '../../../src/teredo/relay.js';
 import { TUNNEL_COUNTER_NAMES } from '../../../src/teredo/tunnel-counters.js';
 import type { TunnelCounterName } from '../../../src/teredo/tunnel-counters.js';
 import type { TeredoConstants } from '../../../src/teredo/constants.js';
+import type { LocalLink } from '../../../src/teredo/local-discovery.js';
 import { writeIPv6Header } from '../../../src/teredo/ipv6-header.js';
 import { buildBubble } from '../../../src/teredo/bubble.js';
 import { buildEcho } from '../../../src/teredo/echo.js';
@@ -90,6 +91,8 @@ export interface Bench {
   advance(ms: number): void;
   tun(packet: Uint8Array): Sent[];
   udp(datagram: Uint8Array, ipv4: number, port: number): Sent[];
+  /** What the core has due now (TunnelCore.sendDue). */
+  due(): Sent[];
   counter(name: TunnelCounterName): number;
   /** Every non-zero counter, by name. */
   nonZeroCounters(): Record<string, number>;
@@ -105,6 +108,10 @@ export interface BenchOptions {
   readonly qualified?: boolean;
   readonly constants?: TeredoConstants;
   readonly startMs?: number;
+  /** Client: run local discovery on this link (local-discovery.ts). */
+  readonly localLink?: LocalLink;
+  /** Local discovery's spread of its announcements. */
+  readonly random?: () => number;
 }
 
 export function bench(options: BenchOptions = {}): Bench {
@@ -120,6 +127,8 @@ export function bench(options: BenchOptions = {}): Bench {
     security,
     counters,
     ...(options.constants === undefined ? {} : { constants: options.constants }),
+    ...(options.localLink === undefined ? {} : { localLink: options.localLink }),
+    ...(options.random === undefined ? {} : { random: options.random }),
   });
   const out = recordingOutput();
   const state: Bench = {
@@ -141,6 +150,10 @@ export function bench(options: BenchOptions = {}): Bench {
     },
     udp(datagram: Uint8Array, ipv4: number, port: number): Sent[] {
       core.fromUdp(datagram, 0, datagram.length, ipv4, port, state.nowMs, state.wallSeconds, out);
+      return out.take();
+    },
+    due(): Sent[] {
+      core.sendDue(state.nowMs, out);
       return out.take();
     },
     counter(name: TunnelCounterName): number {

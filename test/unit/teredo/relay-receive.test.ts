@@ -23,6 +23,7 @@ import {
   PEER_ADDRESS,
   PEER_IPV4,
   PEER_PORT,
+  PEER_SERVER_IPV4,
   PREFIX,
   RELAY_IPV4,
   RELAY_PORT,
@@ -79,10 +80,11 @@ test('2c: an indirect bubble from our server is answered by a reply bubble to it
 test('2c: a bubble from our server without origin indication is answered at its Teredo source mapping', () => {
   const b = bench();
   const sent = b.udp(bubble(PEER_ADDRESS, CLIENT_ADDRESS), SERVER_IPV4, TEREDO_PORT);
-  assert.equal(sent.length, 1);
+  assert.equal(sent.length, 2, 'the reply, and a bubble back via its server (symmetric-nat.ts)');
   const reply = udp(sent[0]);
   assert.deepEqual([reply.ipv4, reply.port], [PEER_IPV4, PEER_PORT]);
   assert.equal(hexOf(reply.bytes), hexOf(bubble(CLIENT_ADDRESS, PEER_ADDRESS)));
+  assert.deepEqual([udp(sent[1]).ipv4, udp(sent[1]).port], [PEER_SERVER_IPV4, TEREDO_PORT]);
 });
 
 test('2c: no reply bubble to a non-global origin, nor for datagrams from another port of the server', () => {
@@ -238,7 +240,12 @@ test('5, HMAC bubble: a peer behind a symmetric NAT answers our bubble from anot
 test('5, HMAC bubble: a client creates the entry for such a peer', () => {
   const b = bench();
   const reply = bubble(PEER_ADDRESS, ourBubbleSource(b.security, PEER_IPV4, PEER_PORT));
-  assert.deepEqual(b.udp(reply, PEER_IPV4, 40001), []);
+  const sent = b.udp(reply, PEER_IPV4, 40001);
+  assert.deepEqual(
+    sent.map((item) => [udp(item).ipv4, udp(item).port, hexOf(udp(item).bytes)]),
+    [[PEER_IPV4, 40001, hexOf(bubble(CLIENT_ADDRESS, PEER_ADDRESS))]],
+    'one bubble from our address to the learnt mapping (symmetric-nat.ts rule 2)',
+  );
   const slot = b.slotOf(PEER_ADDRESS);
   assert.deepEqual(
     [b.table.flags(slot), b.table.mappedPort(slot)],
