@@ -15,7 +15,7 @@ const LAYERS = {
   bootstrap: ['teredo', 'os', 'log', 'config', 'ipc', 'version.js'],
   engine: ['teredo', 'os', 'log', 'config', 'ipc'],
   dataplane: ['teredo', 'os', 'log', 'config', 'ipc'],
-  cli: ['bootstrap', 'config', 'version.js'],
+  cli: ['bootstrap', 'config', 'ipc', 'version.js'],
 };
 
 function layerRule(folder, allowed) {

@@ -31,6 +31,7 @@ const ENTRIES: Readonly<Record<string, string>> = {
   'cli/miredo': 'dist/src/cli/miredo.js',
   'cli/miredo-server': 'dist/src/cli/miredo-server.js',
   'cli/miredo-checkconf': 'dist/src/cli/miredo-checkconf.js',
+  'cli/miredo-ctl': 'dist/src/cli/miredo-ctl.js',
   'engine/main': 'dist/src/engine/main.js',
 };
 const DATAPLANE_ENTRY = 'dist/src/dataplane/main.js';

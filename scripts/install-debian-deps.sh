@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that the tests and the demo use, without letting the
 # miredo packages start their services (they would contact public Teredo servers).
+# prometheus: only its promtool, which checks the metrics text (test/unit/ipc/prometheus.test.ts).
 set -euo pipefail
 
-packages=(iproute2 iptables miredo miredo-server tshark iperf3 netcat-openbsd iputils-ping procps ethtool mmdebstrap systemd-container)
+packages=(iproute2 iptables miredo miredo-server tshark iperf3 netcat-openbsd iputils-ping procps ethtool mmdebstrap systemd-container prometheus)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -34,9 +35,9 @@ echo 'wireshark-common wireshark-common/install-setuid boolean false' | debconf-
 apt-get update -q >/dev/null
 apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 
-# The miredo package enables its services: make sure none runs outside the tests.
+# The miredo and prometheus packages enable their services: make sure none runs outside the tests.
 if command -v systemctl >/dev/null 2>&1; then
-	systemctl disable --now miredo.service miredo-server.service >/dev/null 2>&1 || true
+	systemctl disable --now miredo.service miredo-server.service prometheus.service >/dev/null 2>&1 || true
 fi
 pkill -x miredo >/dev/null 2>&1 || true
 pkill -x miredo-server >/dev/null 2>&1 || true

@@ -31,6 +31,9 @@ import { createSupervisor } from './supervisor.js';
 import type { SupervisorTiming } from './supervisor.js';
 import { resolveUser } from './user.js';
 import type { UserLookup } from './user.js';
+import { openControlSocket } from './control-socket.js';
+import type { ControlSocket, ControlSocketOps } from './control-socket.js';
+import { SYSTEM_CONTROL_SOCKET } from './os-system.js';
 
 export interface BootstrapDependencies {
   readonly os: OsApi;
@@ -44,6 +47,8 @@ export interface BootstrapDependencies {
   readonly timing?: SupervisorTiming;
   /** After an internal error, how long the normal stop may take (default FATAL_CLEANUP_MS). */
   readonly fatalCleanupMs?: number;
+  /** How the control socket is made (control-socket.ts); absent: no control socket. */
+  readonly controlSocket?: ControlSocketOps;
 }
 
 export const ENGINE_PATH = fileURLToPath(new URL('../engine/main.js', import.meta.url));
@@ -65,6 +70,7 @@ export function systemDependencies(os: OsApi): BootstrapDependencies {
     enginePath: ENGINE_PATH,
     poolSize: defaultPoolSize(),
     logLevel: 'info',
+    controlSocket: SYSTEM_CONTROL_SOCKET,
   };
 }
 
@@ -156,6 +162,9 @@ export async function runBootstrap(
     }
   };
 
+  // After the PID file's lock: the socket's path is then ours (control-socket.ts).
+  const control =
+    deps.controlSocket === undefined ? null : openControlSocket(options.pidFile, deps.controlSocket, log);
   try {
     return await superviseEngine(options, reporter, deps, {
       settings: loaded.settings,
@@ -163,8 +172,10 @@ export async function runBootstrap(
       jail: jail.dir,
       logging,
       releasePidFile,
+      control,
     });
   } finally {
+    control?.close();
     releasePidFile();
     logging.close();
   }
@@ -176,6 +187,7 @@ interface Prepared {
   readonly jail: string;
   readonly logging: LogSetup;
   readonly releasePidFile: () => void;
+  readonly control: ControlSocket | null;
 }
 
 /** From the PID file on: opens the resources, runs the supervisor until the daemon stops. */
@@ -212,6 +224,7 @@ async function superviseEngine(
     os: deps.os,
     sources: deps.sources,
     enginePath: deps.enginePath,
+    ...(prepared.control === null ? {} : { controlFd: prepared.control.fd }),
     ...(deps.timing === undefined ? {} : { timing: deps.timing }),
   });
   let failed = false;

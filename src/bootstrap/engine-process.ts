@@ -38,6 +38,9 @@ export interface EngineDescriptors {
   readonly tun: readonly number[];
   readonly udp: readonly number[];
   readonly raw: number | null;
+  /** Listening sockets the engine serves (control socket, metrics); absent when not opened. */
+  readonly control?: number;
+  readonly metrics?: number;
   /** Client with local discovery. */
   readonly discovery?: number;
 }
@@ -82,17 +85,27 @@ export function renumberDescriptors(fds: EngineDescriptors): {
   readonly passed: readonly number[];
   readonly inEngine: InitMessage['fds'];
 } {
-  const { discovery } = fds;
-  const passed = [
-    ...fds.tun,
-    ...fds.udp,
-    ...(fds.raw === null ? [] : [fds.raw]),
-    ...(discovery === undefined ? [] : [discovery]),
-  ];
+  const passed = [...fds.tun, ...fds.udp, ...(fds.raw === null ? [] : [fds.raw])];
   let next = FIRST_PASSED_FD;
   const take = (): number => next++;
-  const inEngine = { tun: fds.tun.map(take), udp: fds.udp.map(take), raw: fds.raw === null ? null : take() };
-  return { passed, inEngine: discovery === undefined ? inEngine : { ...inEngine, discovery: take() } };
+  const inEngine: InitMessage['fds'] = {
+    tun: fds.tun.map(take),
+    udp: fds.udp.map(take),
+    raw: fds.raw === null ? null : take(),
+  };
+  if (fds.discovery !== undefined) {
+    passed.push(fds.discovery);
+    inEngine.discovery = take();
+  }
+  if (fds.control !== undefined) {
+    passed.push(fds.control);
+    inEngine.control = take();
+  }
+  if (fds.metrics !== undefined) {
+    passed.push(fds.metrics);
+    inEngine.metrics = take();
+  }
+  return { passed, inEngine };
 }
 
 /**

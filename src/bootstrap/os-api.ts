@@ -24,5 +24,7 @@ export interface OsApi extends TunControl {
   openMulticast4(group: string, port: number, interfaceAddress: string): number;
   setMulticastSend(fd: number, interfaceAddress: string): void;
   openRaw6(): number | Promise<number>;
+  /** A listening TCP socket (MetricsListen), served by the engine. */
+  openTcpListener(address: string, port: number): number;
   closeFd(fd: number): void;
 }

@@ -1,5 +1,9 @@
 /** The real kernel calls (src/os/, the native addon) behind the bootstrap's OsApi. */
+import { unlinkSync } from 'node:fs';
 import { closeFd } from '../os/fd.js';
+import { openTcpListener, openUnixListener } from '../os/listeners.js';
+import { lookupGroup } from '../os/posix.js';
+import type { ControlSocketOps } from './control-socket.js';
 import { openRaw6 } from '../os/raw.js';
 import { addAddress6, addRoute6, delAddress6, delRoute6, openTun, setLinkUp, setMtu } from '../os/tun.js';
 import { localLinkTowards } from '../os/local-link.js';
@@ -20,5 +24,16 @@ export const SYSTEM_OS: OsApi = {
   openMulticast4,
   setMulticastSend,
   openRaw6,
+  openTcpListener,
+  closeFd,
+};
+
+export const SYSTEM_CONTROL_SOCKET: ControlSocketOps = {
+  openUnixListener,
+  lookupGroup,
+  setegid: (gid) => process.setegid?.(gid),
+  getegid: () => process.getegid?.() ?? 0,
+  unlink: unlinkSync,
+  umask: (mask) => process.umask(mask),
   closeFd,
 };

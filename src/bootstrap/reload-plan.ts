@@ -65,6 +65,9 @@ export function planReload(current: DaemonSettings, next: DaemonSettings): Reloa
   } else {
     return { kind: 'restart', reasons: [`mode ${current.role} → ${next.role}`] };
   }
+  // The metrics listener is a socket the bootstrap opens with the others.
+  if (JSON.stringify(current.metricsListen) !== JSON.stringify(next.metricsListen))
+    restartFields.push('metricsListen');
   if (restartFields.length > 0) return { kind: 'restart', reasons: restartFields };
 
   if (current.role === 'relay' && next.role === 'relay') {

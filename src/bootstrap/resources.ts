@@ -32,6 +32,8 @@ export interface KernelResources {
   readonly tunFds: readonly number[];
   readonly udpFds: readonly number[];
   readonly rawFd: number | null;
+  /** The listening metrics socket (MetricsListen), or null. */
+  readonly metricsFd: number | null;
   /** The UDP port actually bound (BindPort 0 lets the kernel choose); null for a server. */
   readonly boundPort: number | null;
   /** The tunnel as the bootstrap configured it. */
@@ -94,6 +96,7 @@ async function openServer(settings: ServerSettings, os: OsApi, fds: number[]): P
     tunFds: [],
     udpFds,
     rawFd: raw,
+    metricsFd: null,
     boundPort: null,
     baseline: BARE_BASELINE,
     discovery: null,
@@ -164,6 +167,7 @@ async function openTunnel(
     tunFds: tun.fds,
     udpFds,
     rawFd: null,
+    metricsFd: null,
     boundPort: port,
     baseline,
     discovery: opened.discovery,
@@ -183,7 +187,13 @@ export async function openResources(
       settings.role === 'server'
         ? await openServer(settings, os, fds)
         : await openTunnel(settings, poolSize, os, fds);
-    return { ok: true, resources };
+    const listen = settings.metricsListen;
+    if (listen === undefined) return { ok: true, resources };
+    const metricsFd = await step(`MetricsListen ${listen.address} port ${listen.port}`, () =>
+      os.openTcpListener(listen.address, listen.port),
+    );
+    fds.push(metricsFd);
+    return { ok: true, resources: { ...resources, metricsFd } };
   } catch (error) {
     for (const fd of fds) {
       try {
@@ -230,6 +240,7 @@ export async function closeResources(
     ...resources.tunFds,
     ...resources.udpFds,
     ...(resources.rawFd === null ? [] : [resources.rawFd]),
+    ...(resources.metricsFd === null ? [] : [resources.metricsFd]),
     ...(resources.discovery === null ? [] : [resources.discovery.fd]),
   ];
   for (const fd of all) await attempt(`close descriptor ${fd}`, () => os.closeFd(fd));

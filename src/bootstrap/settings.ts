@@ -66,6 +66,7 @@ async function clientOrRelay(options: CommandLineOptions, sources: SettingsSourc
     bindPort: config.bindPort,
     peerTableCapacity: config.peerTableCapacity,
     dataplaneWorkers: config.dataplaneWorkers,
+    ...(config.metricsListen === undefined ? {} : { metricsListen: config.metricsListen }),
   };
 
   const bind = await resolveSetting(
@@ -136,6 +137,7 @@ async function server(options: CommandLineOptions, sources: SettingsSources): Pr
       interfaceMtu: config.interfaceMtu,
       rsRateLimit: config.rsRateLimit,
       forwardRateLimit: config.forwardRateLimit,
+      ...(config.metricsListen === undefined ? {} : { metricsListen: config.metricsListen }),
     },
   };
 }

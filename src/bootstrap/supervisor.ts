@@ -59,6 +59,8 @@ export interface SupervisorOptions {
   readonly os: OsApi;
   readonly sources: SettingsSources;
   readonly enginePath: string;
+  /** The listening control socket, passed to every engine (control-socket.ts). */
+  readonly controlFd?: number;
   readonly timing?: SupervisorTiming;
   /** Miredo's client hook; default /etc/miredo/client-hook or $MIREDO_TS_CLIENT_HOOK (client-hook.ts). */
   readonly clientHookPath?: string;
@@ -233,6 +235,8 @@ class DaemonSupervisor implements Supervisor {
         tun: resources.tunFds,
         udp: resources.udpFds,
         raw: resources.rawFd,
+        ...(config.controlFd === undefined ? {} : { control: config.controlFd }),
+        ...(resources.metricsFd === null ? {} : { metrics: resources.metricsFd }),
         ...(discovery === null ? {} : { discovery: discovery.fd }),
       },
       sink: config.sink,

@@ -6,10 +6,10 @@
  * and SyslogFacility. Anything else is reported as superfluous (a warning).
  *
  * Our extensions, read in every mode (Miredo 1.2.6 would call them superfluous): PeerTableCapacity
- * (most peers held at once; Miredo's fixed MAX_PEERS) and DataplaneWorkers (data-plane worker
- * threads, 0 = one per CPU). LocalDiscovery (RFC 4380 section 5.2.8, a boolean in Miredo's
- * syntax, on by default; Miredo's later releases have it, off by default) is read in client
- * mode only.
+ * (most peers held at once; Miredo's fixed MAX_PEERS), DataplaneWorkers (data-plane worker
+ * threads, 0 = one per CPU) and MetricsListen (the Prometheus metrics over HTTP; off by default).
+ * LocalDiscovery (RFC 4380 section 5.2.8, a boolean in Miredo's syntax, on by default; Miredo's
+ * later releases have it, off by default) is read in client mode only.
  */
 import { z } from 'zod';
 import {
@@ -36,6 +36,7 @@ import {
   relayTypeValue,
   syslogFacilityValue,
   teredoPrefixValue,
+  metricsListenValue,
 } from './values.js';
 
 /** A whole number from `min` to `max` in Miredo's integer syntax (strtoul base 0, like BindPort). */
@@ -211,6 +212,7 @@ export function parseMiredoConf(
     'dataplaneWorkers',
     reader.read('DataplaneWorkers', dataplaneWorkersValue),
   );
+  const metricsListen = valueOf('metricsListen', reader.read('MetricsListen', metricsListenValue));
 
   return reader.finish(notRead, () => ({
     config: MiredoConfigSchema.parse({
@@ -226,6 +228,7 @@ export function parseMiredoConf(
       syslogFacility: syslogFacility ?? MIREDO_DEFAULTS.syslogFacility,
       peerTableCapacity: peerTableCapacity ?? MIREDO_DEFAULTS.peerTableCapacity,
       dataplaneWorkers: dataplaneWorkers ?? MIREDO_DEFAULTS.dataplaneWorkers,
+      ...(metricsListen === undefined ? {} : { metricsListen }),
     }),
     origins,
   }));

@@ -16,7 +16,7 @@ import { strtoulWhole } from './strtoul.js';
 import { DEFAULT_SYSLOG_FACILITY } from '../log/syslog-facility.js';
 import { MAX_PACKETS_PER_SECOND, NOT_GLOBAL_TEXT, serverSettingsSchema } from './settings-schema.js';
 import type { SourceRateLimit } from './settings-schema.js';
-import { mtuValue, syslogFacilityValue, teredoPrefixValue } from './values.js';
+import { metricsListenValue, mtuValue, syslogFacilityValue, teredoPrefixValue } from './values.js';
 
 /** A parsed miredo-server.conf, as it may cross a process boundary: the server's settings (settings-schema.ts). */
 export const ServerConfigSchema = serverSettingsSchema
@@ -136,6 +136,7 @@ export function parseServerConf(
   );
   const rsRateLimit = valueOf('rsRateLimit', reader.read('RSRateLimit', rateLimitValue));
   const forwardRateLimit = valueOf('forwardRateLimit', reader.read('ForwardRateLimit', rateLimitValue));
+  const metricsListen = valueOf('metricsListen', reader.read('MetricsListen', metricsListenValue));
 
   return reader.finish(notRead, () => ({
     config: ServerConfigSchema.parse({
@@ -146,6 +147,7 @@ export function parseServerConf(
       syslogFacility: syslogFacility ?? SERVER_DEFAULTS.syslogFacility,
       rsRateLimit: rsRateLimit ?? SERVER_DEFAULTS.rsRateLimit,
       forwardRateLimit: forwardRateLimit ?? SERVER_DEFAULTS.forwardRateLimit,
+      ...(metricsListen === undefined ? {} : { metricsListen }),
     }),
     origins,
   }));

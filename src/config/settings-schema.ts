@@ -5,12 +5,14 @@
  * (miredo-conf.ts, server-conf.ts) are built from its fields, and the engine's configuration
  * (src/ipc/engine-config.ts) picks from it, so a bound changes in one place for all of them.
  *
- * It imports only zod, the syslog facilities and the constants: the data-plane threads load it.
+ * It imports only zod, the syslog facilities, the constants and the address parsers: the data-plane
+ * threads load it.
  */
 import { z } from 'zod';
 import { SyslogFacilitySchema } from '../log/syslog-facility.js';
 import { MAX_DATAPLANE_WORKERS, MAX_PEER_CAPACITY, TEREDO_CONSTANTS } from '../teredo/constants.js';
 import { isGlobalUnicastIPv4, parseIPv4 } from '../teredo/ipv4.js';
+import { parseIPv6 } from '../teredo/ipv6-text.js';
 
 /** Linux IFNAMSIZ: names are at most 15 bytes plus the terminating NUL. */
 export const IFNAMSIZ = 16;
@@ -63,6 +65,24 @@ export const SourceRateLimitSchema = z
   .strict()
   .readonly();
 
+/** The port miredo-ctl(8) suggests for MetricsListen (no registered Prometheus exporter port). */
+export const DEFAULT_METRICS_PORT = 9473;
+
+/**
+ * MetricsListen (our extension): where the engine serves the Prometheus metrics over HTTP, an IP
+ * literal and a port. Absent: no listener (the default).
+ */
+export const metricsListenSchema = z
+  .object({
+    address: z
+      .string()
+      .max(45)
+      .refine((text) => parseIPv4(text) !== null || parseIPv6(text) !== null, 'not an IP address'),
+    port: z.number().int().min(1).max(0xffff),
+  })
+  .strict()
+  .readonly();
+
 export const clientSettingsSchema = z
   .object({
     role: z.literal('client'),
@@ -77,6 +97,7 @@ export const clientSettingsSchema = z
     bindPort: portSchema,
     peerTableCapacity: peerTableCapacitySchema,
     dataplaneWorkers: dataplaneWorkersSchema,
+    metricsListen: metricsListenSchema.optional(),
     /** RFC 4380 section 5.2.8 local client discovery (LocalDiscovery, on by default). */
     localDiscovery: z.boolean(),
   })
@@ -94,6 +115,7 @@ export const relaySettingsSchema = z
     bindPort: portSchema,
     peerTableCapacity: peerTableCapacitySchema,
     dataplaneWorkers: dataplaneWorkersSchema,
+    metricsListen: metricsListenSchema.optional(),
   })
   .strict();
 
@@ -111,6 +133,7 @@ export const serverSettingsSchema = z
     rsRateLimit: SourceRateLimitSchema,
     /** Packets forwarded per source IPv4 (our extension; perSecond 0 = no limit). */
     forwardRateLimit: SourceRateLimitSchema,
+    metricsListen: metricsListenSchema.optional(),
   })
   .strict();
 
@@ -123,3 +146,4 @@ export const daemonSettingsSchema = z.discriminatedUnion('role', [
 export type DaemonSettings = Readonly<z.infer<typeof daemonSettingsSchema>>;
 export type DaemonRole = DaemonSettings['role'];
 export type SourceRateLimit = z.infer<typeof SourceRateLimitSchema>;
+export type MetricsListen = z.infer<typeof metricsListenSchema>;

@@ -10,6 +10,7 @@ import { parseIPv6 } from '../teredo/ipv6-text.js';
 import { asciiLowerCase } from './tokenize.js';
 import { isIPv4OrHostName } from './host-name.js';
 import { IFNAMSIZ } from './settings-schema.js';
+import type { MetricsListen } from './settings-schema.js';
 import { parseInt16 } from './strtoul.js';
 import { SYSLOG_FACILITIES, SyslogFacilitySchema } from '../log/syslog-facility.js';
 
@@ -60,6 +61,23 @@ export const ipv4OrHostNameValue = valueSchema((text) =>
 export const ipv4LiteralValue = valueSchema((text) =>
   parseIPv4(text) !== null ? ok(text) : fail(`"${text}" is not a dotted-quad IPv4 address`),
 );
+
+/**
+ * MetricsListen: PORT (on 127.0.0.1), or ADDRESS:PORT with an IPv4 literal, or [ADDRESS]:PORT
+ * with an IPv6 one. Port 1 to 65535, in decimal.
+ */
+export const metricsListenValue = valueSchema((text): Parsed<MetricsListen> => {
+  const match = /^(?:(\d{1,3}(?:\.\d{1,3}){3})|\[([0-9a-fA-F:.]+)\]):(\d{1,5})$|^(\d{1,5})$/.exec(text);
+  const expected = 'expected PORT, IPV4:PORT or [IPV6]:PORT';
+  if (match === null) return fail(`"${text}" is not a listening address (${expected})`);
+  const [, ipv4, ipv6, port, portOnly] = match;
+  const address = ipv4 ?? ipv6 ?? '127.0.0.1';
+  if ((ipv4 !== undefined && parseIPv4(ipv4) === null) || (ipv6 !== undefined && parseIPv6(ipv6) === null))
+    return fail(`"${text}" is not a listening address (${expected})`);
+  const number = Number(port ?? portOnly);
+  if (number < 1 || number > 0xffff) return fail(`"${text}": the port must be from 1 to 65535`);
+  return ok({ address, port: number });
+});
 
 /** Miredo's int16 (strtoul base 0: decimal, 0x hex, 0 octal), used as a UDP port. */
 export const portValue = valueSchema((text) => {

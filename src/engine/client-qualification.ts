@@ -11,7 +11,7 @@ import type { TeredoConstants } from '../teredo/constants.js';
 import { formatIPv4, parseIPv4 } from '../teredo/ipv4.js';
 import { formatIPv6 } from '../teredo/ipv6-text.js';
 import { createQualification, QUALIFICATION_MESSAGES } from '../teredo/qualification.js';
-import type { QualificationAction } from '../teredo/qualification.js';
+import type { QualificationAction, QualificationState } from '../teredo/qualification.js';
 import type { TunnelCore, TunnelOutput } from '../teredo/relay.js';
 import type { SecurityContext } from '../teredo/security.js';
 import type { EngineConfig } from '../ipc/engine-config.js';
@@ -19,6 +19,7 @@ import type { ReplyMessage } from '../ipc/bootstrap-engine-messages.js';
 import type { ControlPlaneContext } from './control-plane.js';
 import type { TunnelClock, TunnelTimers } from './tunnel-clock.js';
 import { createTunnelInterface } from './tunnel-interface.js';
+import { QualificationRecord } from './qualification-record.js';
 import { createClientNatType } from './client-nat-type.js';
 import type { NatType } from '../teredo/nat-type.js';
 
@@ -50,6 +51,9 @@ export interface ClientQualification {
   readonly natType: NatType;
   /** No more timers; down, and the interface cleaned up within `timeoutMs`. */
   stop(timeoutMs: number): Promise<void>;
+  /** The state machine's view, for miredo-ctl. */
+  readonly state: QualificationState;
+  readonly record: QualificationRecord;
 }
 
 /** What the logs say about an address: Miredo prints it; we decode it too. */
@@ -104,6 +108,7 @@ export function createClientQualification(options: ClientQualificationOptions): 
   let timer: unknown = null;
   let running = false;
   let up = false;
+  const record = new QualificationRecord();
 
   /** Qualified (again, or with a new address or MTU): the core, the workers, the interface. */
   const goUp = (address: Uint8Array, mtu: number): void => {
@@ -118,6 +123,7 @@ export function createClientQualification(options: ClientQualificationOptions): 
       mtu,
     });
     iface.up(address, mtu);
+    record.up(now());
     // Miredo's up callback says this on every change.
     log.notice('Teredo pseudo-tunnel started');
     log.info(' (address: %s, MTU: %d)', formatIPv6(address), mtu);
@@ -129,6 +135,7 @@ export function createClientQualification(options: ClientQualificationOptions): 
   const goDown = (): void => {
     shared.state.publish(inactive);
     iface.down();
+    record.down();
     if (!up) return;
     up = false;
     core.setClientIdentity(null);
@@ -140,6 +147,7 @@ export function createClientQualification(options: ClientQualificationOptions): 
     for (const action of actions) {
       switch (action.kind) {
         case 'send':
+          record.solicited(now());
           out.sendUdp(action.datagram, 0, action.datagram.length, action.ipv4, action.port);
           break;
         case 'log': {
@@ -177,19 +185,26 @@ export function createClientQualification(options: ClientQualificationOptions): 
   return {
     start(nowMs: number): void {
       running = true;
+      record.started(nowMs);
       shared.state.publish(inactive);
       act(qualification.start(nowMs));
     },
     offer(packet: Uint8Array, ipv4: number, port: number, nowMs: number, local: number): boolean {
       if (natType.offer(packet, port, nowMs)) return true;
       localIPv4 = local >>> 0;
+      const accepted = qualification.counters.advertisementsAccepted;
       const actions = qualification.offer(packet, 0, packet.length, ipv4, port, nowMs);
       if (actions === null) return false;
+      if (qualification.counters.advertisementsAccepted !== accepted) record.answered(nowMs);
       act(actions);
       return true;
     },
     reply: (message) => iface.reply(message),
-    get natType() {
+    get state(): QualificationState {
+      return qualification.state;
+    },
+    record,
+    get natType(): NatType {
       return natType.natType;
     },
     async stop(timeoutMs: number): Promise<void> {

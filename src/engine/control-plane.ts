@@ -9,6 +9,14 @@ import type { NatType } from '../teredo/nat-type.js';
 import type { EngineConfig } from '../ipc/engine-config.js';
 import type { EngineToBootstrap, InitMessage, ReplyMessage } from '../ipc/bootstrap-engine-messages.js';
 import type { SlowPathMessage } from '../ipc/engine-worker-messages.js';
+import type { ControlStatus, PeerFilter, PeersReply } from '../ipc/control-protocol.js';
+import type { MetricFamily } from '../ipc/prometheus.js';
+
+/** The role's part of `miredo-ctl status`; the engine adds the rest (pid, uptime, workers). */
+export type RoleStatus = Omit<
+  ControlStatus,
+  'role' | 'enginePid' | 'uptimeSeconds' | 'workers' | 'interface'
+>;
 
 export interface ControlPlaneContext {
   readonly log: Logger;
@@ -29,6 +37,12 @@ export interface ControlPlane {
   reconfigure(config: EngineConfig): void;
   /** Undo what start() did (client: address and route removal through the helper). */
   stop(): Promise<void>;
+  /** Read-only views for the control socket (control-server.ts). */
+  status(): RoleStatus;
+  /** The peer table, filtered and limited; null for a server (it keeps no peers). */
+  peers(filter: PeerFilter | null, limit: number): Promise<PeersReply> | null;
+  /** The role's gauges and histograms (its counters are the engine's). */
+  metricFamilies(): readonly MetricFamily[];
   /** What the state summary (SIGUSR1) tells of the protocol state: a client's NAT type. */
   state?(): ControlPlaneState;
 }

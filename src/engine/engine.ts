@@ -28,6 +28,11 @@ import type { EngineConfig } from '../ipc/engine-config.js';
 import type { EngineSummary, EngineToBootstrap, InitMessage } from '../ipc/bootstrap-engine-messages.js';
 import type { DataplaneProgram, DataplaneThread } from './dataplane-program.js';
 import { createWorkerPool } from './worker-pool.js';
+import { createControlAnswer, renderMetrics } from './control-queries.js';
+import type { ControlSources } from './control-queries.js';
+import { serveControlSocket } from './control-server.js';
+import type { Listening } from './control-server.js';
+import { serveMetrics } from './metrics-server.js';
 import type { ReplacementPolicy, WorkerPool } from './worker-pool.js';
 
 export const WORKER_STOP_TIMEOUT_MS = 500;
@@ -70,14 +75,9 @@ export function createEngine(env: EngineEnvironment): Engine {
 
 /** The descriptors that may cross from the bootstrap: stdio, the channel, those of `init`. */
 function keptDescriptors(message: InitMessage): ReadonlySet<number> {
-  const { tun, udp, raw, discovery } = message.fds;
-  return new Set([
-    CHANNEL_FD,
-    ...tun,
-    ...udp,
-    ...(raw === null ? [] : [raw]),
-    ...(discovery === undefined ? [] : [discovery]),
-  ]);
+  const { tun, udp, raw, discovery, control, metrics } = message.fds;
+  const others = [raw, discovery, control, metrics].filter((one) => one !== null && one !== undefined);
+  return new Set([CHANNEL_FD, ...tun, ...udp, ...others]);
 }
 
 /** Each worker's task: its descriptors, the shared table and counters, the jail's identity. */
@@ -113,6 +113,7 @@ class EngineInstance implements Engine {
   private stopping = false;
   private control: ControlPlane | null = null;
   private counters: { readonly block: SharedArrayBuffer; readonly names: readonly string[] } | null = null;
+  private listening: Listening[] = [];
 
   constructor(private readonly env: EngineEnvironment) {
     this.log = env.log;
@@ -209,6 +210,7 @@ class EngineInstance implements Engine {
     const { log } = this;
     if (this.stopping) return;
     this.stopping = true;
+    for (const listener of this.listening) listener.close();
     await this.control
       ?.stop()
       .catch((error: unknown) => log.error('Control plane stop failed: %s', errorText(error)));
@@ -268,7 +270,22 @@ class EngineInstance implements Engine {
         FAULT_INJECTION_WORKER,
       );
     controlPlane.start();
+    this.serveListeners(message, controlPlane);
     env.send({ type: 'ready', pid: process.pid, workers: message.poolSize });
+  }
+
+  /** The control socket and the metrics listener, when the bootstrap passed them: read-only views. */
+  private serveListeners(message: InitMessage, control: ControlPlane): void {
+    const sources: ControlSources = {
+      summary: () => this.summary(),
+      control,
+      interfaceName: message.interface?.name ?? null,
+    };
+    const { control: controlFd, metrics: metricsFd } = message.fds;
+    if (controlFd !== undefined)
+      this.listening.push(serveControlSocket(controlFd, createControlAnswer(sources), this.log));
+    if (metricsFd !== undefined)
+      this.listening.push(serveMetrics(metricsFd, () => Promise.resolve(renderMetrics(sources)), this.log));
   }
 
   /** The drop and the checks that it worked; false (the engine ends) when either fails. */

@@ -27,6 +27,9 @@ import type { ControlPlane, ControlPlaneContext, ControlPlaneFactory } from './c
 import { SYSTEM_CLOCK, SYSTEM_TIMERS } from './tunnel-clock.js';
 import type { TunnelClock, TunnelTimers } from './tunnel-clock.js';
 import { countingOutput, createFdTunnelIo } from './tunnel-output.js';
+import { listPeers } from './peer-listing.js';
+import { tunnelMetricFamilies, tunnelStatus } from './tunnel-status.js';
+import type { TunnelView } from './tunnel-status.js';
 import { readDiscovery } from './discovery-reader.js';
 import type { DiscoveryReader, DiscoveryReaderFactory } from './discovery-reader.js';
 import { parseIPv4 } from '../teredo/ipv4.js';
@@ -76,8 +79,8 @@ interface Parts {
 
 /**
  * Longer than 80 lines: the tunnel's control plane: the core (replaced when a relay's prefix
- * changes), the tick and the relay's published state are shared by its five methods, each of them
- * short; the client's qualification is in client-qualification.ts.
+ * changes), the tick and the relay's published state are shared by its methods, each of them
+ * short (the control socket's views are in tunnel-status.ts and peer-listing.ts); the client's qualification is in client-qualification.ts.
  */
 function createControlPlane({ config, context, shared, options }: Parts): ControlPlane {
   const { log } = context;
@@ -131,6 +134,14 @@ function createControlPlane({ config, context, shared, options }: Parts): Contro
           now,
         })
       : null;
+
+  const view = (): TunnelView => ({
+    config: relayConfig ?? config,
+    client,
+    table: shared.table,
+    stats: core.stats(),
+    nowMs: clock.now(),
+  });
 
   /** Sends what the core has due and arms a timer for what it will have next. */
   const sendDue = (nowMs: number): void => {
@@ -226,6 +237,10 @@ function createControlPlane({ config, context, shared, options }: Parts): Contro
       }
       log.notice('Teredo pseudo-tunnel stopped');
     },
+
+    status: () => tunnelStatus(view()),
+    peers: (filter, limit) => listPeers(shared.table, { filter, limit, nowSeconds: secondsOf(clock.now()) }),
+    metricFamilies: () => tunnelMetricFamilies(view()),
   };
 }
 

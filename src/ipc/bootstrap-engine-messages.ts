@@ -40,6 +40,10 @@ export const initMessageSchema = z
         /** One UDP socket per worker (client, relay) or the two server sockets. */
         udp: fdList,
         raw: fd.nullable(),
+        /** The listening control socket (miredo-ctl), which the engine serves read-only. */
+        control: fd.optional(),
+        /** The listening metrics socket (MetricsListen), served the same way over HTTP. */
+        metrics: fd.optional(),
         /** Client with LocalDiscovery: UDP 3544 joined to 224.0.0.253 on `localLink`. */
         discovery: fd.optional(),
       })
@@ -59,12 +63,11 @@ export const initMessageSchema = z
   .strict()
   .superRefine((init, ctx) => {
     const role = init.config.role;
-    const { discovery } = init.fds;
+    const { tun, udp, raw, discovery, control, metrics } = init.fds;
     const all = [
-      ...init.fds.tun,
-      ...init.fds.udp,
-      ...(init.fds.raw === null ? [] : [init.fds.raw]),
-      ...(discovery === undefined ? [] : [discovery]),
+      ...tun,
+      ...udp,
+      ...[raw, discovery, control, metrics].filter((one) => one !== null && one !== undefined),
     ];
     if (new Set(all).size !== all.length)
       ctx.addIssue({ code: 'custom', message: 'a descriptor is listed twice' });

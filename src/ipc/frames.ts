@@ -17,7 +17,7 @@ export const FRAME_HEADER_BYTES = 4;
 export const MAX_FRAME_BYTES = 256 * 1024;
 
 export type FrameViolation =
-  | { readonly kind: 'oversized-frame'; readonly length: number }
+  | { readonly kind: 'oversized-frame'; readonly length: number; readonly limit: number }
   | { readonly kind: 'empty-frame' }
   | { readonly kind: 'invalid-utf8' }
   | { readonly kind: 'invalid-json' };
@@ -29,7 +29,7 @@ export type FrameEvent =
 export interface FrameDecoder {
   /** Every message `chunk` completes, in order, then a violation if one was found (the last event). */
   push(chunk: Uint8Array): readonly FrameEvent[];
-  /** Bytes held for the frame in progress (header included): never over FRAME_HEADER_BYTES + MAX_FRAME_BYTES. */
+  /** Bytes held for the frame in progress (header included): never over FRAME_HEADER_BYTES + the limit. */
   readonly buffered: number;
   /** Whether a violation ended the decoder. */
   readonly failed: boolean;
@@ -38,7 +38,7 @@ export interface FrameDecoder {
 export function describeFrameViolation(violation: FrameViolation): string {
   switch (violation.kind) {
     case 'oversized-frame':
-      return `frame of ${violation.length} bytes (at most ${MAX_FRAME_BYTES})`;
+      return `frame of ${violation.length} bytes (at most ${violation.limit})`;
     case 'empty-frame':
       return 'empty frame';
     case 'invalid-utf8':
@@ -64,7 +64,8 @@ function parsePayload(payload: Uint8Array): FrameEvent {
   }
 }
 
-export function createFrameDecoder(): FrameDecoder {
+/** `maxBytes`: the largest payload accepted (the control socket's requests take far less). */
+export function createFrameDecoder(maxBytes: number = MAX_FRAME_BYTES): FrameDecoder {
   const header = new Uint8Array(FRAME_HEADER_BYTES);
   let headerFill = 0;
   /** The payload being filled, once its header has been read and accepted. */
@@ -85,11 +86,12 @@ export function createFrameDecoder(): FrameDecoder {
           if (headerFill < FRAME_HEADER_BYTES) break;
           const length = new DataView(header.buffer).getUint32(0, false);
           headerFill = 0;
-          if (length === 0 || length > MAX_FRAME_BYTES) {
+          if (length === 0 || length > maxBytes) {
             failed = true;
             events.push({
               kind: 'violation',
-              violation: length === 0 ? { kind: 'empty-frame' } : { kind: 'oversized-frame', length },
+              violation:
+                length === 0 ? { kind: 'empty-frame' } : { kind: 'oversized-frame', length, limit: maxBytes },
             });
             break;
           }

@@ -1,6 +1,6 @@
 /**
- * The calls the daemon uses from node-posix (the package ships no types): the password database,
- * chroot(2), and syslog(3).
+ * The calls the daemon uses from node-posix (the package ships no types): the password and group
+ * databases, chroot(2), and syslog(3).
  */
 import { createRequire } from 'node:module';
 
@@ -12,6 +12,7 @@ export interface PasswdEntry {
 
 interface PosixModule {
   getpwnam(name: string): PasswdEntry;
+  getgrnam(name: string): { readonly gid: number };
   chroot(dir: string): void;
   openlog(ident: string, options: { pid?: boolean; ndelay?: boolean }, facility: string): void;
   closelog(): void;
@@ -25,6 +26,15 @@ export function lookupUser(name: string): PasswdEntry | null {
   try {
     const entry = posix.getpwnam(name);
     return { name: entry.name, uid: entry.uid, gid: entry.gid };
+  } catch {
+    return null;
+  }
+}
+
+/** The numeric id of group `name`, or null when there is no such group. */
+export function lookupGroup(name: string): number | null {
+  try {
+    return posix.getgrnam(name).gid;
   } catch {
     return null;
   }

@@ -109,6 +109,10 @@ export class FakeOs implements OsApi {
     this.record('openRaw6');
     return this.nextFd++;
   }
+  openTcpListener(address: string, port: number): number {
+    this.record(`openTcpListener ${address}:${port}`);
+    return this.nextFd++;
+  }
   closeFd(fd: number): void {
     this.calls.push(`closeFd ${fd}`);
     this.closed.push(fd);

@@ -24,7 +24,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   bootstrap: ['teredo', 'os', 'log', 'config', 'ipc', 'version.ts'],
   engine: ['teredo', 'os', 'log', 'config', 'ipc'],
   dataplane: ['teredo', 'os', 'log', 'config', 'ipc'],
-  cli: ['bootstrap', 'config', 'version.ts'],
+  cli: ['bootstrap', 'config', 'ipc', 'version.ts'],
 };
 
 /** src/engine/engine.ts → engine; src/version.ts → version.ts. */

@@ -18,6 +18,9 @@ import { usageText } from '../../src/bootstrap/command-line.js';
 import { createClientHook } from '../../src/bootstrap/client-hook.js';
 import { createLogger } from '../../src/log/logger.js';
 import { PACKAGE_ROOT } from '../support/nobody-copy.js';
+import { CTL_USAGE } from '../../src/cli/ctl-args.js';
+import { CTL_EXIT } from '../../src/cli/ctl-client.js';
+import { controlCommands } from '../../src/ipc/control-protocol.js';
 
 const run = promisify(execFile);
 
@@ -25,6 +28,7 @@ const PAGES = [
   'man/miredo.8',
   'man/miredo-server.8',
   'man/miredo-checkconf.8',
+  'man/miredo-ctl.8',
   'man/miredo.conf.5',
   'man/miredo-server.conf.5',
 ] as const;
@@ -79,7 +83,12 @@ describe('manual pages', () => {
       for (const section of ['NAME', 'SYNOPSIS', 'DESCRIPTION', 'SEE ALSO']) {
         assert.match(roff, new RegExp(`^\\.SH ${section}$`, 'm'), `${name} lacks ${section}`);
       }
-      assert.doesNotMatch(roff, /miredo-ctl/, 'miredo-ctl has no page yet');
+      const seeAlso = roff.slice(roff.indexOf('\n.SH SEE ALSO\n'));
+      for (const [, name, section] of seeAlso.matchAll(/^\.BR ([a-z][a-z.-]*) \((\d)\)/gm)) {
+        const shipped = (PAGES as readonly string[]).includes(`man/${name}.${section}`);
+        const system = ['ip', 'systemd.exec', 'syslog', 'systemd.unit', 'systemctl'].includes(name ?? '');
+        assert.ok(shipped || system, `${name} SEE ALSO names ${name}(${section}), which is not shipped`);
+      }
     });
   }
 
@@ -150,6 +159,18 @@ describe('manual pages', () => {
       // -t is accepted by both daemons, although miredo-server's usage text does not show it.
       assert.ok(roff.includes('\\-\\-chroot'));
     }
+  });
+
+  test('miredo-ctl(8) lists every command, option and exit status of its usage text', async () => {
+    const roff = await page('man/miredo-ctl.8');
+    const options = usageOptions(CTL_USAGE);
+    assert.ok(options.length >= 6, CTL_USAGE);
+    for (const [short, long] of options) {
+      assert.ok(roff.includes(roffOption(short)), `miredo-ctl(8) lacks ${short}`);
+      assert.ok(roff.includes(roffOption(long)), `miredo-ctl(8) lacks ${long}`);
+    }
+    for (const command of controlCommands) assert.match(roff, new RegExp(`^\\.B ${command}$`, 'm'));
+    for (const status of Object.values(CTL_EXIT)) assert.match(roff, new RegExp(`^\\.B ${status}$`, 'm'));
   });
 
   test('miredo-checkconf(8) lists every option of its usage text', async () => {

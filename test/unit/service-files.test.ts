@@ -136,7 +136,8 @@ const UNITS: readonly UnitExpectation[] = [
     checkconfArgs: ['--server', '/etc/miredo/miredo-server.conf'],
     capabilities: ['CAP_NET_RAW', ...SHARED_CAPABILITIES],
     needsTun: false,
-    addressFamilies: ['AF_INET', 'AF_INET6'],
+    // AF_UNIX: the control socket of miredo-ctl (SECURITY.md).
+    addressFamilies: ['AF_INET', 'AF_INET6', 'AF_UNIX'],
     exposure: 2.3,
   },
 ];

@@ -1,9 +1,11 @@
 // The sockets Node cannot open itself: Teredo UDP/IPv4 sockets (SO_REUSEPORT, DF off,
 // IP_PKTINFO), local discovery's multicast socket and the service socket's multicast options,
-// the server's raw IPv6 socket and the test tools' raw IPv4 socket; plus localPort and closeFd.
+// the server's raw IPv6 socket and the test tools' raw IPv4 socket; plus the listening sockets
+// of the control socket and the metrics listener; localPort and closeFd.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -202,6 +204,88 @@ Napi::Value OpenRaw4(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, fd);
 }
 
+// Listens on a bound stream socket; on failure closes it and throws. Returns the fd or -1.
+int ListenOrThrow(Napi::Env env, int fd, const struct sockaddr* address, socklen_t length, int backlog,
+                  const std::string& what) {
+  const char* failed = nullptr;
+  if (address->sa_family != AF_UNIX && !SetIntOption(fd, SOL_SOCKET, SO_REUSEADDR, 1)) {
+    failed = "setsockopt(SO_REUSEADDR)";
+  } else if (bind(fd, address, length) != 0) {
+    failed = "bind";
+  } else if (listen(fd, backlog) != 0) {
+    failed = "listen";
+  }
+  if (failed == nullptr) return fd;
+  int err = errno;
+  close(fd);
+  ThrowErrno(env, err, failed, what);
+  return -1;
+}
+
+// openUnixListener(path: string, backlog: number): a listening AF_UNIX stream socket bound to
+// path (which must not exist), non-blocking, close-on-exec. The file's mode follows the umask.
+Napi::Value OpenUnixListener(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path;
+  int64_t backlog;
+  if (!ArgString(info, 0, "path", &path) || !ArgInteger(info, 1, "backlog", 1, 4096, &backlog)) {
+    return env.Null();
+  }
+  struct sockaddr_un sun;
+  std::memset(&sun, 0, sizeof sun);
+  if (path.empty() || path.size() >= sizeof sun.sun_path) {
+    ThrowErrno(env, ENAMETOOLONG, "bind", path, "a socket path has 1 to 107 bytes");
+    return env.Null();
+  }
+  sun.sun_family = AF_UNIX;
+  std::memcpy(sun.sun_path, path.data(), path.size());
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    ThrowErrno(env, errno, "socket", "AF_UNIX SOCK_STREAM");
+    return env.Null();
+  }
+  fd = ListenOrThrow(env, fd, reinterpret_cast<struct sockaddr*>(&sun), sizeof sun, static_cast<int>(backlog),
+                     path);
+  return fd < 0 ? env.Null() : Napi::Number::New(env, fd);
+}
+
+// openTcpListener(address: string, port: number, backlog: number): a listening TCP socket on an
+// IPv4 or IPv6 literal, SO_REUSEADDR (a restart rebinds at once), non-blocking, close-on-exec.
+Napi::Value OpenTcpListener(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string address;
+  int64_t port, backlog;
+  if (!ArgString(info, 0, "address", &address) || !ArgInteger(info, 1, "port", 0, 65535, &port) ||
+      !ArgInteger(info, 2, "backlog", 1, 4096, &backlog)) {
+    return env.Null();
+  }
+  struct sockaddr_storage storage;
+  std::memset(&storage, 0, sizeof storage);
+  auto* sin = reinterpret_cast<struct sockaddr_in*>(&storage);
+  auto* sin6 = reinterpret_cast<struct sockaddr_in6*>(&storage);
+  socklen_t length;
+  if (inet_pton(AF_INET, address.c_str(), &sin->sin_addr) == 1) {
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(static_cast<uint16_t>(port));
+    length = sizeof *sin;
+  } else if (inet_pton(AF_INET6, address.c_str(), &sin6->sin6_addr) == 1) {
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons(static_cast<uint16_t>(port));
+    length = sizeof *sin6;
+  } else {
+    ThrowErrno(env, EINVAL, "inet_pton", address, "not an IP address");
+    return env.Null();
+  }
+  int fd = socket(storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+  if (fd < 0) {
+    ThrowErrno(env, errno, "socket", "SOCK_STREAM");
+    return env.Null();
+  }
+  fd = ListenOrThrow(env, fd, reinterpret_cast<struct sockaddr*>(&storage), length, static_cast<int>(backlog),
+                     address + " port " + std::to_string(port));
+  return fd < 0 ? env.Null() : Napi::Number::New(env, fd);
+}
+
 // closeFd(fd). EINTR still means closed on Linux, so it is not an error.
 Napi::Value CloseFd(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -220,6 +304,8 @@ void RegisterSockets(Napi::Env env, Napi::Object exports) {
   exports.Set("setMulticastSend", Napi::Function::New(env, SetMulticastSend, "setMulticastSend"));
   exports.Set("openRaw6", Napi::Function::New(env, OpenRaw6, "openRaw6"));
   exports.Set("openRaw4", Napi::Function::New(env, OpenRaw4, "openRaw4"));
+  exports.Set("openUnixListener", Napi::Function::New(env, OpenUnixListener, "openUnixListener"));
+  exports.Set("openTcpListener", Napi::Function::New(env, OpenTcpListener, "openTcpListener"));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd, "closeFd"));
 }
 

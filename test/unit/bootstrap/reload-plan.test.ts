@@ -97,3 +97,17 @@ test('server: any change of its rules restarts the engine, the facility does not
   assert.equal(planReload(server, { ...server, rsRateLimit: { ...server.rsRateLimit } }).kind, 'unchanged');
   assert.equal(planReload(server, { ...server, syslogFacility: 'local1' }).kind, 'in-place');
 });
+
+test('MetricsListen set, moved or removed restarts the engine (a new socket), in every mode', () => {
+  const listen = { address: '127.0.0.1', port: 9473 };
+  for (const settings of [relay, client, server]) {
+    const on = { ...settings, metricsListen: listen };
+    assert.deepEqual(planReload(settings, on), { kind: 'restart', reasons: ['metricsListen'] });
+    assert.deepEqual(planReload(on, settings), { kind: 'restart', reasons: ['metricsListen'] });
+    assert.deepEqual(planReload(on, { ...on, metricsListen: { ...listen, port: 9474 } }), {
+      kind: 'restart',
+      reasons: ['metricsListen'],
+    });
+    assert.deepEqual(planReload(on, { ...on, metricsListen: { ...listen } }), { kind: 'unchanged' });
+  }
+});

@@ -201,3 +201,25 @@ test('descriptors are renumbered from 4 in the engine, in a fixed order', () => 
     inEngine: { tun: [], udp: [4, 5], raw: 6 },
   });
 });
+
+test('MetricsListen: the listening socket is opened with the others and closed with them', async () => {
+  const os = new FakeOs();
+  const { log } = captureLog();
+  const settings = { ...SERVER_SETTINGS, metricsListen: { address: '127.0.0.1', port: 9473 } };
+  const opened = await openResources(settings, 1, os);
+  assert.ok(opened.ok);
+  assert.ok(os.calls.includes('openTcpListener 127.0.0.1:9473'));
+  const fd = opened.resources.metricsFd;
+  assert.ok(fd !== null);
+  await closeResources(opened.resources, opened.resources.baseline, os, log);
+  assert.ok(os.closed.includes(fd));
+  const without = await openResources(SERVER_SETTINGS, 1, new FakeOs());
+  assert.ok(without.ok && without.resources.metricsFd === null);
+});
+
+test('the listening control and metrics sockets follow the others into the engine', () => {
+  assert.deepEqual(renumberDescriptors({ tun: [20], udp: [30], raw: null, control: 40, metrics: 41 }), {
+    passed: [20, 30, 40, 41],
+    inEngine: { tun: [4], udp: [5], raw: null, control: 6, metrics: 7 },
+  });
+});

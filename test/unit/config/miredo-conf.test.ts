@@ -429,6 +429,22 @@ test('property: arbitrary text never throws; a success is a valid config, a fail
   );
 });
 
+test('MetricsListen: PORT on loopback, IPV4:PORT, [IPV6]:PORT; absent by default; bad values refused', () => {
+  const read = (value: string) => parseMiredoConf(`RelayType cone\nMetricsListen ${value}\n`, 'm.conf');
+  const settingOf = (value: string) => {
+    const result = read(value);
+    return result.ok ? result.config.metricsListen : null;
+  };
+  assert.deepEqual(settingOf('9473'), { address: '127.0.0.1', port: 9473 });
+  assert.deepEqual(settingOf('0.0.0.0:9100'), { address: '0.0.0.0', port: 9100 });
+  assert.deepEqual(settingOf('[::1]:9473'), { address: '::1', port: 9473 });
+  const absent = parseMiredoConf('RelayType cone\n', 'm.conf');
+  assert.ok(absent.ok && absent.config.metricsListen === undefined);
+  for (const bad of ['0', '70000', 'localhost:9473', '::1:9473', '[::1]', '1.2.3.400:80']) {
+    assert.equal(read(bad).ok, false, bad);
+  }
+});
+
 test('LocalDiscovery: the boolean words and numbers of Miredo; a relay does not read it', () => {
   const value = (text: string): boolean => config(`${SERVER}LocalDiscovery ${text}\n`).localDiscovery;
   for (const yes of ['yes', 'TRUE', 'on', 'Enabled', '1', '0x10', '-3', '010'])

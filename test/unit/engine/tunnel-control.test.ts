@@ -307,13 +307,14 @@ describe('client control plane', () => {
     assert.equal(b.peers(), 2);
   });
 
-  it('probes the second server address after qualifying: the NAT type is logged and in the state', () => {
+  it('probes the second server address after qualifying: the NAT type is logged, in the state and in miredo-ctl status and metrics', () => {
     const b = bench(CLIENT_INIT);
     b.control.start();
     b.udp(routerAdvertisement(onlyRs(b.io.take())), SERVER_IPV4, TEREDO_PORT);
     assert.equal(b.state().active, true, 'qualified without waiting for the probe');
     const probe = probeRs(b.io.take());
     assert.deepEqual(b.control.state?.(), { natType: 'unknown' });
+    assert.equal(b.control.status().natType, 'unknown');
     // Another port from the second address: a symmetric NAT with consecutive ports.
     b.udp(routerAdvertisement(probe, 1280, MAPPED_IPV4, MAPPED_PORT + 1), SERVER_IPV4 + 1, TEREDO_PORT);
     const detected = b.records.find((r) => r['msg'] === 'NAT type detected');
@@ -323,6 +324,12 @@ describe('client control plane', () => {
     assert.equal(detected['secondMappedPort'], MAPPED_PORT + 1);
     assert.equal(detected['secondary'], '198.51.100.2');
     assert.deepEqual(b.control.state?.(), { natType: 'symmetric-sequential' });
+    assert.equal(b.control.status().natType, 'symmetric-sequential', 'miredo-ctl status');
+    const natGauge = b.control.metricFamilies().find((family) => family.name === 'miredo_nat_type');
+    assert.deepEqual(
+      natGauge?.samples.filter((sample) => 'value' in sample && sample.value === 1).map((one) => one.labels),
+      [{ type: 'symmetric-sequential' }],
+    );
     assert.equal(b.state().mappedPort, MAPPED_PORT, 'the address keeps the first mapping');
   });
 

@@ -56,7 +56,7 @@ test('an oversized length is refused from the header, before any of its payload 
     const decoder = createFrameDecoder();
     assert.deepEqual(decoder.push(header(length).subarray(0, 3)), []);
     assert.deepEqual(decoder.push(Buffer.concat([header(length).subarray(3), Buffer.alloc(1000)])), [
-      { kind: 'violation', violation: { kind: 'oversized-frame', length } },
+      { kind: 'violation', violation: { kind: 'oversized-frame', length, limit: MAX_FRAME_BYTES } },
     ]);
     assert.equal(decoder.failed, true);
     assert.deepEqual(decoder.push(encodeFrame({ type: 'ready', pid: 1, workers: 1 })), []);
@@ -74,7 +74,7 @@ test('600 MB without a frame boundary: refused at the first chunk', () => {
     assert.ok(decoder.buffered <= FRAME_HEADER_BYTES + MAX_FRAME_BYTES);
   }
   assert.deepEqual(events, [
-    { kind: 'violation', violation: { kind: 'oversized-frame', length: 0x61616161 } },
+    { kind: 'violation', violation: { kind: 'oversized-frame', length: 0x61616161, limit: MAX_FRAME_BYTES } },
   ]);
 });
 

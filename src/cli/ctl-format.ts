@@ -1,0 +1,92 @@
+/** miredo-ctl's text output for people (--json prints the replies as they are). */
+import type { ControlStatus, PeersReply } from '../ipc/control-protocol.js';
+
+const ago = (seconds: number | null): string => (seconds === null ? 'never' : `${Math.round(seconds)} s ago`);
+
+function lines(pairs: ReadonlyArray<readonly [string, string | null]>): string {
+  return pairs
+    .filter((pair): pair is readonly [string, string] => pair[1] !== null)
+    .map(([label, value]) => `${`${label}:`.padEnd(13)}${value}\n`)
+    .join('');
+}
+
+function qualifiedText(status: ControlStatus): string | null {
+  if (status.qualified === null) return null;
+  if (!status.qualified) return 'no';
+  const parts = [
+    status.qualifiedForSeconds === null ? null : `for ${Math.round(status.qualifiedForSeconds)} s`,
+    status.qualificationSeconds === null
+      ? null
+      : `first qualification took ${status.qualificationSeconds.toFixed(3)} s`,
+  ].filter((part) => part !== null);
+  return parts.length === 0 ? 'yes' : `yes (${parts.join('; ')})`;
+}
+
+export function formatStatus(status: ControlStatus): string {
+  const table = status.peerTable;
+  return lines([
+    ['Role', status.role],
+    ['Interface', status.interface],
+    ['Address', status.address ?? (status.role === 'client' ? 'none' : null)],
+    ['Qualified', qualifiedText(status)],
+    ['NAT type', status.natType],
+    ['Mapping', status.mapping],
+    ['MTU', status.mtu === null ? null : String(status.mtu)],
+    ['Prefix', status.prefix],
+    ...status.servers.map(
+      (server) =>
+        [
+          'Server',
+          status.role === 'server'
+            ? server.address
+            : `${server.address} (last answer ${ago(server.lastAnswerSecondsAgo)})`,
+        ] as const,
+    ),
+    [
+      'Peers',
+      table === null
+        ? null
+        : `${table.peers} of ${table.capacity} (queued: ${table.queuedPackets} packets, ${table.queuedBytes} bytes)`,
+    ],
+    [
+      'Engine',
+      `pid ${status.enginePid}, up ${Math.round(status.uptimeSeconds)} s, ${status.workers} worker(s)`,
+    ],
+  ]);
+}
+
+export function formatPeers(reply: PeersReply): string {
+  const header = ['ADDRESS', 'MAPPING', 'FLAGS', 'LAST-IN', 'LAST-OUT'];
+  const rows = reply.peers.map((peer) => [
+    peer.address,
+    peer.mapping ?? '-',
+    [
+      peer.trusted ? 'trusted' : null,
+      peer.proven ? 'proven' : 'unproven',
+      peer.solicited ? 'solicited' : null,
+      peer.queued ? 'queued' : null,
+    ]
+      .filter((flag) => flag !== null)
+      .join(','),
+    ago(peer.lastInSecondsAgo),
+    ago(peer.lastOutSecondsAgo),
+  ]);
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
+  );
+  const render = (row: readonly string[]): string =>
+    `${row
+      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+      .join('  ')
+      .trimEnd()}\n`;
+  return (
+    [header, ...rows].map(render).join('') +
+    `${reply.peers.length} of ${reply.matched} matching peer(s) shown; ${reply.total} in the table\n`
+  );
+}
+
+export function formatCounters(counters: Readonly<Record<string, number>>): string {
+  const names = Object.keys(counters).sort();
+  const width = Math.max(0, ...names.map((name) => name.length));
+  return names.map((name) => `${name.padEnd(width)}  ${counters[name] ?? 0}\n`).join('');
+}

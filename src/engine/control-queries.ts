@@ -1,0 +1,60 @@
+/**
+ * The answers of the control socket and the metrics listener, from the engine's summary (the one
+ * SIGUSR1 logs) and its control plane's read-only views. Every reply is checked against its
+ * schema before it leaves, like every other message that crosses a process boundary.
+ */
+import { DEFAULT_PEER_LIMIT, controlReplySchema, parsePeerFilter } from '../ipc/control-protocol.js';
+import type { ControlReply, ControlRequest } from '../ipc/control-protocol.js';
+import type { EngineSummary } from '../ipc/bootstrap-engine-messages.js';
+import { renderPrometheus } from '../ipc/prometheus.js';
+import type { ControlPlane } from './control-plane.js';
+import { counterFamilies, engineFamilies } from './control-metrics.js';
+import type { ControlAnswer } from './control-server.js';
+
+export interface ControlSources {
+  readonly summary: () => EngineSummary;
+  readonly control: ControlPlane;
+  readonly interfaceName: string | null;
+}
+
+export function renderMetrics(sources: ControlSources): string {
+  const summary = sources.summary();
+  return renderPrometheus([
+    ...engineFamilies(summary),
+    ...counterFamilies(summary.counters),
+    ...sources.control.metricFamilies(),
+  ]);
+}
+
+async function reply(sources: ControlSources, request: ControlRequest): Promise<ControlReply> {
+  switch (request.command) {
+    case 'status': {
+      const summary = sources.summary();
+      return {
+        kind: 'status',
+        status: {
+          role: summary.role,
+          enginePid: summary.pid,
+          uptimeSeconds: summary.uptimeSeconds,
+          workers: summary.workers,
+          interface: sources.interfaceName,
+          ...sources.control.status(),
+        },
+      };
+    }
+    case 'peers': {
+      const filter = request.filter === undefined ? null : parsePeerFilter(request.filter);
+      const listing = sources.control.peers(filter, request.limit ?? DEFAULT_PEER_LIMIT);
+      if (listing === null) return { kind: 'peers', peers: { total: 0, matched: 0, peers: [] } };
+      return { kind: 'peers', peers: await listing };
+    }
+    case 'counters':
+      return { kind: 'counters', counters: sources.summary().counters };
+    case 'metrics':
+      return { kind: 'metrics', text: renderMetrics(sources) };
+  }
+}
+
+export function createControlAnswer(sources: ControlSources): ControlAnswer {
+  return async (request) => controlReplySchema.parse(await reply(sources, request));
+}
