@@ -52,9 +52,9 @@ export const MATRIX_EXPECTATIONS: Readonly<Record<string, RowExpectation>> = {
     why:
       "A first: A's direct bubble reaches B's NAT first and holds B's port towards A; B answers from " +
       "another port, which A's NAT drops. Ours holds that bubble back (RFC 6081 port-preserving " +
-      'symmetric NAT, src/teredo/port-preserving-nat.ts) only where qualification finds ' +
-      'endpoint-independent mapping, which it cannot tell yet: behind a port-preserving NAT holding ' +
-      "it back would let the peer's answer hold our own port.",
+      'symmetric NAT, src/teredo/port-preserving-nat.ts) only behind a NAT its probe proves ' +
+      'endpoint-independent; a port-restricted cone that keeps ports looks like a port-preserving ' +
+      "symmetric NAT to it, and behind the latter holding it back would let the peer's answer hold our own port.",
   },
   'cone / symmetric': { ...NEITHER_WAY, why: SYMMETRIC_TO_PORT_RESTRICTED_WHY },
   'cone / sequential-symmetric': { ...NEITHER_WAY, why: SYMMETRIC_TO_PORT_RESTRICTED_WHY },
