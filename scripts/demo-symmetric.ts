@@ -1,5 +1,5 @@
 /**
- * The demo's RFC 6081 scene: carol, behind the symmetric NAT, speaks first to dave, behind an
+ * The demo's RFC 6081 scene: carol, behind the symmetric NAT, speaks first to frank, behind an
  * address-restricted cone NAT: the pair Miredo 1.2.6 cannot connect that way (README, NAT
  * traversal). Its own function and client, so that other scenes come and go without it.
  */
@@ -12,7 +12,7 @@ import type { StepOutcome, StepRunner } from './demo-steps.js';
 /** The client behind the symmetric NAT (one of the demo's three) and its peer, this scene's own. */
 export const SYMMETRIC_CLIENT = 'carol';
 export const SYMMETRIC_PEER: DemoClient = {
-  name: 'dave',
+  name: 'frank',
   nat: 'restricted-nat',
   natKind: 'address-restricted',
 };
@@ -40,14 +40,14 @@ export async function symmetricNatScene(
   carol: Qualified | undefined,
   qualifyPeer: () => Promise<StepOutcome<Qualified>>,
 ): Promise<void> {
-  output.heading('6. Client to client, from behind a symmetric NAT (RFC 6081)');
+  output.heading('7. Client to client, from behind a symmetric NAT (RFC 6081)');
   output.say(
     `${SYMMETRIC_CLIENT}'s symmetric NAT gives every destination its own port, so ${SYMMETRIC_PEER.name}'s answers to the port\n` +
       `in ${SYMMETRIC_CLIENT}'s address are dropped. Miredo 1.2.6 fails here when ${SYMMETRIC_CLIENT} speaks first; ours sends a bubble\n` +
       `back through ${SYMMETRIC_CLIENT}'s server, and ${SYMMETRIC_CLIENT} answers it from the port its NAT uses towards ${SYMMETRIC_PEER.name}.`,
   );
-  const dave = await steps.run(SYMMETRIC_TITLES.qualify, qualifyPeer);
-  if (carol === undefined || dave === null) {
+  const peer = await steps.run(SYMMETRIC_TITLES.qualify, qualifyPeer);
+  if (carol === undefined || peer === null) {
     steps.skip(
       SYMMETRIC_TITLES.between,
       `${carol === undefined ? SYMMETRIC_CLIENT : SYMMETRIC_PEER.name} did not qualify`,
@@ -56,7 +56,7 @@ export async function symmetricNatScene(
   }
   await steps.run(SYMMETRIC_TITLES.between, async () =>
     judgePing(
-      await lab.ping6(SYMMETRIC_CLIENT, dave.address, PING_OPTIONS),
+      await lab.ping6(SYMMETRIC_CLIENT, peer.address, PING_OPTIONS),
       PING_COUNT,
       'Miredo 1.2.6 gets no reply here',
     ),

@@ -79,23 +79,33 @@ describe('npm run demo', { skip: netnsSkip() }, () => {
       new RegExp(`ok\\s+bob → alice: ${addresses.get('alice') ?? '?'}: 3/\\d+ replies`),
     );
 
-    // RFC 6081 symmetric NAT support: carol, behind the symmetric NAT, speaks first to dave.
-    const [, dave] = lineMatching(
+    // RFC 6081 symmetric NAT support: carol, behind the symmetric NAT, speaks first to frank.
+    const [, frank] = lineMatching(
       run.stdout,
-      new RegExp(`ok\\s+dave qualifies behind restricted-nat: qualified as (${TEREDO_ADDRESS}),`),
+      new RegExp(`ok\\s+frank qualifies behind restricted-nat: qualified as (${TEREDO_ADDRESS}),`),
     );
     lineMatching(
       run.stdout,
       new RegExp(
-        `ok\\s+carol → dave: ${dave ?? '?'}: 3/\\d+ replies.*\\(Miredo 1\\.2\\.6 gets no reply here\\)`,
+        `ok\\s+carol → frank: ${frank ?? '?'}: 3/\\d+ replies.*\\(Miredo 1\\.2\\.6 gets no reply here\\)`,
       ),
     );
 
     const summary = run.stdout.slice(run.stdout.indexOf('\nSummary\n'));
     const rows = summary.split('\n').filter((line) => /^\s+\d+\s/.test(line));
-    assert.equal(rows.length, 19, summary);
+    // Local discovery: two clients behind one NAT that does not hairpin, both ways.
+    for (const [from, to] of [
+      ['dave', 'erin'],
+      ['erin', 'dave'],
+    ])
+      lineMatching(
+        run.stdout,
+        new RegExp(`ok\\s+${from} → ${to}, same NAT \\(Miredo fails\\): .*3/\\d+ replies`),
+      );
+
+    assert.equal(rows.length, 23, summary);
     for (const row of rows) assert.match(row, /\s{2}ok\s{2}/);
-    assert.match(run.stdout, /All 19 steps worked\./);
+    assert.match(run.stdout, /All 23 steps worked\./);
     assert.match(run.stdout, /lab removed/);
     await assertNothingLeft(run.stdout);
   });
