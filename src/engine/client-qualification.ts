@@ -21,6 +21,7 @@ import type { TunnelClock, TunnelTimers } from './tunnel-clock.js';
 import { createTunnelInterface } from './tunnel-interface.js';
 import { QualificationRecord } from './qualification-record.js';
 import { createClientNatType } from './client-nat-type.js';
+import type { ProbeSocketOpener } from './probe-socket.js';
 import type { NatType } from '../teredo/nat-type.js';
 
 export interface ClientQualificationOptions {
@@ -35,6 +36,8 @@ export interface ClientQualificationOptions {
   readonly timers: TunnelTimers;
   /** Monotonic milliseconds, with the shared coarse clock updated. */
   readonly now: () => number;
+  /** Default: real sockets (probe-socket.ts). */
+  readonly openProbeSocket?: ProbeSocketOpener;
 }
 
 export interface ClientQualification {
@@ -101,6 +104,7 @@ export function createClientQualification(options: ClientQualificationOptions): 
     timers,
     log,
     onClassified: (found) => core.setNatType(found),
+    openProbeSocket: options.openProbeSocket,
   });
   /** Where the last datagram qualification took was sent: our local IPv4 towards the server. */
   let localIPv4 = 0;

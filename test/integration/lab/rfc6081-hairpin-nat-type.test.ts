@@ -1,9 +1,10 @@
 /**
  * Issue 13, items 1 and 3 (hairpinning) in the namespace lab with our server:
  * - NAT type at qualification: one client of ours behind each lab NAT kind classifies it from the
- *   server's two addresses as nat-kinds.test.ts observes it with plain UDP (a port-preserving
- *   symmetric NAT looks like a cone from two fresh destinations); qualification time is reported
- *   beside it (the probe runs after the address is up, so it cannot delay it);
+ *   server's two addresses as nat-kinds.test.ts observes it with plain UDP; a port-preserving
+ *   symmetric NAT, which looks like a cone from two fresh destinations, is told apart by the
+ *   stranger test; qualification time is reported beside it (the probe runs after the address is
+ *   up, so it cannot delay it);
  * - two clients of ours behind one NAT that does NOT hairpin reach each other both ways through
  *   the Alternate Address trailer alone: their LocalDiscovery is off (the lab's LAN passes
  *   multicast, which local discovery would use), so nothing else can make it work;
@@ -25,7 +26,7 @@ const EXPECTED: Readonly<Record<NatKind, NatType>> = {
   'full-cone': 'cone-port-preserving',
   'address-restricted': 'cone-port-preserving',
   cone: 'cone-port-preserving',
-  'port-preserving-symmetric': 'cone-port-preserving',
+  'port-preserving-symmetric': 'symmetric-port-preserving',
   symmetric: 'symmetric',
   'sequential-symmetric': 'symmetric-sequential',
 };
@@ -76,7 +77,7 @@ describe('NAT type at qualification, behind each lab NAT kind', { skip: netnsSki
       const record = await lab.explain(() => natTypeLogged(client.daemon));
       const qualified = lab.qualified(clientOf(kind));
       t.diagnostic(
-        `qualified in ${qualified.elapsedMs} ms; ${String(record['msg'])}: ${String(record['natType'])} (${String(record['mappedAddress'])}:${String(record['mappedPort'])}, then ${String(record['secondMappedAddress'])}:${String(record['secondMappedPort'])})`,
+        `qualified in ${qualified.elapsedMs} ms; ${String(record['msg'])}: ${String(record['natType'])} (${String(record['mappedAddress'])}:${String(record['mappedPort'])}, then ${String(record['secondMappedAddress'])}:${String(record['secondMappedPort'])}; stranger test ${String(record['strangerMappedPort'] ?? '-')})`,
       );
       assert.equal(record['natType'], EXPECTED[kind]);
       assert.equal(record['level'], 30, "Miredo's info level");
