@@ -18,7 +18,7 @@ import { NAT_KINDS, pollUntil } from '../../../scripts/lab/index.js';
 import type { LabDaemon, NatKind, NatSpec } from '../../../scripts/lab/index.js';
 import type { NatType } from '../../../src/teredo/nat-type.js';
 import { useLab } from './lab-test-tools.js';
-import { counterGrowth, engineCounters, formatCounters } from './tunnel-tools.js';
+import { counterGrowth, engineCounters, formatCounters, natTypeLogged } from './tunnel-tools.js';
 
 const clientOf = (kind: NatKind): string => `t-${kind}`.slice(0, 20);
 
@@ -41,23 +41,6 @@ const SAME_NATS: readonly NatSpec[] = [
   { name: 'no-hairpin2', kind: 'cone', clients: ['nq-a', 'nq-b'] },
   { name: 'hairpin', kind: 'cone', hairpin: true, clients: ['hp-miredo', 'hp-ours'] },
 ];
-
-/** The NAT type our client logged after qualifying. */
-function natTypeLogged(daemon: LabDaemon): Promise<Record<string, unknown>> {
-  return pollUntil(
-    async () => {
-      for (const line of daemon.output) {
-        if (!line.text.includes('NAT type')) continue;
-        const record = JSON.parse(line.text) as Record<string, unknown>;
-        if (typeof record['natType'] === 'string') return record;
-      }
-      return undefined;
-    },
-    10_000,
-    `${daemon.node}'s NAT type`,
-    daemon,
-  );
-}
 
 describe('NAT type at qualification, behind each lab NAT kind', { skip: netnsSkip() }, () => {
   const lab = useLab({ nats: KIND_NATS }, async (started, clients) => {
