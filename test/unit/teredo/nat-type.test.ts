@@ -10,6 +10,7 @@ import {
   SERVER_ACTION_SEND_UDP,
 } from '../../../src/teredo/server.js';
 import { TEREDO_CONSTANTS } from '../../../src/teredo/constants.js';
+import { serverParams } from './server-datagrams.js';
 import {
   classifyNat,
   classifyStrangerTest,
@@ -35,14 +36,7 @@ function ourServerAnswers(
   from: { ipv4: number; port: number },
   arrived: 0 | 1,
 ): { ra: Uint8Array; socket: number } {
-  const server = createServerProcessor({
-    primaryIPv4: SERVER,
-    secondaryIPv4: SECONDARY,
-    prefix: 0x20010000,
-    mtu: 1280,
-    rsRateLimit: { perSecond: 0, burst: 0 },
-    forwardRateLimit: { perSecond: 0, burst: 0 },
-  });
+  const server = createServerProcessor(serverParams({ primaryIPv4: SERVER, secondaryIPv4: SECONDARY }));
   const out = new Uint8Array(256);
   const action = createServerAction();
   server.process(rs, 0, rs.length, from.ipv4, from.port, arrived, 0, out, 0, action);
