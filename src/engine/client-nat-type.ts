@@ -151,7 +151,8 @@ export function createClientNatType(options: ClientNatTypeOptions): ClientNatTyp
     stop(): void {
       if (timer !== null) timers.clearTimeout(timer);
       timer = null;
-      for (const action of probe.stop()) if (action.kind === 'close-probe-socket') socket?.close();
+      probe.stop();
+      socket?.close();
       socket = null;
     },
     get natType() {
