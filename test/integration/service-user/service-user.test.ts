@@ -3,12 +3,14 @@
  * holding only their role's capabilities as ambient ones (setpriv, as systemd's User= with
  * AmbientCapabilities= does), not as root. Each engine (started through miredo-engine-launch)
  * holds no capability in any of its threads, has no_new_privs, runs as that user with the
- * jail as its root; and the client still qualifies and reaches the native IPv6 host through the
- * relay.
+ * jail as its root; a process of that uid without capabilities cannot open a bootstrap's memory;
+ * and the client still qualifies and reaches the native IPv6 host through the relay.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { createLab } from '../../../scripts/lab/index.js';
 import type { Lab, LabDaemon, Qualified, TeredoClient } from '../../../scripts/lab/index.js';
 import { CLIENT_HOOK_ENV } from '../../../src/bootstrap/client-hook.js';
@@ -17,11 +19,16 @@ import { parseTaskPrivileges, privilegeProblem } from '../../../src/os/capabilit
 import { netnsSkip } from '../../support/netns.js';
 
 const SERVICE_USER = 'miredo';
+const MIREDO_BIN = fileURLToPath(new URL('../../../../bin/miredo', import.meta.url));
 
 function skipReason(): string | false {
   const netns = netnsSkip();
   if (netns !== false) return netns;
-  return lookupUser(SERVICE_USER) === null ? `no user ${SERVICE_USER}` : false;
+  const user = lookupUser(SERVICE_USER);
+  if (user === null) return `no user ${SERVICE_USER}`;
+  // The daemons run from this checkout as that user (root's checkouts are read by root only).
+  const readable = spawnSync('test', ['-r', MIREDO_BIN], { uid: user.uid, gid: user.gid, cwd: '/' });
+  return readable.status === 0 ? false : `${SERVICE_USER} cannot read ${MIREDO_BIN} (a private checkout)`;
 }
 
 /** The engine: the bootstrap's only child. */
@@ -85,6 +92,21 @@ describe('daemons started as the service user with ambient capabilities', { skip
       t.diagnostic(lab?.transcripts() ?? '');
       throw error;
     }
+  });
+
+  it("the service user's uid without capabilities cannot open the bootstrap's memory", async () => {
+    assert.ok(relay);
+    const user = lookupUser(SERVICE_USER);
+    assert.ok(user !== null);
+    // What the engine would need to take over its bootstrap (ptrace's check, PTRACE_MODE_ATTACH).
+    const script = `try { require('fs').openSync('/proc/${relay.pid}/mem', 'r'); console.log('opened'); } catch (e) { console.log(e.code); }`;
+    const child = spawnSync(process.execPath, ['-e', script], {
+      uid: user.uid,
+      gid: user.gid,
+      cwd: '/',
+      encoding: 'utf8',
+    });
+    assert.equal(child.stdout.trim(), 'EACCES', child.stderr);
   });
 
   it('every engine: no capability in any thread, no_new_privs, the service uid, the jail as root', () => {
