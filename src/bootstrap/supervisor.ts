@@ -50,6 +50,8 @@ export interface SupervisorOptions {
   readonly uid: number;
   readonly gid: number;
   readonly chrootDir: string;
+  /** miredo-engine-launch (a bootstrap that is not root), or null. */
+  readonly launcher?: string | null;
   /** Data-plane workers when DataplaneWorkers is 0 (one per CPU); see poolSizeFor. */
   readonly poolSize: number;
   readonly logLevel: LogLevel;
@@ -219,6 +221,7 @@ class DaemonSupervisor implements Supervisor {
     }
     const child = spawnEngine({
       enginePath: config.enginePath,
+      launcher: config.launcher ?? null,
       init: {
         config: engineConfigFor(this.settings, resources),
         ...(discovery === null

@@ -28,7 +28,7 @@ import { SYSTEM_CLOCK, SYSTEM_TIMERS } from './tunnel-clock.js';
 import type { TunnelClock, TunnelTimers } from './tunnel-clock.js';
 import { countingOutput, createFdTunnelIo } from './tunnel-output.js';
 import { listPeers } from './peer-listing.js';
-import { tunnelMetricFamilies, tunnelStatus } from './tunnel-status.js';
+import { tunnelMetricFamilies, tunnelNativePeers, tunnelStatus } from './tunnel-status.js';
 import type { TunnelView } from './tunnel-status.js';
 import { readUdp } from './udp-reader.js';
 import type { UdpReader, UdpReaderFactory } from './udp-reader.js';
@@ -241,6 +241,7 @@ function createControlPlane({ config, context, shared, options }: Parts): Contro
     },
 
     status: () => tunnelStatus(view()),
+    nativePeers: (limit) => tunnelNativePeers(view(), limit),
     peers: (filter, limit) => listPeers(shared.table, { filter, limit, nowSeconds: secondsOf(clock.now()) }),
     metricFamilies: () => tunnelMetricFamilies(view()),
   };

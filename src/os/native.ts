@@ -42,6 +42,7 @@ export interface NativeAddon {
   setGroupsEmpty(): void;
   setNoNewPrivs(): void;
   lockFile(fd: number): void;
+  waitChild(): number;
 
   recvUdpBatch(
     fd: number,
