@@ -68,6 +68,11 @@ interface DaemonOptions {
    * (setpriv), as systemd's miredo.service does, not as root. Its files go to a directory it owns.
    */
   readonly serviceUser?: string;
+  /**
+   * Ours only: run from this copy of the package (test/support/nobody-copy.ts) instead of this
+   * checkout, which a service user may not be able to read (a clone into /root).
+   */
+  readonly packageRoot?: string;
 }
 
 export interface StartServerOptions extends DaemonOptions {
@@ -228,7 +233,7 @@ class NetnsLab implements Lab {
       ...(options.secondaryIPv4 === undefined ? {} : { secondaryIPv4: options.secondaryIPv4 }),
       ...(options.extraConfig === undefined ? {} : { extra: options.extraConfig }),
     });
-    const daemon = await this.startDaemon(node.name, impl, 'server', config, options.serviceUser);
+    const daemon = await this.startDaemon(node.name, impl, 'server', config, options);
     const readyTimeoutMs = options.readyTimeoutMs ?? 15_000;
     if (impl === 'ours') await daemon.waitForOutput(OURS_ENGINE_READY, readyTimeoutMs);
     const ns = this.namespace(node.name);
@@ -260,7 +265,7 @@ class NetnsLab implements Lab {
       ...(options.bindPort === undefined ? {} : { bindPort: options.bindPort }),
       ...tunnelExtra(impl, options.extraConfig),
     });
-    const daemon = await this.startDaemon(node.name, impl, 'relay', config, options.serviceUser);
+    const daemon = await this.startDaemon(node.name, impl, 'relay', config, options);
     const readyTimeoutMs = options.readyTimeoutMs ?? 15_000;
     if (impl === 'ours') await daemon.waitForOutput(OURS_ENGINE_READY, readyTimeoutMs);
     const ns = this.namespace(node.name);
@@ -302,7 +307,7 @@ class NetnsLab implements Lab {
       ...(options.bindPort === undefined ? {} : { bindPort: options.bindPort }),
       ...tunnelExtra(impl, options.extraConfig),
     });
-    const daemon = await this.startDaemon(nodeName, impl, 'client', config, options.serviceUser);
+    const daemon = await this.startDaemon(nodeName, impl, 'client', config, options);
     return new TeredoClient(daemon, this.namespace(nodeName), interfaceName);
   }
 
@@ -369,7 +374,7 @@ class NetnsLab implements Lab {
     impl: Implementation,
     role: DaemonRole,
     config: string,
-    serviceUser?: string,
+    { serviceUser, packageRoot }: DaemonOptions,
   ): Promise<LabDaemon> {
     if (this.destroying !== null) throw new Error(`lab ${this.id} is being destroyed`);
     const service = serviceUser === undefined ? null : await this.serviceDirectory(serviceUser);
@@ -378,7 +383,7 @@ class NetnsLab implements Lab {
     const paths = { config: `${base}.conf`, pidFile: `${base}.pid`, jail: this.jail };
     await writeFile(paths.config, config, { mode: 0o644 });
     const { command, args } = daemonCommand(impl, role, paths, {
-      repoRoot: REPO_ROOT,
+      repoRoot: packageRoot === undefined ? REPO_ROOT : `${packageRoot.replace(/\/$/, '')}/`,
       nodeBinary: process.execPath,
       debianServer: DEBIAN_MIREDO_SERVER,
       debianMiredo: DEBIAN_MIREDO,

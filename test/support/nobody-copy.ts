@@ -4,7 +4,7 @@
  * enter (a clone into /root, mode 700); a test that starts `node` as nobody runs it from here.
  *
  * Copied: package.json (module type), bin/, dist/ (the compiled tests and sources and the bundles
- * the data-plane threads run), build/Release/*.node (the addon) and the production dependencies'
+ * the data-plane threads run), build/Release's files (the addon, the engine's launcher) and the production dependencies'
  * closure from node_modules, read from their package.json files.
  */
 import { chmod, cp, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
@@ -56,8 +56,9 @@ export async function copyForNobody(): Promise<NobodyCopy> {
       await cp(join(PACKAGE_ROOT, dir), join(root, dir), { recursive: true });
     }
     const release = join(PACKAGE_ROOT, 'build', 'Release');
-    for (const name of await readdir(release)) {
-      if (name.endsWith('.node')) await cp(join(release, name), join(root, 'build', 'Release', name));
+    // The addon and the engine's launcher (miredo_engine_launch), not the build's object files.
+    for (const entry of await readdir(release, { withFileTypes: true })) {
+      if (entry.isFile()) await cp(join(release, entry.name), join(root, 'build', 'Release', entry.name));
     }
     for (const name of await productionPackages()) {
       await cp(join(PACKAGE_ROOT, 'node_modules', name), join(root, 'node_modules', name), {

@@ -5,30 +5,44 @@
  * holds no capability in any of its threads, has no_new_privs, runs as that user with the
  * jail as its root; a process of that uid without capabilities cannot open a bootstrap's memory;
  * and the client still qualifies and reaches the native IPv6 host through the relay.
+ *
+ * The daemons run from a copy of the package that every user can read (root's checkout may not
+ * be: a clone into /root), and the test creates the system user `miredo` if the machine has none
+ * (as scripts/install-service.sh does), removing it afterwards.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { createLab } from '../../../scripts/lab/index.js';
 import type { Lab, LabDaemon, Qualified, TeredoClient } from '../../../scripts/lab/index.js';
 import { CLIENT_HOOK_ENV } from '../../../src/bootstrap/client-hook.js';
 import { lookupUser } from '../../../src/os/posix.js';
 import { parseTaskPrivileges, privilegeProblem } from '../../../src/os/capabilities.js';
 import { netnsSkip } from '../../support/netns.js';
+import { copyForNobody } from '../../support/nobody-copy.js';
+import type { NobodyCopy } from '../../support/nobody-copy.js';
 
 const SERVICE_USER = 'miredo';
-const MIREDO_BIN = fileURLToPath(new URL('../../../../bin/miredo', import.meta.url));
 
-function skipReason(): string | false {
-  const netns = netnsSkip();
-  if (netns !== false) return netns;
-  const user = lookupUser(SERVICE_USER);
-  if (user === null) return `no user ${SERVICE_USER}`;
-  // The daemons run from this checkout as that user (root's checkouts are read by root only).
-  const readable = spawnSync('test', ['-r', MIREDO_BIN], { uid: user.uid, gid: user.gid, cwd: '/' });
-  return readable.status === 0 ? false : `${SERVICE_USER} cannot read ${MIREDO_BIN} (a private checkout)`;
+/** Creates the service user if it is missing; true when this test created it. */
+function ensureServiceUser(): boolean {
+  if (lookupUser(SERVICE_USER) !== null) return false;
+  const made = spawnSync(
+    'useradd',
+    [
+      '--system',
+      '--no-create-home',
+      '--home-dir',
+      '/nonexistent',
+      '--shell',
+      '/usr/sbin/nologin',
+      SERVICE_USER,
+    ],
+    { encoding: 'utf8' },
+  );
+  assert.equal(made.status, 0, `useradd ${SERVICE_USER}: ${made.stderr}`);
+  return true;
 }
 
 /** The engine: the bootstrap's only child. */
@@ -60,7 +74,7 @@ function checkEngine(daemon: LabDaemon, jail: string): void {
   assert.equal(readlinkSync(`/proc/${engine}/root`), jail, "the engine's root is the jail");
 }
 
-describe('daemons started as the service user with ambient capabilities', { skip: skipReason() }, () => {
+describe('daemons started as the service user with ambient capabilities', { skip: netnsSkip() }, () => {
   let lab: Lab | undefined;
   let server: LabDaemon | undefined;
   let relay: LabDaemon | undefined;
@@ -68,12 +82,18 @@ describe('daemons started as the service user with ambient capabilities', { skip
   let qualified: Qualified | undefined;
   const savedHook = process.env[CLIENT_HOOK_ENV];
 
+  let copy: NobodyCopy | undefined;
+  let createdUser = false;
+
   before(async () => {
     process.env[CLIENT_HOOK_ENV] = '/nonexistent/miredo-ts-client-hook';
+    createdUser = ensureServiceUser();
+    copy = await copyForNobody();
+    const asService = { serviceUser: SERVICE_USER, packageRoot: copy.root };
     lab = await createLab({ nats: [{ name: 'nat1', kind: 'cone', clients: ['alice'] }] });
-    server = await lab.startServer('ours', { serviceUser: SERVICE_USER });
-    relay = await lab.startRelay('ours', { serviceUser: SERVICE_USER });
-    alice = await lab.startClient('alice', 'ours', { serviceUser: SERVICE_USER });
+    server = await lab.startServer('ours', asService);
+    relay = await lab.startRelay('ours', asService);
+    alice = await lab.startClient('alice', 'ours', asService);
     qualified = await lab.waitQualified(alice, 20_000);
   });
 
@@ -81,6 +101,8 @@ describe('daemons started as the service user with ambient capabilities', { skip
     if (savedHook === undefined) delete process.env[CLIENT_HOOK_ENV];
     else process.env[CLIENT_HOOK_ENV] = savedHook;
     await lab?.destroy();
+    await copy?.remove();
+    if (createdUser) spawnSync('userdel', [SERVICE_USER]);
   });
 
   it('the client qualifies and the native host pings it through the relay', async (t) => {
