@@ -364,6 +364,14 @@ class DaemonSupervisor implements Supervisor {
     await this.launch().ready;
   }
 
+  /**
+   * Like Miredo, a SIGHUP makes a client qualify again even when its file did not change
+   * (Debian's if-up hook sends one after every network change); a restarted engine does anyway.
+   */
+  private requalify(reason: 'reload' | 'network'): void {
+    if (this.settings.role === 'client') this.engine?.send({ type: 'requalify', reason });
+  }
+
   private async reloadNow(signal: NodeJS.Signals): Promise<void> {
     const { log } = this;
     if (this.exiting) return;
@@ -380,6 +388,7 @@ class DaemonSupervisor implements Supervisor {
     switch (plan.kind) {
       case 'unchanged':
         log.info('Configuration unchanged');
+        this.requalify('reload');
         return;
       case 'in-place':
         try {
@@ -387,6 +396,7 @@ class DaemonSupervisor implements Supervisor {
         } catch (error) {
           log.error('Cannot apply the new configuration: %s', errnoText(error));
         }
+        this.requalify('reload');
         return;
       case 'restart':
         log.notice('Restarting the engine (changed: %s)', plan.reasons.join(', '));

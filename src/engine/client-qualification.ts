@@ -45,6 +45,8 @@ export interface ClientQualification {
    * probe) took it (from the server).
    */
   offer(packet: Uint8Array, ipv4: number, port: number, nowMs: number, localIPv4: number): boolean;
+  /** A new round now; the address stays unless the server's answer changes it. */
+  requalify(nowMs: number): void;
   /** The helper's answer to one of the interface's requests; false when not ours. */
   reply(message: ReplyMessage): boolean;
   /** What the NAT type probe found last ('unknown' before). */
@@ -198,6 +200,9 @@ export function createClientQualification(options: ClientQualificationOptions): 
       if (qualification.counters.advertisementsAccepted !== accepted) record.answered(nowMs);
       act(actions);
       return true;
+    },
+    requalify(nowMs: number): void {
+      if (running) act(qualification.requalify(nowMs));
     },
     reply: (message) => iface.reply(message),
     get state(): QualificationState {

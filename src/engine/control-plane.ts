@@ -35,6 +35,8 @@ export interface ControlPlane {
   slowPath(message: SlowPathMessage): void;
   reply(message: ReplyMessage): void;
   reconfigure(config: EngineConfig): void;
+  /** A client qualifies again now (SIGHUP, network change); the other roles have nothing to do. */
+  requalify?(reason: 'reload' | 'network'): void;
   /** Undo what start() did (client: address and route removal through the helper). */
   stop(): Promise<void>;
   /** Read-only views for the control socket (control-server.ts). */

@@ -153,6 +153,9 @@ class EngineInstance implements Engine {
         this.control?.reconfigure(message.config);
         this.log.info('Configuration updated');
         return;
+      case 'requalify':
+        this.control?.requalify?.(message.reason);
+        return;
       case 'reply':
         if (this.control === null) this.log.debug({ id: message.id }, 'Unexpected helper reply');
         else this.control.reply(message);

@@ -222,6 +222,12 @@ function createControlPlane({ config, context, shared, options }: Parts): Contro
       if (running) publishRelay();
     },
 
+    requalify(reason): void {
+      if (client === null || !running) return;
+      log.info({ reason }, 'Qualifying again with the Teredo server');
+      client.requalify(now());
+    },
+
     async stop(): Promise<void> {
       if (!running) return;
       running = false;

@@ -98,6 +98,14 @@ export const reconfigureMessageSchema = z
   .object({ type: z.literal('reconfigure'), config: engineConfigSchema })
   .strict();
 
+/**
+ * A client qualifies again now: after a SIGHUP (Miredo does, and Debian's if-up hook relies on
+ * it) or when the host's IPv4 uplink changed. The address is kept when the answer is the same.
+ */
+export const requalifyMessageSchema = z
+  .object({ type: z.literal('requalify'), reason: z.enum(['reload', 'network']) })
+  .strict();
+
 export const replyResultSchema = z.discriminatedUnion('ok', [
   z.object({ ok: z.literal(true) }).strict(),
   z.object({ ok: z.literal(false), kind: z.enum(['refused', 'failed']), reason }).strict(),
@@ -111,6 +119,7 @@ export const bootstrapToEngineSchema = z.union([
   stopMessageSchema,
   summaryRequestSchema,
   reconfigureMessageSchema,
+  requalifyMessageSchema,
   replyMessageSchema,
 ]);
 

@@ -130,6 +130,12 @@ export interface Qualification {
   ): readonly QualificationAction[] | null;
   /** Call at (or after) nextDeadlineMs(); earlier calls do nothing. */
   timer(nowMs: number): readonly QualificationAction[];
+  /**
+   * A new round now (SIGHUP, a network change) instead of at the next refresh: the identity is
+   * kept, so an answer with the same mapping changes nothing, another one replaces the address,
+   * and an unanswered round goes down as usual. Nothing while a round is already under way.
+   */
+  requalify(nowMs: number): readonly QualificationAction[];
   /** When timer() is next due; Infinity before start(). */
   nextDeadlineMs(): number;
   /** A snapshot of the current state. */
@@ -322,6 +328,14 @@ export function createQualification(options: QualificationOptions): Qualificatio
       } else {
         giveUp(actions);
       }
+      return actions;
+    },
+
+    requalify(nowMs) {
+      const actions: QualificationAction[] = [];
+      if (phase !== 'resting') return actions;
+      solicitations = 0;
+      solicit(nowMs, nowMs, actions);
       return actions;
     },
 

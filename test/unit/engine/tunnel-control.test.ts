@@ -430,6 +430,25 @@ describe('client control plane', () => {
     assert.match(lines[2] ?? '', /^client-state up .*:8ef9 mtu 1280$/);
   });
 
+  it('requalify (SIGHUP, network change) sends an RS at once; the same answer asks nothing of the helper', () => {
+    const { b } = qualifiedClient();
+    b.time.advance(3000);
+    b.control.requalify?.('reload');
+    const nonce = onlyRs(b.io.take());
+    assert.ok(
+      b.records.some(
+        (r) => r['msg'] === 'Qualifying again with the Teredo server' && r['reason'] === 'reload',
+      ),
+    );
+    b.udp(routerAdvertisement(nonce, 1280), SERVER_IPV4, TEREDO_PORT);
+    assert.deepEqual(b.serve(), [], 'no address flap, no route change');
+    assert.equal(b.state().active, true);
+    b.time.advance(19_999);
+    assert.deepEqual(b.io.take(), [], 'the next refresh counts from the new RS');
+    b.time.advance(1);
+    onlyRs(b.io.take());
+  });
+
   it('keeps running when the helper refuses, and logs why', () => {
     const b = bench(CLIENT_INIT);
     b.control.start();

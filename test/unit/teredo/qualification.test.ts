@@ -503,3 +503,40 @@ test('the reason lists cover every counter key', () => {
   assert.deepEqual(Object.keys(q.counters.ignored).sort(), [...QUALIFICATION_IGNORE_REASONS].sort());
   assert.equal(new Set(QUALIFICATION_IGNORE_REASONS).size, QUALIFICATION_IGNORE_REASONS.length);
 });
+
+test('requalify sends an RS at once; the same mapping keeps the address (no up, no down), the next refresh follows it', () => {
+  const { q, up } = qualified();
+  const at = T0 + 7 * SECOND;
+  const rs = only(q.requalify(at), 'send');
+  assert.equal(hexOf(rs.datagram), hexOf(expectedRs(at / SECOND + 4)));
+  assert.deepEqual(q.requalify(at + 10), [], 'a round under way is not restarted');
+  assert.deepEqual(offer(q, ra(rs), at + 50), [], 'same address and MTU: nothing to do');
+  assert.deepEqual(q.state.address, up.address);
+  assert.equal(q.nextDeadlineMs(), at + 20 * SECOND);
+});
+
+test('requalify with a new mapping replaces the address; unanswered, it goes down like a refresh', () => {
+  const moved = qualified();
+  const rs = only(moved.q.requalify(T0 + 5 * SECOND), 'send');
+  const next = only(offer(moved.q, ra(rs, { originPort: 40001 }), T0 + 5_100), 'up');
+  assert.deepEqual(next.previous, moved.up.address);
+
+  const { q, up } = qualified();
+  only(q.requalify(T0 + 5 * SECOND), 'send');
+  only(q.timer(T0 + 9 * SECOND), 'send');
+  only(q.timer(T0 + 13 * SECOND), 'send');
+  const down = only(q.timer(T0 + 17 * SECOND), 'down');
+  assert.deepEqual(down.previous, up.address);
+});
+
+test('requalify before start, or after a failed round, behaves: nothing, then a round at once', () => {
+  const q = machine();
+  assert.deepEqual(q.requalify(T0), []);
+  only(q.start(T0), 'send');
+  only(q.timer(T0 + 4 * SECOND), 'send');
+  only(q.timer(T0 + 8 * SECOND), 'send');
+  q.timer(T0 + 12 * SECOND);
+  assert.ok(q.nextDeadlineMs() > T0 + 100 * SECOND, 'resting until the restart delay');
+  only(q.requalify(T0 + 20 * SECOND), 'send');
+  assert.equal(q.nextDeadlineMs(), T0 + 24 * SECOND);
+});
