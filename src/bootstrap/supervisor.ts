@@ -23,6 +23,9 @@ import type { DaemonSettings } from '../config/settings-schema.js';
 import type { SettingsSources } from './settings.js';
 import type { CommandLineOptions } from './command-line.js';
 import { signalDescription, signalNumber } from './signals.js';
+import { createClientNameService } from './name-service.js';
+import type { NameService } from './name-service.js';
+import { logStateSummary } from './state-summary.js';
 
 export interface SupervisorTiming {
   /** Back-off before restarting an engine that died. */
@@ -105,6 +108,7 @@ class DaemonSupervisor implements Supervisor {
   private readonly stopped = new Set<EngineProcess>();
   private finish: (code: number) => void = () => undefined;
   private chain: Promise<void> = Promise.resolve();
+  private readonly names: NameService;
 
   constructor(private readonly config: SupervisorOptions) {
     this.log = config.log;
@@ -114,6 +118,7 @@ class DaemonSupervisor implements Supervisor {
     this.resources = config.resources;
     this.baseline = this.resources.baseline;
     this.helper = this.newHelper();
+    this.names = createClientNameService(() => this.settings, this.log);
     this.finished = new Promise<number>((resolve) => {
       this.finish = resolve;
     });
@@ -149,31 +154,21 @@ class DaemonSupervisor implements Supervisor {
     this.enqueue(() => this.cleanupAndFinish(code));
   }
 
-  async summary(): Promise<void> {
+  summary(): Promise<void> {
     const stats = this.helper.stats();
-    this.log.notice(
-      {
-        role: this.settings.role,
-        engine: this.engine?.pid ?? null,
-        interface: this.resources.tunnel?.name ?? null,
-        ifindex: this.resources.tunnel?.index ?? null,
-        boundPort: this.resources.boundPort,
-        uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
-        restarts: this.restarts,
-        helperAccepted: stats.accepted,
-        helperRefused: stats.refused,
-        helperFailed: stats.failed,
-      },
-      'State summary',
-    );
-    const current = this.engine;
-    if (current === null) {
-      this.log.notice('Engine not running');
-      return;
-    }
-    const summary = await current.requestSummary(1000);
-    if (summary === null) this.log.warning('The engine did not answer the summary request');
-    else this.log.notice({ ...summary }, 'Engine summary');
+    const state = {
+      role: this.settings.role,
+      engine: this.engine?.pid ?? null,
+      interface: this.resources.tunnel?.name ?? null,
+      ifindex: this.resources.tunnel?.index ?? null,
+      boundPort: this.resources.boundPort,
+      uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+      restarts: this.restarts,
+      helperAccepted: stats.accepted,
+      helperRefused: stats.refused,
+      helperFailed: stats.failed,
+    };
+    return logStateSummary(this.log, state, this.engine);
   }
 
   killEngine(): void {
@@ -242,6 +237,7 @@ class DaemonSupervisor implements Supervisor {
       sink: config.sink,
       log,
       onRequest: (request) => this.helper.handle(request),
+      onResolve: (request) => this.names.answer(request),
       readyTimeoutMs: this.timing.readyTimeoutMs,
     });
     this.engine = child;
@@ -364,10 +360,7 @@ class DaemonSupervisor implements Supervisor {
     await this.launch().ready;
   }
 
-  /**
-   * Like Miredo, a SIGHUP makes a client qualify again even when its file did not change
-   * (Debian's if-up hook sends one after every network change); a restarted engine does anyway.
-   */
+  /** Miredo qualifies again on every HUP, changed file or not (Debian's if-up hook relies on it). */
   private requalify(reason: 'reload' | 'network'): void {
     if (this.settings.role === 'client') this.engine?.send({ type: 'requalify', reason });
   }

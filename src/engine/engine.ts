@@ -153,6 +153,9 @@ class EngineInstance implements Engine {
         this.control?.reconfigure(message.config);
         this.log.info('Configuration updated');
         return;
+      case 'resolved':
+        this.control?.resolved?.(message);
+        return;
       case 'requalify':
         this.control?.requalify?.(message.reason);
         return;
