@@ -73,6 +73,8 @@ export interface Supervisor {
   /** Starts the first engine; a failure here is a failed daemon start. */
   start(): Promise<EngineStart>;
   reload(signal: NodeJS.Signals): void;
+  /** Miredo qualifies again on every HUP, changed file or not (Debian's if-up hook relies on it). */
+  requalify(reason: 'reload' | 'network'): void;
   terminate(signal: NodeJS.Signals | null, code?: number): void;
   summary(): Promise<void>;
   /** SIGKILL to every engine still running, now (the last resort when the bootstrap itself fails). */
@@ -360,8 +362,7 @@ class DaemonSupervisor implements Supervisor {
     await this.launch().ready;
   }
 
-  /** Miredo qualifies again on every HUP, changed file or not (Debian's if-up hook relies on it). */
-  private requalify(reason: 'reload' | 'network'): void {
+  requalify(reason: 'reload' | 'network'): void {
     if (this.settings.role === 'client') this.engine?.send({ type: 'requalify', reason });
   }
 
@@ -381,20 +382,19 @@ class DaemonSupervisor implements Supervisor {
     switch (plan.kind) {
       case 'unchanged':
         log.info('Configuration unchanged');
-        this.requalify('reload');
-        return;
+        break;
       case 'in-place':
         try {
           await this.applyInPlace(loaded.settings, plan.changes);
         } catch (error) {
           log.error('Cannot apply the new configuration: %s', errnoText(error));
         }
-        this.requalify('reload');
-        return;
+        break;
       case 'restart':
         log.notice('Restarting the engine (changed: %s)', plan.reasons.join(', '));
         await this.restartWith(loaded.settings);
         return;
     }
+    this.requalify('reload');
   }
 }

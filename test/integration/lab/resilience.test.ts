@@ -11,7 +11,7 @@
  *   interface (nothing asked of the helper, no hook run); Miredo restarts its tunnel, and the
  *   time its address is gone is measured and reported.
  */
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -22,6 +22,8 @@ import { LabStory, ping, QUALIFY_TIMEOUT_MS } from './lab-test-tools.js';
 
 const SERVER_NAME = 'teredo.lab.test';
 const OURS = ['DataplaneWorkers 1'];
+/** Miredo refreshes every 30 s. */
+const MIREDO_WAIT_MS = 35_000;
 
 /** Per-namespace resolver files, removed when the test ends. */
 async function namespaceResolver(
@@ -60,23 +62,43 @@ async function absence(
   return { goneMs, changed };
 }
 
-describe('a client that survives its server name and a reload', { skip: netnsSkip() }, () => {
-  it('an unresolvable name is not fatal; SIGHUP re-qualifies without an address flap', async (t) => {
+/** Moves a client to another address of its LAN, as a DHCP renumbering would. */
+async function renumber(lab: Lab, node: string, last: number): Promise<void> {
+  const client = lab.node(node);
+  assert.ok(client.role === 'client' && client.gatewayIPv4 !== null);
+  const next = client.ipv4.replace(/\.\d+$/, `.${last}`);
+  const ns = lab.namespace(node);
+  await ns.ip(['addr', 'flush', 'dev', client.interfaceName]);
+  await ns.ip(['addr', 'add', `${next}/24`, 'dev', client.interfaceName]);
+  await ns.ip(['route', 'add', 'default', 'via', client.gatewayIPv4]);
+}
+
+describe(
+  'a client that survives its server name, a reload and a new host address',
+  { skip: netnsSkip() },
+  () => {
     const story = new LabStory();
-    const lab: Lab = await createLab({
-      nats: [{ name: 'home', kind: 'cone', clients: ['alice', 'bob'] }],
-      onProgress: story.listener,
+    let lab: Lab | undefined;
+    let alice: TeredoClient | undefined;
+    let bob: TeredoClient | undefined;
+
+    before(async () => {
+      lab = await createLab({
+        nats: [{ name: 'home', kind: 'cone', clients: ['alice', 'bob'] }],
+        onProgress: story.listener,
+      });
     });
-    try {
-      await story.explain(lab, async () => {
-        const setHosts = await namespaceResolver(t, lab.namespace('alice').name);
-        await lab.startServer('ours');
-        await lab.startRelay('ours', { relayType: 'cone' });
-        const alice = await lab.startClient('alice', 'ours', {
-          serverAddress: SERVER_NAME,
-          extraConfig: OURS,
-        });
-        const bob = await lab.startClient('bob', 'debian');
+    after(() => lab?.destroy());
+
+    it('an unresolvable name is not fatal; SIGHUP re-qualifies without an address flap', async (t) => {
+      assert.ok(lab !== undefined);
+      const active = lab;
+      await story.explain(active, async () => {
+        const setHosts = await namespaceResolver(t, active.namespace('alice').name);
+        await active.startServer('ours');
+        await active.startRelay('ours', { relayType: 'cone' });
+        alice = await active.startClient('alice', 'ours', { serverAddress: SERVER_NAME, extraConfig: OURS });
+        bob = await active.startClient('bob', 'debian');
         await alice.daemon.waitForOutput(/Cannot resolve Teredo server address/, 10_000);
         await new Promise((resolve) => setTimeout(resolve, 1500));
         assert.equal(alice.daemon.status, null, 'still running with an unresolvable server name');
@@ -84,13 +106,13 @@ describe('a client that survives its server name and a reload', { skip: netnsSki
 
         await setHosts(`198.51.100.1 ${SERVER_NAME}\n`);
         const resolvedAt = Date.now();
-        const qualified = await lab.waitQualified(alice, QUALIFY_TIMEOUT_MS);
+        const qualified = await active.waitQualified(alice, QUALIFY_TIMEOUT_MS);
         const recoveryMs = Date.now() - resolvedAt;
         t.diagnostic(`ours: qualified ${recoveryMs} ms after the name became resolvable`);
         assert.ok(recoveryMs < 10_000, `qualified ${recoveryMs} ms after the name resolved`);
-        assert.ok((await ping(t, lab, 'alice', IPV6HOST_IPV6)).received > 0);
+        assert.ok((await ping(t, active, 'alice', IPV6HOST_IPV6)).received > 0);
 
-        await lab.waitQualified(bob, QUALIFY_TIMEOUT_MS);
+        await active.waitQualified(bob, QUALIFY_TIMEOUT_MS);
         const from = alice.daemon.output.length;
         process.kill(alice.daemon.pid, 'SIGHUP');
         await alice.daemon.waitForOutput(/Qualifying again with the Teredo server/, 5000, from);
@@ -109,10 +131,32 @@ describe('a client that survives its server name and a reload', { skip: netnsSki
           `SIGHUP: ours without an address for ${ours.goneMs} ms; Miredo ${miredo.goneMs} ms` +
             ` (address ${miredo.changed ? 'changed' : 'kept'})`,
         );
-        await lab.waitQualified(bob, QUALIFY_TIMEOUT_MS);
+        await active.waitQualified(bob, QUALIFY_TIMEOUT_MS);
       });
-    } finally {
-      await lab.destroy();
-    }
-  });
-});
+    });
+
+    it('a new host IPv4 address: ours re-qualifies at once (netlink), Miredo at its next refresh', async (t) => {
+      assert.ok(lab !== undefined && alice !== undefined && bob !== undefined);
+      const active = lab;
+      const [ourClient, miredoClient] = [alice, bob];
+      await story.explain(active, async () => {
+        const before = await Promise.all([ourClient.currentAddress(), miredoClient.currentAddress()]);
+        assert.ok(before[0] !== null && before[1] !== null);
+        await Promise.all([renumber(active, 'alice', 50), renumber(active, 'bob', 51)]);
+        const movedAt = Date.now();
+        // Miredo's next refresh is at most 30 s away; what it does then is measured, not judged.
+        const [ours, miredo] = await Promise.all([
+          ourClient.waitAddressChange(before[0]?.address ?? '', 10_000).then(() => Date.now() - movedAt),
+          miredoClient.waitAddressChange(before[1]?.address ?? '', MIREDO_WAIT_MS).then(
+            () => Date.now() - movedAt,
+            () => null,
+          ),
+        ]);
+        const miredoText = miredo === null ? `no new address within ${MIREDO_WAIT_MS} ms` : `${miredo} ms`;
+        t.diagnostic(`new host address: ours a new Teredo address in ${ours} ms, Miredo ${miredoText}`);
+        assert.ok(ours < 5000, `ours took ${ours} ms`);
+        assert.ok((await ping(t, active, 'alice', IPV6HOST_IPV6)).received > 0);
+      });
+    });
+  },
+);
