@@ -158,5 +158,35 @@ describe(
         assert.ok((await ping(t, active, 'alice', IPV6HOST_IPV6)).received > 0);
       });
     });
+
+    it("the NAT's public address changes: ours recovers within one refresh interval, beside Miredo", async (t) => {
+      assert.ok(lab !== undefined && alice !== undefined && bob !== undefined);
+      const active = lab;
+      const [ourClient, miredoClient] = [alice, bob];
+      await story.explain(active, async () => {
+        const before = await Promise.all([ourClient.currentAddress(), miredoClient.currentAddress()]);
+        const nat = active.node('home');
+        assert.ok(nat.role === 'nat');
+        const ns = active.namespace('home');
+        // Removing the address also drops its conntrack entries (MASQUERADE), as a new lease does.
+        await ns.ip(['addr', 'flush', 'dev', nat.interfaceName]);
+        await ns.ip(['addr', 'add', '198.51.100.20/24', 'dev', nat.interfaceName]);
+        const movedAt = Date.now();
+        const [ours, miredo] = await Promise.all([
+          ourClient.waitAddressChange(before[0]?.address ?? '', 25_000).then(() => Date.now() - movedAt),
+          miredoClient.waitAddressChange(before[1]?.address ?? '', MIREDO_WAIT_MS).then(
+            () => Date.now() - movedAt,
+            () => null,
+          ),
+        ]);
+        const miredoText = miredo === null ? `no new address within ${MIREDO_WAIT_MS} ms` : `${miredo} ms`;
+        t.diagnostic(
+          `NAT public address change: ours a new Teredo address in ${ours} ms, Miredo ${miredoText}`,
+        );
+        assert.ok(ours <= 21_000, `ours took ${ours} ms: more than one refresh interval`);
+        assert.equal(ourClient.daemon.status, null, 'ours still running');
+        assert.ok((await ping(t, active, 'alice', IPV6HOST_IPV6)).received > 0);
+      });
+    });
   },
 );
