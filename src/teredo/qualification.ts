@@ -12,7 +12,8 @@
  * address keeps its RFC 5991 random flags while prefix, server and mapping stay the same, and
  * gets new ones when any of them changes. Going down forgets the address, so the next one has
  * new flags too. Deviation: we refresh every 20 s by default (Miredo: 30 s, which lets a Linux
- * NAT forget the mapping just before each refresh).
+ * NAT forget the mapping just before each refresh), and RestartDelay is 20 s (Miredo: 100 s), so
+ * that a server down and back is found again within one refresh interval.
  *
  * Output: a list of actions, unlike the server's caller buffer (server.ts) and the tunnel core's
  * sink (relay-types.ts, TunnelOutput), because its actions are of kinds the caller carries out

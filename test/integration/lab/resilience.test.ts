@@ -17,11 +17,14 @@ import assert from 'node:assert/strict';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { netnsSkip } from '../../support/netns.js';
 import { createLab, IPV6HOST_IPV6 } from '../../../scripts/lab/index.js';
-import type { Lab, TeredoClient } from '../../../scripts/lab/index.js';
+import type { Lab, LabDaemon, TeredoClient } from '../../../scripts/lab/index.js';
 import { LabStory, ping, QUALIFY_TIMEOUT_MS } from './lab-test-tools.js';
+import { pollUntil } from '../../../scripts/lab/wait.js';
 
 const SERVER_NAME = 'teredo.lab.test';
 const OURS = ['DataplaneWorkers 1'];
+/** Long enough for our client to lose the server (a 20 s refresh, then 3 RSs 4 s apart). */
+const SERVER_DOWN_MS = 35_000;
 /** Miredo refreshes every 30 s. */
 const MIREDO_WAIT_MS = 35_000;
 
@@ -62,6 +65,15 @@ async function absence(
   return { goneMs, changed };
 }
 
+/** Polls until the client has a Teredo address; ms from `since`, or null past `timeoutMs`. */
+async function addressBack(client: TeredoClient, since: number, timeoutMs: number): Promise<number | null> {
+  while (Date.now() - since < timeoutMs) {
+    if ((await client.currentAddress()) !== null) return Date.now() - since;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return null;
+}
+
 /** Moves a client to another address of its LAN, as a DHCP renumbering would. */
 async function renumber(lab: Lab, node: string, last: number): Promise<void> {
   const client = lab.node(node);
@@ -81,6 +93,7 @@ describe(
     let lab: Lab | undefined;
     let alice: TeredoClient | undefined;
     let bob: TeredoClient | undefined;
+    let server: LabDaemon | undefined;
 
     before(async () => {
       lab = await createLab({
@@ -95,7 +108,7 @@ describe(
       const active = lab;
       await story.explain(active, async () => {
         const setHosts = await namespaceResolver(t, active.namespace('alice').name);
-        await active.startServer('ours');
+        server = await active.startServer('ours');
         await active.startRelay('ours', { relayType: 'cone' });
         alice = await active.startClient('alice', 'ours', { serverAddress: SERVER_NAME, extraConfig: OURS });
         bob = await active.startClient('bob', 'debian');
@@ -184,6 +197,43 @@ describe(
           `NAT public address change: ours a new Teredo address in ${ours} ms, Miredo ${miredoText}`,
         );
         assert.ok(ours <= 21_000, `ours took ${ours} ms: more than one refresh interval`);
+        assert.equal(ourClient.daemon.status, null, 'ours still running');
+        assert.ok((await ping(t, active, 'alice', IPV6HOST_IPV6)).received > 0);
+      });
+    });
+
+    it('the server down 35 s and back: ours has a working address again within one refresh interval', async (t) => {
+      assert.ok(lab !== undefined && alice !== undefined && bob !== undefined && server !== undefined);
+      const active = lab;
+      const [ourClient, miredoClient] = [alice, bob];
+      await story.explain(active, async () => {
+        await server?.stop();
+        const downAt = Date.now();
+        const lost = await pollUntil(
+          async () => ((await ourClient.currentAddress()) === null ? true : undefined),
+          SERVER_DOWN_MS,
+          'ours to notice the server is gone',
+        );
+        assert.ok(lost);
+        const miredoLost = (await miredoClient.currentAddress()) === null;
+        await new Promise((resolve) =>
+          setTimeout(resolve, Math.max(0, SERVER_DOWN_MS - (Date.now() - downAt))),
+        );
+        server = await active.startServer('ours');
+        const backAt = Date.now();
+        const [ours, miredo] = await Promise.all([
+          addressBack(ourClient, backAt, 25_000),
+          addressBack(miredoClient, backAt, MIREDO_WAIT_MS),
+        ]);
+        const miredoText = !miredoLost
+          ? 'had not noticed the outage (its address never went)'
+          : miredo === null
+            ? `no address within ${MIREDO_WAIT_MS} ms`
+            : `${miredo} ms`;
+        t.diagnostic(
+          `server down ${SERVER_DOWN_MS} ms and back: ours an address again in ${ours} ms, Miredo ${miredoText}`,
+        );
+        assert.ok(ours !== null && ours <= 21_000, `ours took ${ours} ms: more than one refresh interval`);
         assert.equal(ourClient.daemon.status, null, 'ours still running');
         assert.ok((await ping(t, active, 'alice', IPV6HOST_IPV6)).received > 0);
       });
