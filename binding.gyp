@@ -17,6 +17,12 @@
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
       "cflags_cc": ["-Wall", "-Wextra", "-Werror"]
+    },
+    {
+      "target_name": "miredo_engine_launch",
+      "type": "executable",
+      "sources": ["src/os/native/engine_launch.cc"],
+      "cflags_cc": ["-Wall", "-Wextra", "-Werror"]
     }
   ]
 }

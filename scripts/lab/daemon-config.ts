@@ -86,6 +86,8 @@ export interface DaemonCommandContext {
   readonly nodeBinary: string;
   readonly debianServer: string;
   readonly debianMiredo: string;
+  /** Ours: started by setpriv as this user with the role's ambient capabilities (no -u). */
+  readonly serviceUser?: { readonly name: string; readonly gid: number };
 }
 
 export interface DaemonCommand {
@@ -103,7 +105,16 @@ export function daemonCommand(
   const common = ['-f', '-c', paths.config, '-p', paths.pidFile];
   if (impl === 'ours') {
     const bin = `${context.repoRoot}bin/${role === 'server' ? 'miredo-server' : 'miredo'}`;
-    return { command: context.nodeBinary, args: [bin, ...common, '-u', 'nobody', '-t', paths.jail] };
+    const user = context.serviceUser;
+    if (user === undefined)
+      return { command: context.nodeBinary, args: [bin, ...common, '-u', 'nobody', '-t', paths.jail] };
+    const caps = role === 'server' ? '-all,+net_raw,+sys_chroot' : '-all,+net_admin,+sys_chroot';
+    const ids = ['--reuid', user.name, '--regid', String(user.gid), '--init-groups'];
+    const capabilities = [`--inh-caps=${caps}`, `--ambient-caps=${caps}`];
+    return {
+      command: 'setpriv',
+      args: [...ids, ...capabilities, context.nodeBinary, bin, ...common, '-t', paths.jail],
+    };
   }
   if (role === 'server') return { command: context.debianServer, args: [...common, '-u', 'miredo-server'] };
   return { command: context.debianMiredo, args: [...common, '-u', 'miredo'] };

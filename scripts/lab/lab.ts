@@ -17,7 +17,8 @@
  */
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, rm, writeFile } from 'node:fs/promises';
+import { lookupUser } from '../../src/os/posix.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,6 +63,11 @@ interface DaemonOptions {
   readonly extraConfig?: readonly string[];
   /** How long start* waits for the daemon to be ready. Default 15 s. */
   readonly readyTimeoutMs?: number;
+  /**
+   * Ours only: start it as this user holding only the role's capabilities as ambient ones
+   * (setpriv), as systemd's miredo.service does, not as root. Its files go to a directory it owns.
+   */
+  readonly serviceUser?: string;
 }
 
 export interface StartServerOptions extends DaemonOptions {
@@ -222,7 +228,7 @@ class NetnsLab implements Lab {
       ...(options.secondaryIPv4 === undefined ? {} : { secondaryIPv4: options.secondaryIPv4 }),
       ...(options.extraConfig === undefined ? {} : { extra: options.extraConfig }),
     });
-    const daemon = await this.startDaemon(node.name, impl, 'server', config);
+    const daemon = await this.startDaemon(node.name, impl, 'server', config, options.serviceUser);
     const readyTimeoutMs = options.readyTimeoutMs ?? 15_000;
     if (impl === 'ours') await daemon.waitForOutput(OURS_ENGINE_READY, readyTimeoutMs);
     const ns = this.namespace(node.name);
@@ -254,7 +260,7 @@ class NetnsLab implements Lab {
       ...(options.bindPort === undefined ? {} : { bindPort: options.bindPort }),
       ...tunnelExtra(impl, options.extraConfig),
     });
-    const daemon = await this.startDaemon(node.name, impl, 'relay', config);
+    const daemon = await this.startDaemon(node.name, impl, 'relay', config, options.serviceUser);
     const readyTimeoutMs = options.readyTimeoutMs ?? 15_000;
     if (impl === 'ours') await daemon.waitForOutput(OURS_ENGINE_READY, readyTimeoutMs);
     const ns = this.namespace(node.name);
@@ -296,7 +302,7 @@ class NetnsLab implements Lab {
       ...(options.bindPort === undefined ? {} : { bindPort: options.bindPort }),
       ...tunnelExtra(impl, options.extraConfig),
     });
-    const daemon = await this.startDaemon(nodeName, impl, 'client', config);
+    const daemon = await this.startDaemon(nodeName, impl, 'client', config, options.serviceUser);
     return new TeredoClient(daemon, this.namespace(nodeName), interfaceName);
   }
 
@@ -363,9 +369,12 @@ class NetnsLab implements Lab {
     impl: Implementation,
     role: DaemonRole,
     config: string,
+    serviceUser?: string,
   ): Promise<LabDaemon> {
     if (this.destroying !== null) throw new Error(`lab ${this.id} is being destroyed`);
-    const base = join(this.directory, `${nodeName}-${role}-${this.files++}`);
+    const service = serviceUser === undefined ? null : await this.serviceDirectory(serviceUser);
+    const directory = service?.directory ?? this.directory;
+    const base = join(directory, `${nodeName}-${role}-${this.files++}`);
     const paths = { config: `${base}.conf`, pidFile: `${base}.pid`, jail: this.jail };
     await writeFile(paths.config, config, { mode: 0o644 });
     const { command, args } = daemonCommand(impl, role, paths, {
@@ -373,12 +382,25 @@ class NetnsLab implements Lab {
       nodeBinary: process.execPath,
       debianServer: DEBIAN_MIREDO_SERVER,
       debianMiredo: DEBIAN_MIREDO,
+      ...(service === null ? {} : { serviceUser: service.user }),
     });
     const child = this.namespace(nodeName).spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const daemon = new LabDaemon(nodeName, impl, role, paths.config, child);
     this.daemons.push(daemon);
     this.report(nodeName, `started ${describeDaemon(impl, role)}, pid ${daemon.pid}`);
     return daemon;
+  }
+
+  /** A directory of the lab's that `user` owns (its daemons' PID files and control sockets). */
+  private async serviceDirectory(
+    user: string,
+  ): Promise<{ directory: string; user: { name: string; gid: number } }> {
+    const entry = lookupUser(user);
+    if (entry === null) throw new Error(`no user ${user}`);
+    const directory = join(this.directory, `service-${user}`);
+    await mkdir(directory, { recursive: true, mode: 0o755 });
+    await chown(directory, entry.uid, entry.gid);
+    return { directory, user: { name: user, gid: entry.gid } };
   }
 
   private report(node: string | null, message: string): void {

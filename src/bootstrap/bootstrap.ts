@@ -31,6 +31,8 @@ import { createSupervisor } from './supervisor.js';
 import type { Supervisor, SupervisorTiming } from './supervisor.js';
 import type { KernelResources } from './resources.js';
 import { resolveUser } from './user.js';
+import { startMode } from './start-mode.js';
+import { ownEffectiveCapabilities } from '../os/capabilities.js';
 import type { UserLookup } from './user.js';
 import { openControlSocket } from './control-socket.js';
 import type { ControlSocket, ControlSocketOps } from './control-socket.js';
@@ -44,7 +46,13 @@ export interface BootstrapDependencies {
   readonly sources: SettingsSources;
   readonly lookupUser: UserLookup;
   readonly getuid: () => number;
+  /** Absent: a bootstrap that is not root is refused (tests). */
+  readonly getgid?: () => number;
+  /** The bootstrap's effective capability set (start-mode.ts: may it start without root?). */
+  readonly effectiveCapabilities?: () => bigint;
   readonly enginePath: string;
+  /** miredo-engine-launch, through which a bootstrap that is not root starts its engine. */
+  readonly launcherPath?: string;
   /** Data-plane workers when the configuration says 0 (DataplaneWorkers): defaultPoolSize(). */
   readonly poolSize: number;
   readonly logLevel: LogLevel;
@@ -58,6 +66,9 @@ export interface BootstrapDependencies {
 }
 
 export const ENGINE_PATH = fileURLToPath(new URL('../engine/main.js', import.meta.url));
+export const LAUNCHER_PATH = fileURLToPath(
+  new URL('../../../build/Release/miredo_engine_launch', import.meta.url),
+);
 
 /**
  * One data-plane worker per core, at most four (each owns a TUN queue and a UDP socket): the
@@ -73,7 +84,10 @@ export function systemDependencies(os: OsApi): BootstrapDependencies {
     sources: SYSTEM_SOURCES,
     lookupUser,
     getuid: () => process.getuid?.() ?? -1,
+    getgid: () => process.getgid?.() ?? -1,
+    effectiveCapabilities: ownEffectiveCapabilities,
     enginePath: ENGINE_PATH,
+    launcherPath: LAUNCHER_PATH,
     poolSize: defaultPoolSize(),
     logLevel: 'info',
     controlSocket: SYSTEM_CONTROL_SOCKET,
@@ -81,9 +95,7 @@ export function systemDependencies(os: OsApi): BootstrapDependencies {
   };
 }
 
-export const NOT_ROOT_MESSAGE =
-  'This program must be started as root: it creates a network interface and opens sockets, then ' +
-  'runs its engine as an unprivileged user.';
+export { NOT_ROOT_MESSAGE } from './start-mode.js';
 
 export function pidFileMessage(path: string, error: unknown): string {
   return (
@@ -159,8 +171,16 @@ export async function runBootstrap(
     for (const message of loaded.warnings.concat(loaded.errors)) reporter.error(message);
     return fail();
   }
-  if (deps.getuid() !== 0) return fail(`${options.program}: ${NOT_ROOT_MESSAGE}`);
-  const user = resolveUser(options.user, deps.lookupUser);
+  const mode = startMode(
+    options.program,
+    { uid: deps.getuid(), gid: deps.getgid?.() ?? -1 },
+    deps.getuid() === 0 ? 0n : (deps.effectiveCapabilities?.() ?? 0n),
+    options.user,
+    deps.lookupUser,
+  );
+  if (mode.kind === 'refused') return fail(mode.message);
+  const user =
+    mode.kind === 'root' ? resolveUser(options.user, deps.lookupUser) : { ok: true as const, user: mode };
   if (!user.ok) return fail(user.message);
   const jail = prepareChrootDir(options.chrootDir);
   if (!jail.ok) return fail(jail.message);
@@ -196,6 +216,7 @@ export async function runBootstrap(
     return await superviseEngine(options, reporter, deps, {
       settings: loaded.settings,
       user: user.user,
+      launcher: mode.kind === 'root' ? null : (deps.launcherPath ?? LAUNCHER_PATH),
       jail: jail.dir,
       logging,
       releasePidFile,
@@ -211,6 +232,8 @@ export async function runBootstrap(
 interface Prepared {
   readonly settings: DaemonSettings;
   readonly user: { readonly uid: number; readonly gid: number };
+  /** miredo-engine-launch when the bootstrap is not root; null: the engine drops privileges itself. */
+  readonly launcher: string | null;
   readonly jail: string;
   readonly logging: LogSetup;
   readonly releasePidFile: () => void;
@@ -243,6 +266,7 @@ async function superviseEngine(
     uid: prepared.user.uid,
     gid: prepared.user.gid,
     chrootDir: prepared.jail,
+    launcher: prepared.launcher,
     poolSize: deps.poolSize,
     logLevel: deps.logLevel,
     log,

@@ -50,6 +50,11 @@ export interface EngineDescriptors {
 export interface EngineProcessOptions {
   /** The compiled engine entry point (dist/src/engine/main.js), or a test double. */
   readonly enginePath: string;
+  /**
+   * miredo-engine-launch, for a bootstrap that is not root: it starts the engine with no
+   * capability and a jailer at the next free descriptor (`init.fds.jailer`); null: spawned directly.
+   */
+  readonly launcher?: string | null;
   readonly init: Omit<InitMessage, 'type' | 'fds'>;
   /** Descriptors in the bootstrap; the engine receives them renumbered from FIRST_PASSED_FD. */
   readonly fds: EngineDescriptors;
@@ -132,8 +137,14 @@ function exitText(exit: EngineExit): string {
 export function spawnEngine(options: EngineProcessOptions): EngineProcess {
   const { log, sink } = options;
   const { passed, inEngine } = renumberDescriptors(options.fds);
+  const engineCommand = [process.execPath, options.enginePath, workersArgument(options.init.poolSize)];
+  const jailer = FIRST_PASSED_FD + passed.length;
+  const launcher = options.launcher ?? null;
+  if (launcher !== null) inEngine.jailer = jailer;
+  const [command = process.execPath, ...args] =
+    launcher === null ? engineCommand : [launcher, options.init.chrootDir, String(jailer), ...engineCommand];
   // A plain 'pipe' (a socketpair, read with read(2)) rather than 'ipc': see src/ipc/channel.ts.
-  const child = spawn(process.execPath, [options.enginePath, workersArgument(options.init.poolSize)], {
+  const child = spawn(command, args, {
     stdio: ['ignore', 'pipe', 'pipe', 'pipe', ...passed],
     env: engineEnvironment(process.env),
     cwd: '/',

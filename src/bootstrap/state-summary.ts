@@ -3,16 +3,41 @@
  */
 import type { Logger } from '../log/logger.js';
 import type { EngineProcess } from './engine-process.js';
+import type { HelperStats } from './helper.js';
+import type { KernelResources } from './resources.js';
 
 /** How long the engine has to answer the summary request. */
 export const SUMMARY_TIMEOUT_MS = 1000;
 
+export interface SummaryFacts {
+  readonly role: string;
+  readonly resources: KernelResources;
+  readonly startedAt: number;
+  readonly restarts: number;
+  readonly helper: HelperStats;
+}
+
 export async function logStateSummary(
   log: Logger,
-  state: Record<string, unknown>,
+  facts: SummaryFacts,
   engine: EngineProcess | null,
 ): Promise<void> {
-  log.notice(state, 'State summary');
+  const { resources, helper } = facts;
+  log.notice(
+    {
+      role: facts.role,
+      engine: engine?.pid ?? null,
+      interface: resources.tunnel?.name ?? null,
+      ifindex: resources.tunnel?.index ?? null,
+      boundPort: resources.boundPort,
+      uptimeSeconds: Math.round((Date.now() - facts.startedAt) / 1000),
+      restarts: facts.restarts,
+      helperAccepted: helper.accepted,
+      helperRefused: helper.refused,
+      helperFailed: helper.failed,
+    },
+    'State summary',
+  );
   if (engine === null) {
     log.notice('Engine not running');
     return;

@@ -53,6 +53,8 @@ export interface SupervisorOptions {
   readonly uid: number;
   readonly gid: number;
   readonly chrootDir: string;
+  /** miredo-engine-launch (a bootstrap that is not root), or null. */
+  readonly launcher?: string | null;
   /** Data-plane workers when DataplaneWorkers is 0 (one per CPU); see poolSizeFor. */
   readonly poolSize: number;
   readonly logLevel: LogLevel;
@@ -157,20 +159,9 @@ class DaemonSupervisor implements Supervisor {
   }
 
   summary(): Promise<void> {
-    const stats = this.helper.stats();
-    const state = {
-      role: this.settings.role,
-      engine: this.engine?.pid ?? null,
-      interface: this.resources.tunnel?.name ?? null,
-      ifindex: this.resources.tunnel?.index ?? null,
-      boundPort: this.resources.boundPort,
-      uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
-      restarts: this.restarts,
-      helperAccepted: stats.accepted,
-      helperRefused: stats.refused,
-      helperFailed: stats.failed,
-    };
-    return logStateSummary(this.log, state, this.engine);
+    const { settings, engine, resources, startedAt, restarts } = this;
+    const facts = { role: settings.role, resources, startedAt, restarts, helper: this.helper.stats() };
+    return logStateSummary(this.log, facts, engine);
   }
 
   killEngine(): void {
@@ -216,6 +207,7 @@ class DaemonSupervisor implements Supervisor {
     }
     const child = spawnEngine({
       enginePath: config.enginePath,
+      launcher: config.launcher ?? null,
       init: {
         config: engineConfigFor(this.settings, resources),
         ...(discovery === null

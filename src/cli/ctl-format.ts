@@ -6,7 +6,7 @@ const ago = (seconds: number | null): string => (seconds === null ? 'never' : `$
 function lines(pairs: ReadonlyArray<readonly [string, string | null]>): string {
   return pairs
     .filter((pair): pair is readonly [string, string] => pair[1] !== null)
-    .map(([label, value]) => `${`${label}:`.padEnd(13)}${value}\n`)
+    .map(([label, value]) => `${`${label}:`.padEnd(14)}${value}\n`)
     .join('');
 }
 
@@ -20,6 +20,16 @@ function qualifiedText(status: ControlStatus): string | null {
       : `first qualification took ${status.qualificationSeconds.toFixed(3)} s`,
   ].filter((part) => part !== null);
   return parts.length === 0 ? 'yes' : `yes (${parts.join('; ')})`;
+}
+
+function nativePeerLines(status: ControlStatus): Array<readonly [string, string]> {
+  const native = status.nativePeers;
+  if (native === null) return [];
+  const rows = native.peers.map(
+    (peer) => ['Native peer', `${peer.address} via ${peer.relay ?? 'a relay not known yet'}`] as const,
+  );
+  const shown = native.matched > rows.length ? `, ${rows.length} shown` : '';
+  return [['Native peers', `${native.matched}${shown}`], ...rows];
 }
 
 export function formatStatus(status: ControlStatus): string {
@@ -48,6 +58,7 @@ export function formatStatus(status: ControlStatus): string {
         ? null
         : `${table.peers} of ${table.capacity} (queued: ${table.queuedPackets} packets, ${table.queuedBytes} bytes)`,
     ],
+    ...nativePeerLines(status),
     [
       'Engine',
       `pid ${status.enginePid}, up ${Math.round(status.uptimeSeconds)} s, ${status.workers} worker(s)`,

@@ -23,6 +23,7 @@ import { QualificationRecord } from './qualification-record.js';
 import { createClientNatType } from './client-nat-type.js';
 import type { ClientNatType } from './client-nat-type.js';
 import { createServerFollower } from './server-follower.js';
+import type { ProbeSocketOpener } from './probe-socket.js';
 import type { NatType } from '../teredo/nat-type.js';
 
 export interface ClientQualificationOptions {
@@ -37,6 +38,8 @@ export interface ClientQualificationOptions {
   readonly timers: TunnelTimers;
   /** Monotonic milliseconds, with the shared coarse clock updated. */
   readonly now: () => number;
+  /** Default: real sockets (probe-socket.ts). */
+  readonly openProbeSocket?: ProbeSocketOpener;
 }
 
 export interface ClientQualification {
@@ -219,6 +222,7 @@ export function createClientQualification(options: ClientQualificationOptions): 
       timers,
       log,
       onClassified: (found) => core.setNatType(found),
+      openProbeSocket: options.openProbeSocket,
     });
     shared.state.publish(inactive());
     log.info({ server: formatIPv4(serverIPv4) }, 'Qualifying with Teredo server %s', formatIPv4(serverIPv4));

@@ -14,13 +14,13 @@ import type {
   ResolvedMessage,
 } from '../ipc/bootstrap-engine-messages.js';
 import type { SlowPathMessage } from '../ipc/engine-worker-messages.js';
-import type { ControlStatus, PeerFilter, PeersReply } from '../ipc/control-protocol.js';
+import type { ControlStatus, NativePeers, PeerFilter, PeersReply } from '../ipc/control-protocol.js';
 import type { MetricFamily } from '../ipc/prometheus.js';
 
 /** The role's part of `miredo-ctl status`; the engine adds the rest (pid, uptime, workers). */
 export type RoleStatus = Omit<
   ControlStatus,
-  'role' | 'enginePid' | 'uptimeSeconds' | 'workers' | 'interface'
+  'role' | 'enginePid' | 'uptimeSeconds' | 'workers' | 'interface' | 'nativePeers'
 >;
 
 export interface ControlPlaneContext {
@@ -48,6 +48,8 @@ export interface ControlPlane {
   stop(): Promise<void>;
   /** Read-only views for the control socket (control-server.ts). */
   status(): RoleStatus;
+  /** A client's native peers and the relay of each, at most `limit` described; null for the others. */
+  nativePeers(limit: number): Promise<NativePeers> | null;
   /** The peer table, filtered and limited; null for a server (it keeps no peers). */
   peers(filter: PeerFilter | null, limit: number): Promise<PeersReply> | null;
   /** The role's gauges and histograms (its counters are the engine's). */

@@ -3,7 +3,12 @@
  * SIGUSR1 logs) and its control plane's read-only views. Every reply is checked against its
  * schema before it leaves, like every other message that crosses a process boundary.
  */
-import { DEFAULT_PEER_LIMIT, controlReplySchema, parsePeerFilter } from '../ipc/control-protocol.js';
+import {
+  DEFAULT_PEER_LIMIT,
+  MAX_STATUS_NATIVE_PEERS,
+  controlReplySchema,
+  parsePeerFilter,
+} from '../ipc/control-protocol.js';
 import type { ControlReply, ControlRequest } from '../ipc/control-protocol.js';
 import type { EngineSummary } from '../ipc/bootstrap-engine-messages.js';
 import { renderPrometheus } from '../ipc/prometheus.js';
@@ -30,6 +35,7 @@ async function reply(sources: ControlSources, request: ControlRequest): Promise<
   switch (request.command) {
     case 'status': {
       const summary = sources.summary();
+      const nativePeers = await sources.control.nativePeers(MAX_STATUS_NATIVE_PEERS);
       return {
         kind: 'status',
         status: {
@@ -39,6 +45,7 @@ async function reply(sources: ControlSources, request: ControlRequest): Promise<
           workers: summary.workers,
           interface: sources.interfaceName,
           ...sources.control.status(),
+          nativePeers,
         },
       };
     }

@@ -2,12 +2,21 @@
  * The engine's privilege drop and the proof that it worked. The calls are injected so that the
  * order and the checks are unit-tested; SYSTEM_DROP and SYSTEM_CHECK are the real ones (src/os/).
  *
- * Order: chroot needs CAP_SYS_CHROOT and setgroups/setgid need CAP_SETGID, so they all come
- * before setuid, which clears every capability; no-new-privs last (it needs no privilege).
+ * Started by a root bootstrap, order: chroot needs CAP_SYS_CHROOT and setgroups/setgid need
+ * CAP_SETGID, so they all come before setuid, which clears every capability; no-new-privs last
+ * (it needs no privilege).
+ *
+ * Started by a bootstrap that runs as a service user with ambient capabilities, through
+ * miredo-engine-launch (src/os/native/engine_launch.cc): the engine already runs as that user and
+ * has never held a capability; its `jailer` chroots it. It checks every thread first (/proc is out
+ * of reach once in the jail; no thread can gain a capability afterwards: no_new_privs, no exec),
+ * then asks for the jail.
  */
 import type { DirIdentity } from '../ipc/engine-worker-messages.js';
 import { identifyDirectory, supplementaryGroups, threadIds } from '../os/identity.js';
 import { chroot } from '../os/posix.js';
+import { privilegedThreads } from '../os/capabilities.js';
+import { canChroot, requestJail } from '../os/jail.js';
 import { canRegainRoot, setGid, setGroupsEmpty, setNoNewPrivs, setUid } from '../os/privileges.js';
 import { canOpenTunDevice } from '../os/tun.js';
 
@@ -15,6 +24,8 @@ export interface DropTarget {
   readonly uid: number;
   readonly gid: number;
   readonly chrootDir: string;
+  /** The jailer's descriptor (started by miredo-engine-launch), or null (started as root). */
+  readonly jailer: number | null;
 }
 
 export interface DropOperations {
@@ -26,6 +37,10 @@ export interface DropOperations {
   setgid(gid: number): void;
   setuid(uid: number): void;
   setNoNewPrivs(): void;
+  /** Threads that hold a capability or lack no_new_privs, described. */
+  privilegedThreads(): readonly string[];
+  /** The jailer chroots this process (throws when it could not). */
+  requestJail(fd: number): void;
 }
 
 export interface CheckOperations {
@@ -38,6 +53,8 @@ export interface CheckOperations {
   regainRoot(): boolean;
   /** Tries to open /dev/net/tun; true if it opened (which must not happen). */
   openTunDevice(): boolean;
+  /** Tries chroot("/"); true if it succeeded (which must not happen: no CAP_SYS_CHROOT left). */
+  chroot(): boolean;
 }
 
 export type DropResult =
@@ -49,8 +66,21 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-export function dropPrivileges(target: DropTarget, ops: DropOperations): DropResult {
-  const steps: ReadonlyArray<readonly [string, () => void]> = [
+function noPrivilegedThread(ops: DropOperations): void {
+  const threads = ops.privilegedThreads();
+  if (threads.length > 0) throw new Error(threads.join('; '));
+}
+
+function dropSteps(target: DropTarget, ops: DropOperations): ReadonlyArray<readonly [string, () => void]> {
+  const { jailer } = target;
+  if (jailer !== null)
+    return [
+      ['no capability in any thread', () => noPrivilegedThread(ops)],
+      [`jailer chroot(${target.chrootDir})`, () => ops.requestJail(jailer)],
+      ['chdir(/)', () => ops.chdir('/')],
+      ['prctl(PR_SET_NO_NEW_PRIVS)', () => ops.setNoNewPrivs()],
+    ];
+  return [
     [`chroot(${target.chrootDir})`, () => ops.chroot(target.chrootDir)],
     ['chdir(/)', () => ops.chdir('/')],
     ['setgroups([])', () => ops.setGroupsEmpty()],
@@ -58,6 +88,10 @@ export function dropPrivileges(target: DropTarget, ops: DropOperations): DropRes
     [`setuid(${target.uid})`, () => ops.setuid(target.uid)],
     ['prctl(PR_SET_NO_NEW_PRIVS)', () => ops.setNoNewPrivs()],
   ];
+}
+
+export function dropPrivileges(target: DropTarget, ops: DropOperations): DropResult {
+  const steps = dropSteps(target, ops);
   for (const [step, run] of steps) {
     try {
       run();
@@ -78,8 +112,10 @@ export function checkDropped(target: DropTarget, ops: CheckOperations): CheckRes
   if (ids.gid === 0 || ids.egid === 0) failures.push(`still gid ${ids.gid}/egid ${ids.egid}`);
   if (ids.gid !== target.gid || ids.egid !== target.gid)
     failures.push(`gid ${ids.gid}/${ids.egid}, expected ${target.gid}`);
+  // Without CAP_SETGID the launched engine keeps its service user's groups: nothing beyond them.
   const groups = ops.getgroups().filter((group) => group !== target.gid);
-  if (groups.length > 0) failures.push(`supplementary groups remain: ${groups.join(',')}`);
+  if (target.jailer === null && groups.length > 0)
+    failures.push(`supplementary groups remain: ${groups.join(',')}`);
   let regained: boolean;
   try {
     regained = ops.regainRoot();
@@ -94,6 +130,13 @@ export function checkDropped(target: DropTarget, ops: CheckOperations): CheckRes
     opened = false;
   }
   if (opened) failures.push('/dev/net/tun can still be opened');
+  let chrooted: boolean;
+  try {
+    chrooted = ops.chroot();
+  } catch {
+    chrooted = false;
+  }
+  if (chrooted) failures.push('chroot() succeeded');
   return failures.length === 0 ? { ok: true } : { ok: false, failures };
 }
 
@@ -105,6 +148,8 @@ export const SYSTEM_DROP: DropOperations = {
   setgid: setGid,
   setuid: setUid,
   setNoNewPrivs,
+  privilegedThreads,
+  requestJail,
 };
 
 export const SYSTEM_CHECK: CheckOperations = {
@@ -115,4 +160,5 @@ export const SYSTEM_CHECK: CheckOperations = {
   getgroups: supplementaryGroups,
   regainRoot: canRegainRoot,
   openTunDevice: canOpenTunDevice,
+  chroot: canChroot,
 };

@@ -75,8 +75,10 @@ export function createEngine(env: EngineEnvironment): Engine {
 
 /** The descriptors that may cross from the bootstrap: stdio, the channel, those of `init`. */
 function keptDescriptors(message: InitMessage): ReadonlySet<number> {
-  const { tun, udp, raw, discovery, control, metrics } = message.fds;
-  const others = [raw, discovery, control, metrics].filter((one) => one !== null && one !== undefined);
+  const { tun, udp, raw, discovery, control, metrics, jailer } = message.fds;
+  const others = [raw, discovery, control, metrics, jailer].filter(
+    (one) => one !== null && one !== undefined,
+  );
   return new Set([CHANNEL_FD, ...tun, ...udp, ...others]);
 }
 
@@ -296,7 +298,12 @@ class EngineInstance implements Engine {
 
   /** The drop and the checks that it worked; false (the engine ends) when either fails. */
   private dropPrivileges(message: InitMessage): boolean {
-    const target = { uid: message.uid, gid: message.gid, chrootDir: message.chrootDir };
+    const target = {
+      uid: message.uid,
+      gid: message.gid,
+      chrootDir: message.chrootDir,
+      jailer: message.fds.jailer ?? null,
+    };
     const dropped = dropPrivileges(target, this.env.drop);
     if (!dropped.ok) {
       this.fatal(`Miredo setup failure: cannot drop privileges: ${dropped.step}: ${dropped.error}`);

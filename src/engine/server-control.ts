@@ -44,6 +44,7 @@ export const SERVER_CONTROL_FACTORY: ControlPlaneFactory = {
       },
       stop: () => Promise.resolve(),
       status: () => serverStatus(config),
+      nativePeers: () => null,
       peers: () => null,
       metricFamilies: () => [],
     };

@@ -28,10 +28,11 @@ import { SYSTEM_CLOCK, SYSTEM_TIMERS } from './tunnel-clock.js';
 import type { TunnelClock, TunnelTimers } from './tunnel-clock.js';
 import { countingOutput, createFdTunnelIo } from './tunnel-output.js';
 import { listPeers } from './peer-listing.js';
-import { tunnelMetricFamilies, tunnelStatus } from './tunnel-status.js';
+import { tunnelMetricFamilies, tunnelNativePeers, tunnelStatus } from './tunnel-status.js';
 import type { TunnelView } from './tunnel-status.js';
-import { readDiscovery } from './discovery-reader.js';
-import type { DiscoveryReader, DiscoveryReaderFactory } from './discovery-reader.js';
+import { readUdp } from './udp-reader.js';
+import type { UdpReader, UdpReaderFactory } from './udp-reader.js';
+import type { ProbeSocketOpener } from './probe-socket.js';
 import { parseIPv4 } from '../teredo/ipv4.js';
 import type { LocalLink } from '../teredo/local-discovery.js';
 import type { TunnelIo } from './tunnel-output.js';
@@ -51,8 +52,10 @@ export interface TunnelControlOptions {
   readonly timers?: TunnelTimers;
   /** Default: crypto.randomBytes(16) and the low 16 bits of the pid, as Miredo. */
   readonly security?: () => SecurityContext;
-  /** Default: the discovery socket read on this thread (discovery-reader.ts). */
-  readonly discovery?: DiscoveryReaderFactory;
+  /** Default: the discovery socket read on this thread (udp-reader.ts). */
+  readonly discovery?: UdpReaderFactory;
+  /** Default: real sockets for the NAT type probe's stranger test (probe-socket.ts). */
+  readonly openProbeSocket?: ProbeSocketOpener;
 }
 
 /** The link a client's local discovery runs on, from `init` (absent: no discovery). */
@@ -112,7 +115,7 @@ function createControlPlane({ config, context, shared, options }: Parts): Contro
   /** The timer of the core's next due send (sendDue), null when none is armed. */
   let due: unknown = null;
   let running = false;
-  let discovery: DiscoveryReader | null = null;
+  let discovery: UdpReader | null = null;
 
   const now = (): number => {
     const ms = clock.now();
@@ -132,6 +135,7 @@ function createControlPlane({ config, context, shared, options }: Parts): Contro
           clock,
           timers,
           now,
+          openProbeSocket: options.openProbeSocket,
         })
       : null;
 
@@ -178,10 +182,8 @@ function createControlPlane({ config, context, shared, options }: Parts): Contro
       }, TICK_INTERVAL_MS);
       const discoveryFd = context.init.fds.discovery;
       if (discoveryFd !== undefined) {
-        discovery = (options.discovery ?? readDiscovery)(
-          discoveryFd,
-          (bytes, offset, length, ipv4, port, to) =>
-            core.fromDiscovery(bytes, offset, length, ipv4, port, to, now(), out),
+        discovery = (options.discovery ?? readUdp)(discoveryFd, (bytes, offset, length, ipv4, port, to) =>
+          core.fromDiscovery(bytes, offset, length, ipv4, port, to, now(), out),
         );
       }
       if (client !== null) {
@@ -249,6 +251,7 @@ function createControlPlane({ config, context, shared, options }: Parts): Contro
     },
 
     status: () => tunnelStatus(view()),
+    nativePeers: (limit) => tunnelNativePeers(view(), limit),
     peers: (filter, limit) => listPeers(shared.table, { filter, limit, nowSeconds: secondsOf(clock.now()) }),
     metricFamilies: () => tunnelMetricFamilies(view()),
   };

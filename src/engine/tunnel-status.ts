@@ -11,6 +11,8 @@ import type { PeerTable } from '../teredo/peers.js';
 import type { EngineConfig } from '../ipc/engine-config.js';
 import { prefixToBytes } from '../ipc/ipv6-value.js';
 import type { MetricFamily } from '../ipc/prometheus.js';
+import type { NativePeers } from '../ipc/control-protocol.js';
+import { listNativePeers } from './peer-listing.js';
 import type { ClientQualification } from './client-qualification.js';
 import type { RoleStatus } from './control-plane.js';
 import { ANSWER_TIME_BOUNDS } from './qualification-record.js';
@@ -23,6 +25,8 @@ export interface TunnelView {
   readonly nowMs: number;
 }
 
+/** The Teredo prefix is the address's first 32 bits (RFC 4380 4). */
+const TEREDO_PREFIX_BITS = 32;
 const prefixText = (prefix: number): string => `${formatIPv6(prefixToBytes(prefix))}/32`;
 const secondsSince = (nowMs: number, thenMs: number | null): number | null =>
   thenMs === null ? null : Math.max(0, (nowMs - thenMs) / 1000);
@@ -68,6 +72,18 @@ export function tunnelStatus(view: TunnelView): RoleStatus {
     ],
     peerTable,
   };
+}
+
+/**
+ * A client's native peers (outside the Teredo prefix of its address) with their relays; none
+ * before it qualifies (the table is emptied when it does); null for a relay, which is the relay.
+ */
+export function tunnelNativePeers(view: TunnelView, limit: number): Promise<NativePeers> | null {
+  if (view.config.role === 'relay' || view.client === null) return null;
+  const address = view.client.state.address;
+  if (address === null) return Promise.resolve({ matched: 0, peers: [] });
+  // A copy: the client may change its address while the table is read.
+  return listNativePeers(view.table, { prefix: address.slice(), length: TEREDO_PREFIX_BITS }, limit);
 }
 
 export function tunnelMetricFamilies(view: TunnelView): MetricFamily[] {

@@ -47,6 +47,11 @@ export const initMessageSchema = z
         metrics: fd.optional(),
         /** Client with LocalDiscovery: UDP 3544 joined to 224.0.0.253 on `localLink`. */
         discovery: fd.optional(),
+        /**
+         * Started through miredo-engine-launch (a bootstrap without root): the jailer that chroots
+         * the engine, which then runs as `uid`/`gid` already and holds no capability.
+         */
+        jailer: fd.optional(),
       })
       .strict(),
     /** The interface local discovery runs on: its IPv4 and prefix length (client only). */
@@ -64,11 +69,11 @@ export const initMessageSchema = z
   .strict()
   .superRefine((init, ctx) => {
     const role = init.config.role;
-    const { tun, udp, raw, discovery, control, metrics } = init.fds;
+    const { tun, udp, raw, discovery, control, metrics, jailer } = init.fds;
     const all = [
       ...tun,
       ...udp,
-      ...[raw, discovery, control, metrics].filter((one) => one !== null && one !== undefined),
+      ...[raw, discovery, control, metrics, jailer].filter((one) => one !== null && one !== undefined),
     ];
     if (new Set(all).size !== all.length)
       ctx.addIssue({ code: 'custom', message: 'a descriptor is listed twice' });

@@ -85,6 +85,27 @@ export const peerTableStatusSchema = z
   .object({ peers: count, capacity: count, queuedPackets: count, queuedBytes: count })
   .strict();
 
+/** Native peers a status describes; the rest are counted (`miredo-ctl peers` lists them all). */
+export const MAX_STATUS_NATIVE_PEERS = 32;
+
+export const nativePeersSchema = z
+  .object({
+    /** Native peers in the table (all counted, `peers` limited). */
+    matched: count,
+    peers: z
+      .array(
+        z
+          .object({
+            address: text,
+            /** The relay's IPv4:port that carries this peer's packets; null until the ping test answers. */
+            relay: text.nullable(),
+          })
+          .strict(),
+      )
+      .max(MAX_STATUS_NATIVE_PEERS),
+  })
+  .strict();
+
 export const controlStatusSchema = z
   .object({
     role: z.enum(['client', 'relay', 'server']),
@@ -108,6 +129,8 @@ export const controlStatusSchema = z
     prefix: text.nullable(),
     servers: z.array(serverStatusSchema).max(2),
     peerTable: peerTableStatusSchema.nullable(),
+    /** Client only (null otherwise): its native IPv6 peers and the relay of each. */
+    nativePeers: nativePeersSchema.nullable(),
   })
   .strict();
 
@@ -167,6 +190,8 @@ export type ControlRequest = z.infer<typeof controlRequestSchema>;
 export type ControlReply = z.infer<typeof controlReplySchema>;
 export type ControlStatus = z.infer<typeof controlStatusSchema>;
 export type PeerRow = z.infer<typeof peerRowSchema>;
+export type NativePeers = z.infer<typeof nativePeersSchema>;
+export type NativePeer = NativePeers['peers'][number];
 export type PeersReply = z.infer<typeof peersReplySchema>;
 
 export function parseControlRequest(raw: unknown): Parsed<ControlRequest> {

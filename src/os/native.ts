@@ -43,6 +43,7 @@ export interface NativeAddon {
   setGroupsEmpty(): void;
   setNoNewPrivs(): void;
   lockFile(fd: number): void;
+  waitChild(): number;
 
   recvUdpBatch(
     fd: number,

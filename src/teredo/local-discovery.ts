@@ -39,7 +39,7 @@ import { PEER_TRUSTED, PEER_UNPROVEN } from './peers.js';
 import { createSourceRateLimiter } from './rate-limiter.js';
 import { count, createPeer, secondsOf, solicit, trustPeer } from './relay-context.js';
 import type { CoreContext } from './relay-context.js';
-import type { TunnelOutput } from './relay-types.js';
+import type { DiscoveryReceiver, TunnelOutput } from './relay-types.js';
 import { bubbleInterfaceId, isOwnBubbleInterfaceId } from './security.js';
 import { createTeredoPayload, parseTeredoPayload } from './wire.js';
 
@@ -50,16 +50,7 @@ export interface LocalDiscovery {
    * A datagram read from the discovery socket, sent by srcIPv4:srcPort to destinationIPv4 (the
    * socket's IP_PKTINFO; anything but the group is refused).
    */
-  receiveDiscovery(
-    datagram: Uint8Array,
-    offset: number,
-    length: number,
-    srcIPv4: number,
-    srcPort: number,
-    destinationIPv4: number,
-    nowMs: number,
-    out: TunnelOutput,
-  ): void;
+  receiveDiscovery: DiscoveryReceiver;
   /**
    * A bubble (the IPv6 packet at packet[at..]) that reached the service socket from
    * srcIPv4:srcPort: true when it was a probe or a probe's answer from our link and is done with.

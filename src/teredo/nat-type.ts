@@ -9,27 +9,39 @@
  * origin indication. It runs beside qualification, never in front of it: qualification's time is
  * unchanged. Up to `tries` RSs `timeoutMs` apart; no answer: 'unknown'.
  *
- *   no-nat                M1 = M2 = our local address and port
- *   cone-port-preserving  M1 = M2, port = our local port: a cone NAT that keeps ports, OR a
- *                         port-preserving symmetric NAT (it too gives two fresh destinations the
- *                         local port: the difference shows only once a stranger holds the port)
- *   cone                  M1 = M2, another port
- *   symmetric-sequential  same address, M2's port 1..sequentialStep above M1's (a heuristic:
- *                         other hosts' flows through the NAT between the two RSs widen the step)
- *   symmetric             any other M2 (random ports, or another address)
- *   unknown               the second address never answered (or none to ask)
+ * A NAT that kept our port for both addresses is either a cone NAT or a port-preserving symmetric
+ * one: both give a fresh destination our port. They differ once a stranger has sent to that port
+ * first: a port-preserving symmetric NAT then keeps the port for the stranger's flow and gives our
+ * own flow to the stranger another one. The stranger test shows it, from a throwaway socket Q (so
+ * that our Teredo port's flows never meet the test's; Linux would map them to the port the test's
+ * flow got, for that flow's lifetime):
+ *   1. an RS with the cone flag from Q to the primary address: the server answers it from its
+ *      second address, a stranger to Q's mapping (the answer reaches Q only through a full cone);
+ *   2. after a few round trips, an RS from Q to the second address: its answer tells the port
+ *      that our flow to the stranger got.
+ *
+ *   no-nat                     M1 = M2 = our local address and port
+ *   cone-port-preserving       M1 = M2 = our local port, and Q kept its port towards the stranger
+ *   symmetric-port-preserving  M1 = M2 = our local port, but Q's flow to the stranger got another
+ *   port-preserving            M1 = M2 = our local port; the stranger test got no answer
+ *   cone                       M1 = M2, another port
+ *   symmetric-sequential       same address, M2's port 1..sequentialStep above M1's (a heuristic:
+ *                              other hosts' flows through the NAT between the two RSs widen it)
+ *   symmetric                  any other M2 (random ports, or another address)
+ *   unknown                    the second address never answered (or none to ask)
  */
 import type { TeredoConstants } from './constants.js';
 import { judgeQualificationDatagram } from './qualification-filter.js';
-import { buildRouterSolicitation, ROUTER_SOLICITATION_DATAGRAM_BYTES } from './router-solicitation.js';
-import { nonce } from './security.js';
+import { solicitationWithNonce } from './router-solicitation.js';
 import type { SecurityContext } from './security.js';
 
 export const NAT_TYPES = Object.freeze([
   'unknown',
   'no-nat',
-  'cone-port-preserving',
   'cone',
+  'cone-port-preserving',
+  'port-preserving',
+  'symmetric-port-preserving',
   'symmetric-sequential',
   'symmetric',
 ] as const);
@@ -41,18 +53,22 @@ export const NAT_PROBE = Object.freeze({
   tries: 2,
   /** Largest port step read as a sequential NAT. */
   sequentialStep: 16,
+  /**
+   * The stranger test's wait between its two RSs: this many round trips of the first answer,
+   * within the bounds, so that the stranger's datagram has reached the NAT before our RS does.
+   */
+  strangerWaitRoundTrips: 4,
+  strangerWaitMinMs: 300,
+  strangerWaitMaxMs: 2_000,
 } as const);
 
 /**
- * Whether our NAT surely gives every destination the same mapping: only a NAT that changed our
- * port and still showed both server addresses the same one. 'cone-port-preserving' is not enough:
- * a port-preserving symmetric NAT shows exactly that. Telling them apart needs a stranger to send
- * to our port first (the second address, before we ask it), and on Linux that probe costs more
- * than it tells: the NAT then maps our next flows, to every peer, to the port the probe's flow
- * got, not to our Teredo mapping, for the probe flow's lifetime (30 s; measured in the lab).
+ * Whether a stranger's datagram cannot take our port at our NAT: a NAT that changed our port
+ * and still showed both server addresses one mapping, or one that kept our port through the
+ * stranger test. Behind any other NAT the peer that answers first may find our port taken.
  */
-export function mapsEndpointIndependently(natType: NatType): boolean {
-  return natType === 'cone';
+export function portSurvivesStrangers(natType: NatType): boolean {
+  return natType === 'cone' || natType === 'cone-port-preserving';
 }
 
 export interface Endpoint {
@@ -60,12 +76,15 @@ export interface Endpoint {
   readonly port: number;
 }
 
-/** The class of the NAT that mapped `local` to `first` (primary address) and `second` (null: silent). */
+/**
+ * The class of the NAT that mapped `local` to `first` (primary address) and `second` (null:
+ * silent), before the stranger test: 'port-preserving' until that test says more.
+ */
 export function classifyNat(local: Endpoint, first: Endpoint, second: Endpoint | null): NatType {
   if (second === null) return 'unknown';
   if (first.ipv4 >>> 0 === second.ipv4 >>> 0 && first.port === second.port) {
     if (first.ipv4 >>> 0 === local.ipv4 >>> 0 && first.port === local.port) return 'no-nat';
-    return first.port === local.port ? 'cone-port-preserving' : 'cone';
+    return first.port === local.port ? 'port-preserving' : 'cone';
   }
   const step = (second.port - first.port) & 0xffff;
   if (first.ipv4 >>> 0 === second.ipv4 >>> 0 && step >= 1 && step <= NAT_PROBE.sequentialStep) {
@@ -74,13 +93,42 @@ export function classifyNat(local: Endpoint, first: Endpoint, second: Endpoint |
   return 'symmetric';
 }
 
+/**
+ * The stranger test's verdict for a port-preserving NAT: Q (bound to `probePort`) was mapped to
+ * `afterStranger` for the stranger (null: no answer).
+ */
+export function classifyStrangerTest(
+  first: Endpoint,
+  probePort: number,
+  afterStranger: Endpoint | null,
+): NatType {
+  if (afterStranger === null) return 'port-preserving';
+  return afterStranger.ipv4 >>> 0 === first.ipv4 >>> 0 && afterStranger.port === probePort
+    ? 'cone-port-preserving'
+    : 'symmetric-port-preserving';
+}
+
+/** Which socket a datagram leaves from: the Teredo service socket, or the stranger test's Q. */
+export type ProbeVia = 'service' | 'probe';
+
 export type NatProbeAction =
-  | { readonly kind: 'send'; readonly datagram: Uint8Array; readonly ipv4: number; readonly port: number }
+  | {
+      readonly kind: 'send';
+      readonly via: ProbeVia;
+      readonly datagram: Uint8Array;
+      readonly ipv4: number;
+      readonly port: number;
+    }
+  /** Open Q: a UDP socket bound to localIPv4 (our address towards the server), any port. */
+  | { readonly kind: 'open-probe-socket'; readonly localIPv4: number }
+  | { readonly kind: 'close-probe-socket' }
   | {
       readonly kind: 'classified';
       readonly natType: NatType;
       readonly first: Endpoint;
       readonly second: Endpoint | null;
+      /** The stranger test's mapping of Q; null when the test did not run or got no answer. */
+      readonly afterStranger: Endpoint | null;
     };
 
 export interface NatProbeOptions {
@@ -95,7 +143,7 @@ export interface NatProbeOptions {
 export interface NatProbe {
   /** A new probe for qualification's mapping `first`, seen from `local`; any running one is dropped. */
   start(local: Endpoint, first: Endpoint, nowMs: number): readonly NatProbeAction[];
-  /** The probe's answer (consumed), or null: the caller gives the datagram to qualification. */
+  /** The probe's answer on the service socket (consumed), or null: qualification's to judge. */
   offer(
     datagram: Uint8Array,
     offset: number,
@@ -103,60 +151,104 @@ export interface NatProbe {
     srcPort: number,
     nowMs: number,
   ): readonly NatProbeAction[] | null;
+  /** Q is open on `port`, or could not be opened (null). */
+  probeSocketOpened(port: number | null, nowMs: number): readonly NatProbeAction[];
+  /** A datagram that reached Q: the stranger test's answer, or ignored. */
+  offerProbeSocket(
+    datagram: Uint8Array,
+    offset: number,
+    length: number,
+    srcPort: number,
+    nowMs: number,
+  ): readonly NatProbeAction[];
   timer(nowMs: number): readonly NatProbeAction[];
-  /** Infinity when no probe is running. */
+  /** Stops any running probe; closes Q if it is open. */
+  stop(): readonly NatProbeAction[];
+  /** Infinity when nothing is awaited. */
   nextDeadlineMs(): number;
   /** The last classification ('unknown' before the first). */
   readonly natType: NatType;
 }
 
-/** Throws RangeError on addresses that are not uint32: programming errors. */
+type Phase = 'idle' | 'second-address' | 'opening' | 'stranger-wait' | 'stranger-answer';
+
+/**
+ * Throws RangeError on addresses that are not uint32: programming errors. Longer than 80 lines:
+ * one closure holds the phase, nonce, deadline and mappings that every method reads and moves on.
+ */
 export function createNatProbe(options: NatProbeOptions): NatProbe {
-  const { security, constants } = options;
-  for (const value of [options.serverIPv4, options.secondaryIPv4]) {
+  const { security, constants, serverIPv4, secondaryIPv4 } = options;
+  for (const value of [serverIPv4, secondaryIPv4]) {
     if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) throw new RangeError(`IPv4 ${value}`);
   }
   let natType: NatType = 'unknown';
-  let running = false;
+  let phase: Phase = 'idle';
   let tries = 0;
   let deadline = Number.POSITIVE_INFINITY;
+  let sentAt = 0;
   let pendingNonce: Uint8Array | null = null;
   let local: Endpoint = { ipv4: 0, port: 0 };
   let first: Endpoint = { ipv4: 0, port: 0 };
+  let second: Endpoint | null = null;
+  let probePort = 0;
+  let socketOpen = false;
+  let waitMs: number = NAT_PROBE.strangerWaitMinMs;
   let stamp = 0;
 
-  function solicit(nowMs: number): NatProbeAction {
-    tries++;
-    deadline = nowMs + NAT_PROBE.timeoutMs;
+  function solicit(via: ProbeVia, ipv4: number, nowMs: number, cone = false): NatProbeAction {
     stamp = Math.max(stamp + 1, Math.floor(nowMs)) >>> 0;
-    pendingNonce = nonce(security, stamp, options.secondaryIPv4, constants.port);
-    const datagram = new Uint8Array(ROUTER_SOLICITATION_DATAGRAM_BYTES);
-    buildRouterSolicitation(datagram, 0, { nonce: pendingNonce });
-    return { kind: 'send', datagram, ipv4: options.secondaryIPv4 >>> 0, port: constants.port };
+    const rs = solicitationWithNonce(security, stamp, ipv4, constants.port, cone);
+    if (!cone) {
+      tries++;
+      sentAt = nowMs;
+      deadline = nowMs + NAT_PROBE.timeoutMs;
+      pendingNonce = rs.nonce;
+    }
+    return { kind: 'send', via, datagram: rs.datagram, ipv4: ipv4 >>> 0, port: constants.port };
   }
 
-  function finish(second: Endpoint | null): NatProbeAction {
-    running = false;
+  function closing(): NatProbeAction[] {
+    if (!socketOpen) return [];
+    socketOpen = false;
+    return [{ kind: 'close-probe-socket' }];
+  }
+
+  function finish(found: NatType, afterStranger: Endpoint | null): NatProbeAction[] {
+    phase = 'idle';
     pendingNonce = null;
     deadline = Number.POSITIVE_INFINITY;
-    natType = classifyNat(local, first, second);
-    return { kind: 'classified', natType, first, second };
+    natType = found;
+    return [...closing(), { kind: 'classified', natType, first, second, afterStranger }];
+  }
+
+  function answered(datagram: Uint8Array, offset: number, length: number, srcPort: number): Endpoint | null {
+    const verdict = judgeQualificationDatagram(datagram, offset, length, srcPort, {
+      nonce: pendingNonce,
+      serverIPv4,
+      constants,
+    });
+    if (verdict.kind !== 'accept') return null;
+    const { originIPv4, originPort } = verdict.advertisement;
+    return { ipv4: originIPv4 >>> 0, port: originPort };
   }
 
   return {
     start(localEndpoint, firstMapping, nowMs) {
+      const actions = closing();
       local = { ipv4: localEndpoint.ipv4 >>> 0, port: localEndpoint.port };
       first = { ipv4: firstMapping.ipv4 >>> 0, port: firstMapping.port };
-      running = true;
+      second = null;
+      phase = 'second-address';
       tries = 0;
-      return [solicit(nowMs)];
+      actions.push(solicit('service', secondaryIPv4, nowMs));
+      return actions;
     },
 
-    offer(datagram, offset, length, srcPort) {
-      if (!running) return null;
+    offer(datagram, offset, length, srcPort, nowMs) {
+      if (phase !== 'second-address') return null;
       const verdict = judgeQualificationDatagram(datagram, offset, length, srcPort, {
         nonce: pendingNonce,
-        serverIPv4: options.serverIPv4,
+        serverIPv4,
         constants,
       });
       if (verdict.kind === 'pass') return null;
@@ -166,12 +258,60 @@ export function createNatProbe(options: NatProbeOptions): NatProbe {
         return [];
       }
       const { originIPv4, originPort } = verdict.advertisement;
-      return [finish({ ipv4: originIPv4 >>> 0, port: originPort })];
+      second = { ipv4: originIPv4 >>> 0, port: originPort };
+      const found = classifyNat(local, first, second);
+      if (found !== 'port-preserving') return finish(found, null);
+      const roundTrip = nowMs - sentAt;
+      waitMs = Math.min(
+        NAT_PROBE.strangerWaitMaxMs,
+        Math.max(NAT_PROBE.strangerWaitMinMs, roundTrip * NAT_PROBE.strangerWaitRoundTrips),
+      );
+      phase = 'opening';
+      pendingNonce = null;
+      deadline = Number.POSITIVE_INFINITY;
+      return [{ kind: 'open-probe-socket', localIPv4: local.ipv4 }];
+    },
+
+    probeSocketOpened(port, nowMs) {
+      if (phase !== 'opening') return port === null ? [] : [{ kind: 'close-probe-socket' }];
+      if (port === null) return finish('port-preserving', null);
+      socketOpen = true;
+      probePort = port;
+      phase = 'stranger-wait';
+      deadline = nowMs + waitMs;
+      return [solicit('probe', serverIPv4, nowMs, true)];
+    },
+
+    offerProbeSocket(datagram, offset, length, srcPort) {
+      if (phase !== 'stranger-answer') return [];
+      const mapped = answered(datagram, offset, length, srcPort);
+      if (mapped === null) return [];
+      return finish(classifyStrangerTest(first, probePort, mapped), mapped);
     },
 
     timer(nowMs) {
-      if (!running || !(nowMs >= deadline)) return [];
-      return [tries < NAT_PROBE.tries ? solicit(nowMs) : finish(null)];
+      if (!(nowMs >= deadline)) return [];
+      if (phase === 'second-address') {
+        return tries < NAT_PROBE.tries ? [solicit('service', secondaryIPv4, nowMs)] : finish('unknown', null);
+      }
+      if (phase === 'stranger-wait') {
+        phase = 'stranger-answer';
+        tries = 0;
+        return [solicit('probe', secondaryIPv4, nowMs)];
+      }
+      if (phase === 'stranger-answer') {
+        return tries < NAT_PROBE.tries
+          ? [solicit('probe', secondaryIPv4, nowMs)]
+          : finish('port-preserving', null);
+      }
+      return [];
+    },
+
+    stop() {
+      phase = 'idle';
+      pendingNonce = null;
+      deadline = Number.POSITIVE_INFINITY;
+      return closing();
     },
 
     nextDeadlineMs: () => deadline,

@@ -18,17 +18,17 @@
  *   passes our NAT, which the direct bubble has just opened.
  * Either way the withheld bubble goes once, to the mapping in the peer's own address.
  *
- * Only when qualification found that our own NAT maps our port the same way for every
- * destination (the NAT type probe's 'cone': nat-type.ts, mapsEndpointIndependently). Behind a port-preserving
- * symmetric NAT the rule turns against us: the peer's answer then reaches our NAT before our
- * direct bubble and holds our port towards the peer (the lab shows it: our client behind one,
- * speaking first, no longer reaches Miredo behind a full or address-restricted cone, nor ours
- * behind a port-restricted cone). A port-restricted cone and a port-preserving symmetric NAT
- * look alike to the probe (both keep our port for both server addresses), so there the direct
- * bubble goes first, as in RFC 4380: the rule is off behind every lab NAT kind.
+ * Only when the NAT type probe found that no stranger can take our port at our NAT (nat-type.ts,
+ * portSurvivesStrangers: 'cone', or 'cone-port-preserving' through the stranger test). Behind a
+ * port-preserving symmetric NAT the rule turns against us: the peer's answer then reaches our NAT
+ * before our direct bubble and holds our port towards the peer (the lab shows it: our client
+ * behind one, speaking first, no longer reaches Miredo behind a full or address-restricted cone,
+ * nor ours behind a port-restricted cone). Only the stranger test tells the two NATs apart (both
+ * keep our port for both server addresses); where it could not run, the direct bubble goes first,
+ * as in RFC 4380.
  */
 import { isTeredoAt } from './address.js';
-import { mapsEndpointIndependently } from './nat-type.js';
+import { portSurvivesStrangers } from './nat-type.js';
 import { isTrusted, isValidAt, count, secondsOf, sendBubble } from './relay-context.js';
 import type { CoreContext } from './relay-context.js';
 import type { TunnelOutput } from './relay-types.js';
@@ -45,8 +45,7 @@ export function withholdsDirectBubble(
   roundCount: number,
   nowMs: number,
 ): boolean {
-  if (!context.client || context.identity === null || !mapsEndpointIndependently(context.natType))
-    return false;
+  if (!context.client || context.identity === null || !portSurvivesStrangers(context.natType)) return false;
   if (roundCount !== 1) {
     // A later bubble of the round carries its direct bubble: nothing is left to release.
     context.withheld.take(packet, destination);

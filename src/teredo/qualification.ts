@@ -34,8 +34,8 @@ import {
 } from './qualification-filter.js';
 import type { QualificationIgnoreReason, QualificationPassReason } from './qualification-filter.js';
 import type { RouterAdvertisement } from './router-advertisement.js';
-import { buildRouterSolicitation, ROUTER_SOLICITATION_DATAGRAM_BYTES } from './router-solicitation.js';
-import { flagBits, nonce } from './security.js';
+import { solicitationWithNonce } from './router-solicitation.js';
+import { flagBits } from './security.js';
 import type { SecurityContext } from './security.js';
 
 export {
@@ -211,9 +211,13 @@ export function createQualification(options: QualificationOptions): Qualificatio
       deadline = nowMs + constants.qualificationTimeoutMs;
     }
     lastTimestamp = Math.max(Math.floor(deadline / 1000), lastTimestamp + 1);
-    pendingNonce = nonce(security, lastTimestamp >>> 0, serverIPv4, constants.port);
-    const datagram = new Uint8Array(ROUTER_SOLICITATION_DATAGRAM_BYTES);
-    buildRouterSolicitation(datagram, 0, { nonce: pendingNonce });
+    const { nonce: expected, datagram } = solicitationWithNonce(
+      security,
+      lastTimestamp,
+      serverIPv4,
+      constants.port,
+    );
+    pendingNonce = expected;
     foreignPrefixLogged = false;
     phase = 'soliciting';
     solicitations++;

@@ -25,6 +25,18 @@ export interface TunnelOutput {
   writeTun(bytes: Uint8Array, offset: number, length: number): void;
 }
 
+/** Takes a datagram from the discovery socket: bytes[offset, offset + length) from srcIPv4:srcPort to destinationIPv4. */
+export type DiscoveryReceiver = (
+  datagram: Uint8Array,
+  offset: number,
+  length: number,
+  srcIPv4: number,
+  srcPort: number,
+  destinationIPv4: number,
+  nowMs: number,
+  out: TunnelOutput,
+) => void;
+
 export interface TunnelCoreOptions {
   readonly role: 'client' | 'relay';
   /** relay: RelayType cone (true) or restricted (false); client: false. */
@@ -92,16 +104,7 @@ export interface TunnelCore {
    * Client with local discovery: a datagram from the discovery socket (224.0.0.253:3544), sent by
    * srcIPv4:srcPort to destinationIPv4. Without local discovery it is counted and dropped.
    */
-  fromDiscovery(
-    datagram: Uint8Array,
-    offset: number,
-    length: number,
-    srcIPv4: number,
-    srcPort: number,
-    destinationIPv4: number,
-    nowMs: number,
-    out: TunnelOutput,
-  ): void;
+  fromDiscovery: DiscoveryReceiver;
   /** Every ~1 s: local discovery's announcement when one is due (nothing without it). */
   announce(nowMs: number, out: TunnelOutput): void;
   /** Client: the NAT type found after qualification (nat-type.ts), for the RFC 6081 extensions. */

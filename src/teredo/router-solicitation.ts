@@ -16,6 +16,8 @@ import type { Icmpv6DropReason } from './icmpv6-message.js';
 import { isAllRoutersMulticastAt, isLinkLocalIPv6At } from './ipv6-address.js';
 import { IPV6_DESTINATION_OFFSET, IPV6_SOURCE_OFFSET, writeIPv6Header } from './ipv6-header.js';
 import { IPV6_HEADER_BYTES } from './constants.js';
+import { nonce } from './security.js';
+import type { SecurityContext } from './security.js';
 import { writeAuthHeader } from './wire.js';
 
 const RS_MESSAGE_BYTES = 8;
@@ -53,6 +55,24 @@ export function buildRouterSolicitation(
   writeU32(out, icmp + 4, 0);
   fillIcmpv6Checksum(out, ipv6Offset);
   return icmp + RS_MESSAGE_BYTES - offset;
+}
+
+/**
+ * A client's RS to ipv4:port with a fresh nonce hashed from `timestamp` (each caller keeps its
+ * timestamps strictly increasing, so no two RSs share a nonce): the datagram and the nonce the
+ * answer must echo.
+ */
+export function solicitationWithNonce(
+  security: SecurityContext,
+  timestamp: number,
+  ipv4: number,
+  port: number,
+  cone = false,
+): { readonly nonce: Uint8Array; readonly datagram: Uint8Array } {
+  const expected = nonce(security, timestamp >>> 0, ipv4, port);
+  const datagram = new Uint8Array(ROUTER_SOLICITATION_DATAGRAM_BYTES);
+  buildRouterSolicitation(datagram, 0, { nonce: expected, cone });
+  return { nonce: expected, datagram };
 }
 
 export type RouterSolicitationDropReason =

@@ -160,6 +160,7 @@ export const DROPPED_CHECK: CheckOperations = {
   getgroups: () => [],
   regainRoot: () => false,
   openTunDevice: () => false,
+  chroot: () => false,
 };
 
 /**
@@ -177,6 +178,8 @@ export const NO_DROP: Pick<EngineEnvironment, 'drop' | 'check' | 'closeInherited
     setgid: () => undefined,
     setuid: () => undefined,
     setNoNewPrivs: () => undefined,
+    privilegedThreads: () => [],
+    requestJail: () => undefined,
   },
   check: DROPPED_CHECK,
   closeInherited: () => [],

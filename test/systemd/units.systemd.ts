@@ -59,6 +59,25 @@ describe('the units under systemd, installed from the npm package', { skip: miss
     );
   };
   const journal = (unit: string): Promise<string> => container!.must(`journalctl -q -o cat -u ${unit}`);
+  /**
+   * The unit's bootstrap runs as miredo; its engine (the bootstrap's child) too, with every
+   * capability set of every thread empty and no_new_privs (SECURITY.md, "Starting without root").
+   */
+  const checkPrivileges = async (unit: string): Promise<void> => {
+    const main = `$(systemctl show -p MainPID --value ${unit})`;
+    assert.match(await container!.must(`ps -o user= -p ${main}`), /^miredo$/m);
+    const engine = `$(ps -o pid= --ppid ${main} | tr -d ' ')`;
+    const lines = await container!.must(
+      `grep -h -E '^(Uid|CapInh|CapPrm|CapEff|CapAmb|NoNewPrivs):' /proc/${engine}/task/*/status`,
+    );
+    const threads = lines.split('\n').filter((line) => line.startsWith('CapEff:')).length;
+    assert.ok(threads > 1, lines);
+    for (const line of lines.split('\n').filter((one) => one.startsWith('Cap')))
+      assert.match(line, /:\s+0{16}$/, `${unit}'s engine: ${line}`);
+    for (const line of lines.split('\n').filter((one) => one.startsWith('NoNewPrivs')))
+      assert.match(line, /:\s+1$/, `${unit}'s engine: ${line}`);
+  };
+
   const start = async (unit: string): Promise<void> => {
     const result = await container!.run(`systemctl start ${unit}`, 90_000);
     if (result.code !== 0) {
@@ -178,6 +197,7 @@ describe('the units under systemd, installed from the npm package', { skip: miss
       );
       return /^miredo$/m.test(users.stdout);
     });
+    await checkPrivileges('miredo-server.service');
     await container.must('systemctl reload miredo-server.service');
     await container.until('the reload to be logged', async () =>
       /Reloading configuration/.test(await journal('miredo-server.service')),
@@ -212,6 +232,7 @@ describe('the units under systemd, installed from the npm package', { skip: miss
       /inet6 2001:0:c000:201:/.test((await container!.run('ip -6 addr show dev teredo')).stdout),
     );
     timings.push(`client qualified ${Date.now() - started} ms after systemctl start`);
+    await checkPrivileges('miredo.service');
     await container.must('systemctl reload miredo.service');
     await container.until('the reload to be logged', async () =>
       /Reloading configuration/.test(await journal('miredo.service')),

@@ -7,25 +7,26 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ESLint } from 'eslint';
 import { longFunctions, sourceFiles } from '../../scripts/source-layout.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const files = sourceFiles(ROOT);
 
-/** What each folder of src/ may import besides itself (src/version.ts: anyone but teredo and os). */
-const ALLOWED: Readonly<Record<string, readonly string[]>> = {
-  teredo: [],
-  os: [],
-  log: ['os'],
-  config: ['teredo', 'log', 'version.ts'],
-  ipc: ['teredo', 'os', 'log', 'config'],
-  bootstrap: ['teredo', 'os', 'log', 'config', 'ipc', 'version.ts'],
-  engine: ['teredo', 'os', 'log', 'config', 'ipc'],
-  dataplane: ['teredo', 'os', 'log', 'config', 'ipc'],
-  cli: ['bootstrap', 'config', 'ipc', 'version.ts'],
+/**
+ * What each folder of src/ may import besides itself: eslint's table (eslint.config.js), with
+ * src/version.ts named as folderOf names it.
+ */
+const eslintConfig = (await import(new URL('eslint.config.js', pathToFileURL(ROOT)).href)) as {
+  readonly LAYERS: Readonly<Record<string, readonly string[]>>;
 };
+const ALLOWED: Readonly<Record<string, readonly string[]>> = Object.fromEntries(
+  Object.entries(eslintConfig.LAYERS).map(([folder, allowed]) => [
+    folder,
+    allowed.map((name) => name.replace(/\.js$/, '.ts')),
+  ]),
+);
 
 /** src/engine/engine.ts → engine; src/version.ts → version.ts. */
 function folderOf(path: string): string {

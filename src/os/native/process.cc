@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -44,11 +45,29 @@ Napi::Value LockFile(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// waitChild(): waitpid(-1, &status, 0) - reaps the one child the engine ever has (the jailer of
+// miredo-engine-launch); returns its exit status (128 + signal if killed), or -1 without a child.
+Napi::Value WaitChild(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int status = 0;
+  pid_t pid;
+  do {
+    pid = waitpid(-1, &status, 0);
+  } while (pid < 0 && errno == EINTR);
+  if (pid < 0) {
+    if (errno == ECHILD) return Napi::Number::New(env, -1);
+    ThrowErrno(env, errno, "waitpid");
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+}
+
 }  // namespace
 
 void RegisterProcess(Napi::Env env, Napi::Object exports) {
   exports.Set("setGroupsEmpty", Napi::Function::New(env, SetGroupsEmpty, "setGroupsEmpty"));
   exports.Set("setNoNewPrivs", Napi::Function::New(env, SetNoNewPrivs, "setNoNewPrivs"));
+  exports.Set("waitChild", Napi::Function::New(env, WaitChild, "waitChild"));
   exports.Set("lockFile", Napi::Function::New(env, LockFile, "lockFile"));
 }
 

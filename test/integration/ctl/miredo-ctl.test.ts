@@ -12,7 +12,7 @@ import { chmodSync, statSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
-import { createLab, pollUntil } from '../../../scripts/lab/index.js';
+import { RELAY_IPV4, createLab, pollUntil } from '../../../scripts/lab/index.js';
 import type { Lab, LabDaemon, Qualified, TeredoClient } from '../../../scripts/lab/index.js';
 import { CLIENT_HOOK_ENV } from '../../../src/bootstrap/client-hook.js';
 import { CONTROL_GROUP } from '../../../src/bootstrap/control-socket.js';
@@ -181,6 +181,31 @@ describe('miredo-ctl against our server, relay and client', { skip: netnsSkip() 
       assert.ok(limited.peers.length <= 1);
       const table = await run(['-p', pidFileOf(relay), 'peers']);
       assert.match(table.stdout, new RegExp(`^${qualified.address} `, 'm'));
+    } catch (error) {
+      fail(t, error);
+    }
+  });
+
+  it("status: the client's native peer and the relay that carries it", async (t) => {
+    try {
+      assert.ok(lab && alice && qualified);
+      // The native host's packets reach alice through the relay: its ping test records the relay.
+      const ping = await lab.ping6('ipv6host', qualified.address, { count: 2 });
+      assert.equal(ping.received, 2, ping.transcript);
+      const status = await ctlJson<ControlStatus>(alice.daemon, 'status');
+      const native = status.nativePeers;
+      assert.ok(native !== null);
+      assert.equal(native.matched, 1, JSON.stringify(native));
+      assert.equal(native.peers[0]?.address, IPV6_HOST);
+      assert.match(native.peers[0]?.relay ?? '', new RegExp(`^${RELAY_IPV4.replaceAll('.', '\\.')}:\\d+$`));
+      const text = await run(['-p', pidFileOf(alice.daemon), 'status']);
+      assert.match(
+        text.stdout,
+        new RegExp(`^Native peer: +${IPV6_HOST} via ${native.peers[0]?.relay}$`, 'm'),
+      );
+      assert.ok(relay && server);
+      assert.equal((await ctlJson<ControlStatus>(relay, 'status')).nativePeers, null);
+      assert.equal((await ctlJson<ControlStatus>(server, 'status')).nativePeers, null);
     } catch (error) {
       fail(t, error);
     }

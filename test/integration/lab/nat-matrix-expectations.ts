@@ -3,7 +3,9 @@
  * clients and for Debian's Miredo 1.2.6, whether a ping gets through when A speaks first and when
  * B speaks first. The one place to update when an extension makes a pair work; `why` says what
  * stops a pair today (README shows it). Measured 2026-12-07; the same-NAT row again with local
- * discovery and the hairpinning extension, the RFC 6081 symmetric NAT rows for ours since then.
+ * discovery and the hairpinning extension, the RFC 6081 symmetric NAT rows for ours since then, and
+ * the port-restricted cone / port-preserving symmetric row once the NAT type probe's stranger test
+ * told the two NATs apart.
  */
 import type { RowOutcomes } from './nat-matrix-plan.js';
 
@@ -47,14 +49,13 @@ export const MATRIX_EXPECTATIONS: Readonly<Record<string, RowExpectation>> = {
   'address-restricted / sequential-symmetric': { ...SYMMETRIC_B, why: SYMMETRIC_B_WHY },
   'cone / cone': BOTH_WAYS,
   'cone / port-preserving-symmetric': {
-    ours: ['fails', 'works'],
+    ours: ['works', 'works'],
     debian: ['fails', 'works'],
     why:
-      "A first: A's direct bubble reaches B's NAT first and holds B's port towards A; B answers from " +
-      "another port, which A's NAT drops. Ours holds that bubble back (RFC 6081 port-preserving " +
-      'symmetric NAT, src/teredo/port-preserving-nat.ts) only behind a NAT its probe proves ' +
-      'endpoint-independent; a port-restricted cone that keeps ports looks like a port-preserving ' +
-      "symmetric NAT to it, and behind the latter holding it back would let the peer's answer hold our own port.",
+      "Miredo, A first: A's direct bubble reaches B's NAT first and holds B's port towards A; B answers " +
+      "from another port, which A's NAT drops. Ours holds that bubble back until B has answered (RFC 6081 " +
+      'port-preserving symmetric NAT, src/teredo/port-preserving-nat.ts), behind a NAT whose stranger test ' +
+      'shows that no stranger can take its port.',
   },
   'cone / symmetric': { ...NEITHER_WAY, why: SYMMETRIC_TO_PORT_RESTRICTED_WHY },
   'cone / sequential-symmetric': { ...NEITHER_WAY, why: SYMMETRIC_TO_PORT_RESTRICTED_WHY },

@@ -1,5 +1,5 @@
 /**
- * The matrix's mixed half (nat-matrix.test.ts, run after the main pings with the same clients):
+ * The matrix's mixed half (nat-matrix.test.ts, run beside the main pings with the same clients):
  * one of our clients and one of Debian's Miredo 1.2.6 clients, in every row where Miredo reaches
  * Miredo both ways, each side running ours once and each implementation speaking first once.
  *
@@ -62,19 +62,9 @@ export function mixedExperiments(): MixedExperiment[] {
 
 /**
  * What the mixed pings must measure: every one works, except those listed with the reason.
- * Keyed "row id | case".
+ * Keyed "row id | case". None today.
  */
-const AFTER_MAIN_PINGS =
-  'Fails here, where the client behind the port-preserving symmetric NAT is one the main pings ' +
-  'reached first (A first) from the same cone NATs; the same pair works in a fresh lab (measured ' +
-  'both ways), so state the main pings leave in that NAT is the suspect, not yet found.';
-
-export const MIXED_FAILURES: Readonly<Record<string, string>> = {
-  'full-cone / port-preserving-symmetric | ours-a/miredo-first': AFTER_MAIN_PINGS,
-  'full-cone / port-preserving-symmetric | ours-b/ours-first': AFTER_MAIN_PINGS,
-  'address-restricted / port-preserving-symmetric | ours-a/miredo-first': AFTER_MAIN_PINGS,
-  'address-restricted / port-preserving-symmetric | ours-b/ours-first': AFTER_MAIN_PINGS,
-};
+export const MIXED_FAILURES: Readonly<Record<string, string>> = {};
 
 export function mixedExpectation(experiment: MixedExperiment): Outcome {
   return `${experiment.row.id} | ${experiment.mixedCase}` in MIXED_FAILURES ? 'fails' : 'works';

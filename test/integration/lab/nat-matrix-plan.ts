@@ -96,6 +96,26 @@ export function matrixExperiments(): MatrixExperiment[] {
   );
 }
 
+/** The NAT kind of a client behind one of the kind rows' NATs ("o1-xppsym": 'ppsym'). */
+function shortKindOf(node: string): string | null {
+  return /^[od][12]-[xy]([a-z]+)$/.exec(node)?.[1] ?? null;
+}
+
+/** Kinds behind which our client holds its first direct bubble back (port-preserving-nat.ts). */
+const HOLDS_BACK = new Set([SHORT['full-cone'], SHORT['address-restricted'], SHORT.cone]);
+
+/**
+ * Whether `from`'s first bubbles take `to`'s port at `to`'s port-preserving symmetric NAT:
+ * Linux then gives `to`'s next new flows, to any peer, the port it chose instead (nf_nat's
+ * find_appropriate_src reuses the newest mapping of the same source while that flow lives),
+ * which would decide the outcome of `to`'s other experiments. Miredo sends its direct bubble
+ * first; ours holds it back behind the cone kinds.
+ */
+export function takesPeersPort(from: string, to: string): boolean {
+  if (shortKindOf(to) !== SHORT['port-preserving-symmetric']) return false;
+  return from.startsWith('d') || !HOLDS_BACK.has(shortKindOf(from) ?? '');
+}
+
 /** Every client node of the matrix and the implementation it runs. */
 export function matrixClients(): { readonly node: string; readonly impl: Implementation }[] {
   const slots = new Set(MATRIX_ROWS.flatMap((row) => [row.a.slot, row.b.slot]));

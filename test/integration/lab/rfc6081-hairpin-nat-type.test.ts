@@ -1,9 +1,10 @@
 /**
  * Issue 13, items 1 and 3 (hairpinning) in the namespace lab with our server:
  * - NAT type at qualification: one client of ours behind each lab NAT kind classifies it from the
- *   server's two addresses as nat-kinds.test.ts observes it with plain UDP (a port-preserving
- *   symmetric NAT looks like a cone from two fresh destinations); qualification time is reported
- *   beside it (the probe runs after the address is up, so it cannot delay it);
+ *   server's two addresses as nat-kinds.test.ts observes it with plain UDP; a port-preserving
+ *   symmetric NAT, which looks like a cone from two fresh destinations, is told apart by the
+ *   stranger test; qualification time is reported beside it (the probe runs after the address is
+ *   up, so it cannot delay it);
  * - two clients of ours behind one NAT that does NOT hairpin reach each other both ways through
  *   the Alternate Address trailer alone: their LocalDiscovery is off (the lab's LAN passes
  *   multicast, which local discovery would use), so nothing else can make it work;
@@ -17,7 +18,7 @@ import { NAT_KINDS, pollUntil } from '../../../scripts/lab/index.js';
 import type { LabDaemon, NatKind, NatSpec } from '../../../scripts/lab/index.js';
 import type { NatType } from '../../../src/teredo/nat-type.js';
 import { useLab } from './lab-test-tools.js';
-import { counterGrowth, engineCounters, formatCounters } from './tunnel-tools.js';
+import { counterGrowth, engineCounters, formatCounters, natTypeLogged } from './tunnel-tools.js';
 
 const clientOf = (kind: NatKind): string => `t-${kind}`.slice(0, 20);
 
@@ -25,7 +26,7 @@ const EXPECTED: Readonly<Record<NatKind, NatType>> = {
   'full-cone': 'cone-port-preserving',
   'address-restricted': 'cone-port-preserving',
   cone: 'cone-port-preserving',
-  'port-preserving-symmetric': 'cone-port-preserving',
+  'port-preserving-symmetric': 'symmetric-port-preserving',
   symmetric: 'symmetric',
   'sequential-symmetric': 'symmetric-sequential',
 };
@@ -40,23 +41,6 @@ const SAME_NATS: readonly NatSpec[] = [
   { name: 'no-hairpin2', kind: 'cone', clients: ['nq-a', 'nq-b'] },
   { name: 'hairpin', kind: 'cone', hairpin: true, clients: ['hp-miredo', 'hp-ours'] },
 ];
-
-/** The NAT type our client logged after qualifying. */
-function natTypeLogged(daemon: LabDaemon): Promise<Record<string, unknown>> {
-  return pollUntil(
-    async () => {
-      for (const line of daemon.output) {
-        if (!line.text.includes('NAT type')) continue;
-        const record = JSON.parse(line.text) as Record<string, unknown>;
-        if (typeof record['natType'] === 'string') return record;
-      }
-      return undefined;
-    },
-    10_000,
-    `${daemon.node}'s NAT type`,
-    daemon,
-  );
-}
 
 describe('NAT type at qualification, behind each lab NAT kind', { skip: netnsSkip() }, () => {
   const lab = useLab({ nats: KIND_NATS }, async (started, clients) => {
@@ -76,7 +60,7 @@ describe('NAT type at qualification, behind each lab NAT kind', { skip: netnsSki
       const record = await lab.explain(() => natTypeLogged(client.daemon));
       const qualified = lab.qualified(clientOf(kind));
       t.diagnostic(
-        `qualified in ${qualified.elapsedMs} ms; ${String(record['msg'])}: ${String(record['natType'])} (${String(record['mappedAddress'])}:${String(record['mappedPort'])}, then ${String(record['secondMappedAddress'])}:${String(record['secondMappedPort'])})`,
+        `qualified in ${qualified.elapsedMs} ms; ${String(record['msg'])}: ${String(record['natType'])} (${String(record['mappedAddress'])}:${String(record['mappedPort'])}, then ${String(record['secondMappedAddress'])}:${String(record['secondMappedPort'])}; stranger test ${String(record['strangerMappedPort'] ?? '-')})`,
       );
       assert.equal(record['natType'], EXPECTED[kind]);
       assert.equal(record['level'], 30, "Miredo's info level");

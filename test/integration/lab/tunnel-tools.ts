@@ -63,6 +63,26 @@ export function formatCounters(counters: Counters): string {
   return entries.length === 0 ? '(none)' : entries.map(([name, value]) => `${name} ${value}`).join(', ');
 }
 
+/**
+ * The record of our client's NAT type probe once it has classified (its `NAT type detected` or
+ * `... NAT type unknown` line), waiting up to `timeoutMs`.
+ */
+export function natTypeLogged(daemon: LabDaemon, timeoutMs = 10_000): Promise<Record<string, unknown>> {
+  return pollUntil(
+    async () => {
+      for (const line of daemon.output) {
+        if (!line.text.includes('NAT type')) continue;
+        const record = JSON.parse(line.text) as Record<string, unknown>;
+        if (typeof record['natType'] === 'string') return record;
+      }
+      return undefined;
+    },
+    timeoutMs,
+    `${daemon.node}'s NAT type`,
+    daemon,
+  );
+}
+
 export interface TcpTransferOptions {
   readonly from: string;
   readonly to: string;

@@ -51,6 +51,8 @@ function harness(checkOverride: Partial<CheckOperations> = {}, jailDir = '/') {
     setgid: (gid) => calls.push(`setgid ${gid}`),
     setuid: (uid) => calls.push(`setuid ${uid}`),
     setNoNewPrivs: () => calls.push('no_new_privs'),
+    privilegedThreads: () => [],
+    requestJail: (fd) => calls.push(`jailer ${fd}`),
   };
   const check: CheckOperations = { ...DROPPED_CHECK, ...checkOverride };
   const engine = createEngine({

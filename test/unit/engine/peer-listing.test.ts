@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { listPeers } from '../../../src/engine/peer-listing.js';
+import { listNativePeers, listPeers } from '../../../src/engine/peer-listing.js';
 import { PEER_QUEUED, PEER_TRUSTED, PEER_UNPROVEN, createPeerTable } from '../../../src/teredo/peers.js';
 import { formatIPv6, parseIPv6 } from '../../../src/teredo/ipv6-text.js';
 import { matchesPeerFilter, parsePeerFilter } from '../../../src/ipc/control-protocol.js';
@@ -86,4 +86,28 @@ test('a table of 100,000 peers is listed without holding the event loop more tha
   assert.equal(reply.matched, 100_000);
   assert.equal(reply.peers.length, 100);
   assert.ok(turns > 0, 'timers ran while the table was listed');
+});
+
+test('a client status names each native peer and the relay its packets come through', async () => {
+  const table = createPeerTable(1024, 5);
+  const teredo = Array.from({ length: 40 }, (_, i) => teredoKey(i));
+  for (const key of teredo) table.setMapping(table.insert(key, 0, 1), 0xcb007101, 1000);
+  const native = Array.from({ length: 40 }, (_, i) => parseIPv6(`2001:db8:${i + 1}::2`)!);
+  const relayed = native.map((key, i) => {
+    const slot = table.insert(key, 0, 1);
+    // Every third one waits for its ping test: no relay known yet.
+    if (i % 3 !== 0) table.setMapping(slot, 0xc6336403, 3544 + i);
+    return [formatIPv6(key), i % 3 === 0 ? null : `198.51.100.3:${3544 + i}`] as const;
+  });
+  const prefix = { prefix: teredoKey(0), length: 32 };
+  const all = await listNativePeers(table, prefix, 100, 50);
+  assert.equal(all.matched, 40);
+  assert.deepEqual(
+    new Map(all.peers.map((peer) => [peer.address, peer.relay])),
+    new Map(relayed),
+    'only the native peers, each with its relay (null: not known yet)',
+  );
+  const some = await listNativePeers(table, prefix, 7, 50);
+  assert.equal(some.matched, 40);
+  assert.equal(some.peers.length, 7);
 });

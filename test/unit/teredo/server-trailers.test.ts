@@ -18,6 +18,7 @@ import {
 } from '../../../src/teredo/trailers.js';
 import { writeOriginIndication } from '../../../src/teredo/wire.js';
 import { hexOf } from './fixtures.js';
+import { serverParams } from './server-datagrams.js';
 
 const SERVER = 0xc6336401;
 const PUBLIC = 0xcb007105;
@@ -41,14 +42,7 @@ it('an indirect bubble with every trailer is relayed with its trailers intact', 
     { ipv4: 0x0a000005, port: 20004 },
   ]);
   length += writeRandomPortTrailer(datagram, length, 40002);
-  const server = createServerProcessor({
-    primaryIPv4: SERVER,
-    secondaryIPv4: SERVER + 1,
-    prefix: 0x20010000,
-    mtu: 1280,
-    rsRateLimit: { perSecond: 0, burst: 0 },
-    forwardRateLimit: { perSecond: 0, burst: 0 },
-  });
+  const server = createServerProcessor(serverParams({ primaryIPv4: SERVER, secondaryIPv4: SERVER + 1 }));
   const out = new Uint8Array(256);
   const action = createServerAction();
   server.process(datagram, 0, length, PUBLIC, 40000, 0, 0, out, 0, action);
