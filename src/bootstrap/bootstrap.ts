@@ -28,7 +28,8 @@ import type { DaemonSettings } from '../config/settings-schema.js';
 import type { SettingsSources } from './settings.js';
 import { signalDescription, signalNumber } from './signals.js';
 import { createSupervisor } from './supervisor.js';
-import type { SupervisorTiming } from './supervisor.js';
+import type { Supervisor, SupervisorTiming } from './supervisor.js';
+import type { KernelResources } from './resources.js';
 import { resolveUser } from './user.js';
 import { startMode } from './start-mode.js';
 import { ownEffectiveCapabilities } from '../os/capabilities.js';
@@ -36,6 +37,9 @@ import type { UserLookup } from './user.js';
 import { openControlSocket } from './control-socket.js';
 import type { ControlSocket, ControlSocketOps } from './control-socket.js';
 import { SYSTEM_CONTROL_SOCKET } from './os-system.js';
+import { openRouteMonitor } from '../os/route-monitor.js';
+import { watchUplink } from './uplink-watch.js';
+import type { UplinkWatch, UplinkWatchOptions } from './uplink-watch.js';
 
 export interface BootstrapDependencies {
   readonly os: OsApi;
@@ -57,6 +61,8 @@ export interface BootstrapDependencies {
   readonly fatalCleanupMs?: number;
   /** How the control socket is made (control-socket.ts); absent: no control socket. */
   readonly controlSocket?: ControlSocketOps;
+  /** The kernel's network change notifications (route-monitor.ts); absent: not watched. */
+  readonly openRouteMonitor?: UplinkWatchOptions['open'];
 }
 
 export const ENGINE_PATH = fileURLToPath(new URL('../engine/main.js', import.meta.url));
@@ -85,6 +91,7 @@ export function systemDependencies(os: OsApi): BootstrapDependencies {
     poolSize: defaultPoolSize(),
     logLevel: 'info',
     controlSocket: SYSTEM_CONTROL_SOCKET,
+    openRouteMonitor,
   };
 }
 
@@ -124,6 +131,26 @@ function setUpLogging(options: CommandLineOptions, facility: SyslogFacility, lev
 }
 
 const EXIT_SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGQUIT'];
+
+/** A client qualifies again at once when the host's IPv4 uplink changes (uplink-watch.ts). */
+function watchClientUplink(
+  deps: BootstrapDependencies,
+  resources: KernelResources,
+  supervisor: Supervisor,
+  log: Logger,
+): UplinkWatch | null {
+  if (deps.openRouteMonitor === undefined) return null;
+  const tunnelIndex = resources.tunnel?.index ?? null;
+  return watchUplink({
+    open: deps.openRouteMonitor,
+    ignored: (ifindex) => ifindex === tunnelIndex,
+    onChange: (changes) => {
+      log.info({ changes }, 'Network change: qualifying again');
+      supervisor.requalify('network');
+    },
+    log,
+  });
+}
 
 /** Runs the daemon until it exits; resolves with the exit status. */
 export async function runBootstrap(
@@ -277,6 +304,8 @@ async function superviseEngine(
   ];
   for (const [signal, handler] of handlers) process.on(signal, handler);
 
+  const uplink =
+    settings.role === 'client' ? watchClientUplink(deps, opened.resources, supervisor, log) : null;
   const start = await supervisor.start();
   if (start.ok) reporter.done(0);
   else {
@@ -284,6 +313,7 @@ async function superviseEngine(
     supervisor.terminate(null, 1);
   }
   const code = await supervisor.finished;
+  uplink?.stop();
   for (const [signal, handler] of handlers) process.off(signal, handler);
   removeFatalHandlers();
   prepared.releasePidFile();

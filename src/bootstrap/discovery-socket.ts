@@ -34,6 +34,9 @@ export async function openDiscovery(
   os: OsApi,
 ): Promise<OpenedDiscovery> {
   const port = TEREDO_CONSTANTS.port;
+  if (settings.serverAddress === null) {
+    return { discovery: null, problem: `the server name "${settings.serverName}" did not resolve` };
+  }
   const link = await os.localLinkTowards(settings.serverAddress, port, settings.bindAddress);
   if (link === null) {
     const towards =

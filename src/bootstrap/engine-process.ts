@@ -25,6 +25,8 @@ import type {
   HelperRequest,
   InitMessage,
   ReplyResult,
+  ResolvedResult,
+  ResolveRequest,
 } from '../ipc/bootstrap-engine-messages.js';
 
 export interface EngineExit {
@@ -60,6 +62,8 @@ export interface EngineProcessOptions {
   readonly sink: LogSink;
   readonly log: Logger;
   readonly onRequest: (request: HelperRequest) => Promise<ReplyResult>;
+  /** A client's `resolve` request (name-service.ts); absent: refused. */
+  readonly onResolve?: (request: ResolveRequest) => Promise<ResolvedResult>;
   readonly readyTimeoutMs?: number;
 }
 
@@ -211,6 +215,13 @@ export function spawnEngine(options: EngineProcessOptions): EngineProcess {
         resolve?.(message.summary);
         return;
       }
+      case 'resolve':
+        void (options.onResolve?.(message) ?? Promise.resolve({ ok: false, reason: 'no name service' })).then(
+          (result) => {
+            if (alive) send({ type: 'resolved', id: message.id, result });
+          },
+        );
+        return;
       default:
         requests.push(message);
     }

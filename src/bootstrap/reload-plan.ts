@@ -39,8 +39,8 @@ export function planReload(current: DaemonSettings, next: DaemonSettings): Reloa
     restartFields = [
       ...changed(current, next, [
         'interfaceName',
+        // The engine follows the name's addresses itself (server-follower.ts).
         'serverName',
-        'serverAddress',
         'serverAddress2',
         'bindAddress',
         'bindPort',

@@ -38,7 +38,11 @@ export function prefixOf(settings: DaemonSettings): number {
   return settings.role === 'client' ? TEREDO_CONSTANTS.prefix : settings.prefix;
 }
 
-/** A client's server, whose Teredo addresses the helper lets the client's engine set. */
+/**
+ * A client's server as resolved at load, for the helper (which lets only a client report its
+ * state); 0 while the name has not resolved, null for the other roles.
+ */
 export function serverOf(settings: DaemonSettings): number | null {
-  return settings.role === 'client' ? parseIPv4(settings.serverAddress) : null;
+  if (settings.role !== 'client') return null;
+  return settings.serverAddress === null ? 0 : (parseIPv4(settings.serverAddress) ?? 0);
 }

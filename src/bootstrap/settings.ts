@@ -11,6 +11,7 @@ import { resolveIPv4 } from '../config/resolve.js';
 import type { ResolveResult } from '../config/resolve.js';
 import type { ServerConfig, ServerConfOptions } from '../config/server-conf.js';
 import { daemonSettingsSchema } from '../config/settings-schema.js';
+import { isGlobalUnicastIPv4, parseIPv4 } from '../teredo/ipv4.js';
 import type { DaemonSettings } from '../config/settings-schema.js';
 
 export type SettingsResult =
@@ -88,11 +89,13 @@ async function clientOrRelay(options: CommandLineOptions, sources: SettingsSourc
     } as const;
     return { ok: true, warnings, settings };
   }
+  // Never fatal (Miredo keeps running too): the engine asks again until the name resolves
+  // (src/engine/server-follower.ts); until then ServerAddress2 falls back to the primary + 1.
   const serverName = config.serverAddress ?? '';
   const cannot = (name: string) => (message: string) =>
     `Cannot resolve Teredo server address "${name}": ${message}`;
   const server = await resolveSetting(sources, serverName, where('serverAddress'), cannot(serverName));
-  if (!server.ok) return failed(server.error);
+  if (!server.ok) warnings.push(`${server.error}; retrying in the background`);
   let serverAddress2: string | null = null;
   if (config.serverAddress2 !== null) {
     const second = await resolveSetting(
@@ -101,8 +104,8 @@ async function clientOrRelay(options: CommandLineOptions, sources: SettingsSourc
       where('serverAddress2'),
       cannot(config.serverAddress2),
     );
-    if (!second.ok) return failed(second.error);
-    serverAddress2 = second.address;
+    if (second.ok) serverAddress2 = second.address;
+    else warnings.push(second.error);
   }
   return {
     ok: true,
@@ -110,7 +113,7 @@ async function clientOrRelay(options: CommandLineOptions, sources: SettingsSourc
     settings: {
       role: 'client',
       serverName,
-      serverAddress: server.address,
+      serverAddress: server.ok && isGlobalUnicastIPv4(parseIPv4(server.address) ?? 0) ? server.address : null,
       serverAddress2,
       bindAddress: bind.address,
       localDiscovery: config.localDiscovery,

@@ -23,6 +23,9 @@ import type { DaemonSettings } from '../config/settings-schema.js';
 import type { SettingsSources } from './settings.js';
 import type { CommandLineOptions } from './command-line.js';
 import { signalDescription, signalNumber } from './signals.js';
+import { createClientNameService } from './name-service.js';
+import type { NameService } from './name-service.js';
+import { logStateSummary } from './state-summary.js';
 
 export interface SupervisorTiming {
   /** Back-off before restarting an engine that died. */
@@ -72,6 +75,8 @@ export interface Supervisor {
   /** Starts the first engine; a failure here is a failed daemon start. */
   start(): Promise<EngineStart>;
   reload(signal: NodeJS.Signals): void;
+  /** Miredo qualifies again on every HUP, changed file or not (Debian's if-up hook relies on it). */
+  requalify(reason: 'reload' | 'network'): void;
   terminate(signal: NodeJS.Signals | null, code?: number): void;
   summary(): Promise<void>;
   /** SIGKILL to every engine still running, now (the last resort when the bootstrap itself fails). */
@@ -107,6 +112,7 @@ class DaemonSupervisor implements Supervisor {
   private readonly stopped = new Set<EngineProcess>();
   private finish: (code: number) => void = () => undefined;
   private chain: Promise<void> = Promise.resolve();
+  private readonly names: NameService;
 
   constructor(private readonly config: SupervisorOptions) {
     this.log = config.log;
@@ -116,6 +122,7 @@ class DaemonSupervisor implements Supervisor {
     this.resources = config.resources;
     this.baseline = this.resources.baseline;
     this.helper = this.newHelper();
+    this.names = createClientNameService(() => this.settings, this.log);
     this.finished = new Promise<number>((resolve) => {
       this.finish = resolve;
     });
@@ -151,31 +158,10 @@ class DaemonSupervisor implements Supervisor {
     this.enqueue(() => this.cleanupAndFinish(code));
   }
 
-  async summary(): Promise<void> {
-    const stats = this.helper.stats();
-    this.log.notice(
-      {
-        role: this.settings.role,
-        engine: this.engine?.pid ?? null,
-        interface: this.resources.tunnel?.name ?? null,
-        ifindex: this.resources.tunnel?.index ?? null,
-        boundPort: this.resources.boundPort,
-        uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
-        restarts: this.restarts,
-        helperAccepted: stats.accepted,
-        helperRefused: stats.refused,
-        helperFailed: stats.failed,
-      },
-      'State summary',
-    );
-    const current = this.engine;
-    if (current === null) {
-      this.log.notice('Engine not running');
-      return;
-    }
-    const summary = await current.requestSummary(1000);
-    if (summary === null) this.log.warning('The engine did not answer the summary request');
-    else this.log.notice({ ...summary }, 'Engine summary');
+  summary(): Promise<void> {
+    const { settings, engine, resources, startedAt, restarts } = this;
+    const facts = { role: settings.role, resources, startedAt, restarts, helper: this.helper.stats() };
+    return logStateSummary(this.log, facts, engine);
   }
 
   killEngine(): void {
@@ -245,6 +231,7 @@ class DaemonSupervisor implements Supervisor {
       sink: config.sink,
       log,
       onRequest: (request) => this.helper.handle(request),
+      onResolve: (request) => this.names.answer(request),
       readyTimeoutMs: this.timing.readyTimeoutMs,
     });
     this.engine = child;
@@ -367,6 +354,10 @@ class DaemonSupervisor implements Supervisor {
     await this.launch().ready;
   }
 
+  requalify(reason: 'reload' | 'network'): void {
+    if (this.settings.role === 'client') this.engine?.send({ type: 'requalify', reason });
+  }
+
   private async reloadNow(signal: NodeJS.Signals): Promise<void> {
     const { log } = this;
     if (this.exiting) return;
@@ -383,18 +374,19 @@ class DaemonSupervisor implements Supervisor {
     switch (plan.kind) {
       case 'unchanged':
         log.info('Configuration unchanged');
-        return;
+        break;
       case 'in-place':
         try {
           await this.applyInPlace(loaded.settings, plan.changes);
         } catch (error) {
           log.error('Cannot apply the new configuration: %s', errnoText(error));
         }
-        return;
+        break;
       case 'restart':
         log.notice('Restarting the engine (changed: %s)', plan.reasons.join(', '));
         await this.restartWith(loaded.settings);
         return;
     }
+    this.requalify('reload');
   }
 }

@@ -25,8 +25,17 @@ export async function resolveIPv4(name: string): Promise<ResolveResult> {
     if (family !== 4) return { ok: false, code: 'EAI_ADDRFAMILY', message: 'not an IPv4 address' };
     return { ok: true, address };
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'UNKNOWN';
-    const message = REASONS.get(code) ?? (error instanceof Error ? error.message : String(error));
-    return { ok: false, code, message };
+    return resolveFailure(error);
   }
+}
+
+/** A resolver's error as a value, with getaddrinfo's reasons as Miredo words them. */
+export function resolveFailure(error: unknown): {
+  readonly ok: false;
+  readonly code: string;
+  readonly message: string;
+} {
+  const code = (error as NodeJS.ErrnoException).code ?? 'UNKNOWN';
+  const message = REASONS.get(code) ?? (error instanceof Error ? error.message : String(error));
+  return { ok: false, code, message };
 }

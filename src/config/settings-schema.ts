@@ -90,7 +90,8 @@ export const clientSettingsSchema = z
     syslogFacility: SyslogFacilitySchema,
     /** The server name as configured (for messages); at most a host name's 253 bytes and a dot. */
     serverName: z.string().min(1).max(255),
-    serverAddress: ipv4Schema,
+    /** What the name resolved to when the settings were loaded; null: it did not (yet). */
+    serverAddress: ipv4Schema.nullable(),
     /** Read and kept, but Miredo 1.2.6 never uses it (reference section 3.2). */
     serverAddress2: ipv4Schema.nullable(),
     bindAddress: ipv4Schema,

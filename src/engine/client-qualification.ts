@@ -11,16 +11,18 @@ import type { TeredoConstants } from '../teredo/constants.js';
 import { formatIPv4, parseIPv4 } from '../teredo/ipv4.js';
 import { formatIPv6 } from '../teredo/ipv6-text.js';
 import { createQualification, QUALIFICATION_MESSAGES } from '../teredo/qualification.js';
-import type { QualificationAction, QualificationState } from '../teredo/qualification.js';
+import type { Qualification, QualificationAction, QualificationState } from '../teredo/qualification.js';
 import type { TunnelCore, TunnelOutput } from '../teredo/relay.js';
 import type { SecurityContext } from '../teredo/security.js';
 import type { EngineConfig } from '../ipc/engine-config.js';
-import type { ReplyMessage } from '../ipc/bootstrap-engine-messages.js';
+import type { ReplyMessage, ResolvedMessage } from '../ipc/bootstrap-engine-messages.js';
 import type { ControlPlaneContext } from './control-plane.js';
 import type { TunnelClock, TunnelTimers } from './tunnel-clock.js';
 import { createTunnelInterface } from './tunnel-interface.js';
 import { QualificationRecord } from './qualification-record.js';
 import { createClientNatType } from './client-nat-type.js';
+import type { ClientNatType } from './client-nat-type.js';
+import { createServerFollower } from './server-follower.js';
 import type { ProbeSocketOpener } from './probe-socket.js';
 import type { NatType } from '../teredo/nat-type.js';
 
@@ -48,6 +50,10 @@ export interface ClientQualification {
    * probe) took it (from the server).
    */
   offer(packet: Uint8Array, ipv4: number, port: number, nowMs: number, localIPv4: number): boolean;
+  /** A new round now; the address stays unless the server's answer changes it. */
+  requalify(nowMs: number): void;
+  /** The bootstrap's answer to the server name's resolution; false when not awaited. */
+  resolved(message: ResolvedMessage): boolean;
   /** The helper's answer to one of the interface's requests; false when not ours. */
   reply(message: ReplyMessage): boolean;
   /** What the NAT type probe found last ('unknown' before). */
@@ -72,6 +78,17 @@ function describeAddress(address: Uint8Array, mtu: number): Record<string, unkno
   };
 }
 
+/** The state before the server name resolves. */
+const IDLE: QualificationState = Object.freeze({
+  up: false,
+  address: null,
+  mtu: 0,
+  mappedIPv4: 0,
+  mappedPort: 0,
+  serverIPv4: 0,
+  solicitations: 0,
+});
+
 function isUp(action: QualificationAction): action is Extract<QualificationAction, { kind: 'up' }> {
   return action.kind === 'up';
 }
@@ -83,32 +100,25 @@ function isUp(action: QualificationAction): action is Extract<QualificationActio
 export function createClientQualification(options: ClientQualificationOptions): ClientQualification {
   const { config, context, core, shared, out, clock, timers, now } = options;
   const { log } = context;
-  const serverIPv4 = parseIPv4(config.serverAddress);
   const ifindex = context.init.interface?.index;
-  // The init schema guarantees both for a client; their absence is a programming error.
-  if (serverIPv4 === null) throw new Error(`invalid server address ${config.serverAddress}`);
+  // The init schema guarantees it for a client; its absence is a programming error.
   if (ifindex === undefined) throw new Error('a client needs its tunnel interface');
-  const qualification = createQualification({
-    security: options.security,
-    serverIPv4,
-    constants: options.constants,
-  });
   const iface = createTunnelInterface({ ifindex, send: context.send, log });
-  const natType = createClientNatType({
-    serverIPv4,
-    serverAddress2: config.serverAddress2,
-    security: options.security,
-    constants: options.constants,
-    out,
-    clock,
+  /** The server in use (0 until the name resolves), its qualification machine and NAT type probe. */
+  let serverIPv4 = 0;
+  let qualification: Qualification | null = null;
+  let natType: ClientNatType | null = null;
+  const follower = createServerFollower({
+    name: config.serverName,
+    initial: config.serverAddress === null ? null : parseIPv4(config.serverAddress),
+    send: context.send,
     timers,
     log,
-    onClassified: (found) => core.setNatType(found),
-    openProbeSocket: options.openProbeSocket,
+    use: (ipv4) => useServer(ipv4),
   });
   /** Where the last datagram qualification took was sent: our local IPv4 towards the server. */
   let localIPv4 = 0;
-  const inactive = { active: false, prefix: 0, serverIPv4, mappedIPv4: 0, mappedPort: 0, mtu: 0 };
+  const inactive = () => ({ active: false, prefix: 0, serverIPv4, mappedIPv4: 0, mappedPort: 0, mtu: 0 });
   let timer: unknown = null;
   let running = false;
   let up = false;
@@ -117,7 +127,7 @@ export function createClientQualification(options: ClientQualificationOptions): 
   /** Qualified (again, or with a new address or MTU): the core, the workers, the interface. */
   const goUp = (address: Uint8Array, mtu: number): void => {
     core.setClientIdentity({ address, serverIPv4, mtu, localIPv4, localPort: config.bindPort });
-    const { mappedIPv4, mappedPort } = qualification.state;
+    const { mappedIPv4, mappedPort } = qualification?.state ?? IDLE;
     shared.state.publish({
       active: true,
       prefix: readU32(address, 0),
@@ -132,12 +142,12 @@ export function createClientQualification(options: ClientQualificationOptions): 
     log.notice('Teredo pseudo-tunnel started');
     log.info(' (address: %s, MTU: %d)', formatIPv6(address), mtu);
     up = true;
-    natType.start({ ipv4: localIPv4, port: config.bindPort }, { ipv4: mappedIPv4, port: mappedPort }, now());
+    natType?.start({ ipv4: localIPv4, port: config.bindPort }, { ipv4: mappedIPv4, port: mappedPort }, now());
   };
 
   /** Lost the server, or stopping: no identity, workers off, address and route removed. */
   const goDown = (): void => {
-    shared.state.publish(inactive);
+    shared.state.publish(inactive());
     iface.down();
     record.down();
     if (!up) return;
@@ -172,28 +182,62 @@ export function createClientQualification(options: ClientQualificationOptions): 
   };
 
   function schedule(): void {
-    if (!running) return;
+    if (!running || qualification === null) return;
     if (timer !== null) timers.clearTimeout(timer);
     timer = null;
-    const deadline = qualification.nextDeadlineMs();
+    const machine = qualification;
+    const deadline = machine.nextDeadlineMs();
     if (!Number.isFinite(deadline)) return;
     timer = timers.setTimeout(
       () => {
         timer = null;
-        act(qualification.timer(now()));
+        const failed = machine.counters.roundsFailed;
+        act(machine.timer(now()));
+        if (machine.counters.roundsFailed !== failed) follower.roundFailed();
       },
       Math.max(0, deadline - clock.now()),
     );
+  }
+
+  /** A new server (the first, or the name moved or fails over): down if up, and qualify with it. */
+  function useServer(ipv4: number): void {
+    if (ipv4 === serverIPv4 && qualification !== null) return;
+    if (timer !== null) timers.clearTimeout(timer);
+    timer = null;
+    natType?.stop();
+    if (up) goDown();
+    serverIPv4 = ipv4;
+    qualification = createQualification({
+      security: options.security,
+      serverIPv4,
+      constants: options.constants,
+    });
+    natType = createClientNatType({
+      serverIPv4,
+      serverAddress2: config.serverAddress2,
+      security: options.security,
+      constants: options.constants,
+      out,
+      clock,
+      timers,
+      log,
+      onClassified: (found) => core.setNatType(found),
+      openProbeSocket: options.openProbeSocket,
+    });
+    shared.state.publish(inactive());
+    log.info({ server: formatIPv4(serverIPv4) }, 'Qualifying with Teredo server %s', formatIPv4(serverIPv4));
+    if (running) act(qualification.start(now()));
   }
 
   return {
     start(nowMs: number): void {
       running = true;
       record.started(nowMs);
-      shared.state.publish(inactive);
-      act(qualification.start(nowMs));
+      shared.state.publish(inactive());
+      follower.start();
     },
     offer(packet: Uint8Array, ipv4: number, port: number, nowMs: number, local: number): boolean {
+      if (qualification === null || natType === null) return false;
       if (natType.offer(packet, port, nowMs)) return true;
       localIPv4 = local >>> 0;
       const accepted = qualification.counters.advertisementsAccepted;
@@ -203,17 +247,22 @@ export function createClientQualification(options: ClientQualificationOptions): 
       act(actions);
       return true;
     },
+    requalify(nowMs: number): void {
+      if (running && qualification !== null) act(qualification.requalify(nowMs));
+    },
+    resolved: (message) => follower.resolved(message),
     reply: (message) => iface.reply(message),
     get state(): QualificationState {
-      return qualification.state;
+      return qualification?.state ?? IDLE;
     },
     record,
     get natType(): NatType {
-      return natType.natType;
+      return natType?.natType ?? 'unknown';
     },
     async stop(timeoutMs: number): Promise<void> {
       running = false;
-      natType.stop();
+      follower.stop();
+      natType?.stop();
       if (timer !== null) timers.clearTimeout(timer);
       timer = null;
       goDown();

@@ -7,7 +7,12 @@
 import type { Logger } from '../log/logger.js';
 import type { NatType } from '../teredo/nat-type.js';
 import type { EngineConfig } from '../ipc/engine-config.js';
-import type { EngineToBootstrap, InitMessage, ReplyMessage } from '../ipc/bootstrap-engine-messages.js';
+import type {
+  EngineToBootstrap,
+  InitMessage,
+  ReplyMessage,
+  ResolvedMessage,
+} from '../ipc/bootstrap-engine-messages.js';
 import type { SlowPathMessage } from '../ipc/engine-worker-messages.js';
 import type { ControlStatus, NativePeers, PeerFilter, PeersReply } from '../ipc/control-protocol.js';
 import type { MetricFamily } from '../ipc/prometheus.js';
@@ -35,6 +40,10 @@ export interface ControlPlane {
   slowPath(message: SlowPathMessage): void;
   reply(message: ReplyMessage): void;
   reconfigure(config: EngineConfig): void;
+  /** The bootstrap's answer to a client's `resolve` request. */
+  resolved?(message: ResolvedMessage): void;
+  /** A client qualifies again now (SIGHUP, network change); the other roles have nothing to do. */
+  requalify?(reason: 'reload' | 'network'): void;
   /** Undo what start() did (client: address and route removal through the helper). */
   stop(): Promise<void>;
   /** Read-only views for the control socket (control-server.ts). */

@@ -155,6 +155,12 @@ class EngineInstance implements Engine {
         this.control?.reconfigure(message.config);
         this.log.info('Configuration updated');
         return;
+      case 'resolved':
+        this.control?.resolved?.(message);
+        return;
+      case 'requalify':
+        this.control?.requalify?.(message.reason);
+        return;
       case 'reply':
         if (this.control === null) this.log.debug({ id: message.id }, 'Unexpected helper reply');
         else this.control.reply(message);

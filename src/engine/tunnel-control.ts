@@ -18,7 +18,7 @@ import { createSecurityContext } from '../teredo/security.js';
 import type { SecurityContext } from '../teredo/security.js';
 import { TUNNEL_COUNTER, TUNNEL_COUNTER_NAMES } from '../teredo/tunnel-counters.js';
 import type { EngineConfig } from '../ipc/engine-config.js';
-import type { ReplyMessage } from '../ipc/bootstrap-engine-messages.js';
+import type { ReplyMessage, ResolvedMessage } from '../ipc/bootstrap-engine-messages.js';
 import type { SlowPathMessage } from '../ipc/engine-worker-messages.js';
 import { createTunnelShared } from '../ipc/tunnel-shared.js';
 import type { TunnelShared } from '../ipc/tunnel-shared.js';
@@ -209,6 +209,10 @@ function createControlPlane({ config, context, shared, options }: Parts): Contro
 
     state: () => (client === null ? {} : { natType: client.natType }),
 
+    resolved(message: ResolvedMessage): void {
+      if (client?.resolved(message) !== true) log.debug({ id: message.id }, 'Unexpected resolution answer');
+    },
+
     reply(message: ReplyMessage): void {
       if (client?.reply(message) !== true) log.debug({ id: message.id }, 'Unexpected helper reply');
     },
@@ -222,6 +226,12 @@ function createControlPlane({ config, context, shared, options }: Parts): Contro
       }
       relayConfig = next;
       if (running) publishRelay();
+    },
+
+    requalify(reason): void {
+      if (client === null || !running) return;
+      log.info({ reason }, 'Qualifying again with the Teredo server');
+      client.requalify(now());
     },
 
     async stop(): Promise<void> {

@@ -65,7 +65,10 @@ export function tunnelStatus(view: TunnelView): RoleStatus {
     mtu: state.up ? state.mtu : null,
     prefix: address === null ? null : prefixText(readU32(address, 0)),
     servers: [
-      { address: config.serverAddress, lastAnswerSecondsAgo: secondsSince(nowMs, record.lastAnswerMs) },
+      {
+        address: state.serverIPv4 === 0 ? config.serverName : formatIPv4(state.serverIPv4),
+        lastAnswerSecondsAgo: secondsSince(nowMs, record.lastAnswerMs),
+      },
     ],
     peerTable,
   };

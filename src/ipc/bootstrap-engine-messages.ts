@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { LOG_LEVEL_NAMES } from '../log/levels.js';
 import { ipv4Schema } from '../config/settings-schema.js';
+import { isHostName } from '../config/host-name.js';
 import { NAT_TYPES } from '../teredo/nat-type.js';
 import { engineConfigSchema } from './engine-config.js';
 import {
@@ -103,6 +104,14 @@ export const reconfigureMessageSchema = z
   .object({ type: z.literal('reconfigure'), config: engineConfigSchema })
   .strict();
 
+/**
+ * A client qualifies again now: after a SIGHUP (Miredo does, and Debian's if-up hook relies on
+ * it) or when the host's IPv4 uplink changed. The address is kept when the answer is the same.
+ */
+export const requalifyMessageSchema = z
+  .object({ type: z.literal('requalify'), reason: z.enum(['reload', 'network']) })
+  .strict();
+
 export const replyResultSchema = z.discriminatedUnion('ok', [
   z.object({ ok: z.literal(true) }).strict(),
   z.object({ ok: z.literal(false), kind: z.enum(['refused', 'failed']), reason }).strict(),
@@ -111,17 +120,42 @@ export const replyMessageSchema = z
   .object({ type: z.literal('reply'), id: requestId, result: replyResultSchema })
   .strict();
 
+/** Most addresses of one name the engine is told (it tries them in turn). */
+export const MAX_RESOLVED_ADDRESSES = 16;
+
+/** The answer to a `resolve` request: the name's IPv4 addresses and how long they hold. */
+export const resolvedMessageSchema = z
+  .object({
+    type: z.literal('resolved'),
+    id: requestId,
+    result: z.discriminatedUnion('ok', [
+      z
+        .object({
+          ok: z.literal(true),
+          addresses: z.array(ipv4Schema).min(1).max(MAX_RESOLVED_ADDRESSES),
+          ttlSeconds: uint32,
+        })
+        .strict(),
+      z.object({ ok: z.literal(false), reason }).strict(),
+    ]),
+  })
+  .strict();
+
 export const bootstrapToEngineSchema = z.union([
   initMessageSchema,
   stopMessageSchema,
   summaryRequestSchema,
   reconfigureMessageSchema,
+  requalifyMessageSchema,
+  resolvedMessageSchema,
   replyMessageSchema,
 ]);
 
 export type InitMessage = z.infer<typeof initMessageSchema>;
 export type ReplyResult = z.infer<typeof replyResultSchema>;
 export type ReplyMessage = z.infer<typeof replyMessageSchema>;
+export type ResolvedMessage = z.infer<typeof resolvedMessageSchema>;
+export type ResolvedResult = ResolvedMessage['result'];
 export type BootstrapToEngine = z.infer<typeof bootstrapToEngineSchema>;
 
 // ---- engine → bootstrap ----
@@ -182,6 +216,14 @@ export const clientStateRequestSchema = z
   })
   .strict();
 
+/**
+ * A client asks for its server name's addresses (the engine has no DNS in its jail). The
+ * bootstrap answers only for the configured name, and at a bounded rate (name-service.ts).
+ */
+export const resolveRequestSchema = z
+  .object({ type: z.literal('resolve'), id: requestId, name: z.string().max(254).refine(isHostName) })
+  .strict();
+
 const helperRequestSchemas = [
   setAddressRequestSchema,
   delAddressRequestSchema,
@@ -197,11 +239,13 @@ export const helperRequestSchema = z.discriminatedUnion('type', helperRequestSch
 export const engineToBootstrapSchema = z.discriminatedUnion('type', [
   readyMessageSchema,
   summaryReportSchema,
+  resolveRequestSchema,
   ...helperRequestSchemas,
 ]);
 
 export type EngineSummary = z.infer<typeof engineSummarySchema>;
 export type HelperRequest = z.infer<typeof helperRequestSchema>;
+export type ResolveRequest = z.infer<typeof resolveRequestSchema>;
 export type EngineToBootstrap = z.infer<typeof engineToBootstrapSchema>;
 
 export function parseBootstrapToEngine(raw: unknown): Parsed<BootstrapToEngine> {

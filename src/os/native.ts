@@ -35,6 +35,7 @@ export interface NativeAddon {
   setMulticastSend(fd: number, interfaceAddress: string): void;
   openRaw6(): number;
   openRaw4(): number;
+  openNetlinkRoute4(): number;
   openUnixListener(path: string, backlog: number): number;
   openTcpListener(address: string, port: number, backlog: number): number;
   closeFd(fd: number): void;

@@ -28,6 +28,11 @@ export interface TeredoConstants {
    * unreplied UDP mapping after 30 s (nf_conntrack_udp_timeout), so NAT mappings lapsed (lab notes).
    */
   readonly clientRefreshIntervalMs: number;
+  /**
+   * After a round left unanswered, the next one this long after its last RS. Miredo waits 100 s;
+   * we wait one refresh interval, so that a server down and back (or a lost uplink) is found
+   * again within it: three RSs per 32 s per client during an outage.
+   */
   readonly restartDelayMs: number;
 
   /** A peer is valid while its last reception is at most this old (inclusive). */
@@ -91,7 +96,7 @@ export const TEREDO_CONSTANTS: TeredoConstants = Object.freeze({
   qualificationTimeoutMs: 4_000,
   qualificationRetries: 3,
   clientRefreshIntervalMs: 20_000,
-  restartDelayMs: 100_000,
+  restartDelayMs: 20_000,
 
   peerValidityMs: 30_000,
   peerGcPeriodMs: 30_000,

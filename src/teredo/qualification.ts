@@ -12,7 +12,8 @@
  * address keeps its RFC 5991 random flags while prefix, server and mapping stay the same, and
  * gets new ones when any of them changes. Going down forgets the address, so the next one has
  * new flags too. Deviation: we refresh every 20 s by default (Miredo: 30 s, which lets a Linux
- * NAT forget the mapping just before each refresh).
+ * NAT forget the mapping just before each refresh), and RestartDelay is 20 s (Miredo: 100 s), so
+ * that a server down and back is found again within one refresh interval.
  *
  * Output: a list of actions, unlike the server's caller buffer (server.ts) and the tunnel core's
  * sink (relay-types.ts, TunnelOutput), because its actions are of kinds the caller carries out
@@ -130,6 +131,12 @@ export interface Qualification {
   ): readonly QualificationAction[] | null;
   /** Call at (or after) nextDeadlineMs(); earlier calls do nothing. */
   timer(nowMs: number): readonly QualificationAction[];
+  /**
+   * A new round now (SIGHUP, a network change) instead of at the next refresh: the identity is
+   * kept, so an answer with the same mapping changes nothing, another one replaces the address,
+   * and an unanswered round goes down as usual. Nothing while a round is already under way.
+   */
+  requalify(nowMs: number): readonly QualificationAction[];
   /** When timer() is next due; Infinity before start(). */
   nextDeadlineMs(): number;
   /** A snapshot of the current state. */
@@ -326,6 +333,14 @@ export function createQualification(options: QualificationOptions): Qualificatio
       } else {
         giveUp(actions);
       }
+      return actions;
+    },
+
+    requalify(nowMs) {
+      const actions: QualificationAction[] = [];
+      if (phase !== 'resting') return actions;
+      solicitations = 0;
+      solicit(nowMs, nowMs, actions);
       return actions;
     },
 

@@ -62,6 +62,11 @@ const channel: FrameChannel | null = engineDoubleChannel({
           `${JSON.stringify({ level: 30, pid: process.pid, msg: 'fake engine reconfigured', config: message.config })}\n`,
         );
         return;
+      case 'requalify':
+        process.stderr.write(
+          `${JSON.stringify({ level: 30, pid: process.pid, msg: 'fake engine requalify', reason: message.reason })}\n`,
+        );
+        return;
       case 'stop':
         process.exit(0);
         return;

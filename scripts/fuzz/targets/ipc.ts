@@ -71,7 +71,8 @@ function judge(raw: unknown): string {
   const parsed = parseEngineToBootstrap(raw);
   if (!parsed.ok) return 'schema';
   const message = parsed.message;
-  if (message.type === 'ready' || message.type === 'summary-report') return message.type;
+  if (message.type === 'ready' || message.type === 'summary-report' || message.type === 'resolve')
+    return message.type;
   let outcome = message.type;
   for (const context of CONTEXTS) {
     const decision = decideHelperRequest(message, context);

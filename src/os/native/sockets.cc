@@ -3,6 +3,8 @@
 // the server's raw IPv6 socket and the test tools' raw IPv4 socket; plus the listening sockets
 // of the control socket and the metrics listener; localPort and closeFd.
 #include <arpa/inet.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -204,6 +206,29 @@ Napi::Value OpenRaw4(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, fd);
 }
 
+// openNetlinkRoute4(): a NETLINK_ROUTE socket subscribed to link changes and IPv4 address and
+// route changes (RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE), non-blocking,
+// close-on-exec. Read with read(2); the messages are parsed in TypeScript (netlink-route.ts).
+Napi::Value OpenNetlinkRoute4(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (fd < 0) {
+    ThrowErrno(env, errno, "socket", "AF_NETLINK NETLINK_ROUTE");
+    return env.Null();
+  }
+  struct sockaddr_nl address;
+  std::memset(&address, 0, sizeof address);
+  address.nl_family = AF_NETLINK;
+  address.nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE;
+  if (bind(fd, reinterpret_cast<const struct sockaddr*>(&address), sizeof address) != 0) {
+    int err = errno;
+    close(fd);
+    ThrowErrno(env, err, "bind", "NETLINK_ROUTE groups");
+    return env.Null();
+  }
+  return Napi::Number::New(env, fd);
+}
+
 // Listens on a bound stream socket; on failure closes it and throws. Returns the fd or -1.
 int ListenOrThrow(Napi::Env env, int fd, const struct sockaddr* address, socklen_t length, int backlog,
                   const std::string& what) {
@@ -304,6 +329,7 @@ void RegisterSockets(Napi::Env env, Napi::Object exports) {
   exports.Set("setMulticastSend", Napi::Function::New(env, SetMulticastSend, "setMulticastSend"));
   exports.Set("openRaw6", Napi::Function::New(env, OpenRaw6, "openRaw6"));
   exports.Set("openRaw4", Napi::Function::New(env, OpenRaw4, "openRaw4"));
+  exports.Set("openNetlinkRoute4", Napi::Function::New(env, OpenNetlinkRoute4, "openNetlinkRoute4"));
   exports.Set("openUnixListener", Napi::Function::New(env, OpenUnixListener, "openUnixListener"));
   exports.Set("openTcpListener", Napi::Function::New(env, OpenTcpListener, "openTcpListener"));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd, "closeFd"));

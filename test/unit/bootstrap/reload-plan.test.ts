@@ -69,11 +69,17 @@ test('relay resources or mode changes restart the engine', () => {
   assert.equal(planReload(client, relay).kind, 'restart');
 });
 
-test('client: a new server restarts, a new facility does not', () => {
-  assert.deepEqual(planReload(client, { ...client, serverAddress: '198.51.100.2' }), {
-    kind: 'restart',
-    reasons: ['serverAddress'],
-  });
+test('client: a new server name restarts, a new facility does not, a new answer for the same name does not', () => {
+  assert.deepEqual(
+    planReload(client, { ...client, serverName: '198.51.100.2', serverAddress: '198.51.100.2' }),
+    {
+      kind: 'restart',
+      reasons: ['serverName'],
+    },
+  );
+  // The engine follows its name's addresses itself (server-follower.ts).
+  assert.deepEqual(planReload(client, { ...client, serverAddress: '198.51.100.2' }), { kind: 'unchanged' });
+  assert.deepEqual(planReload(client, { ...client, serverAddress: null }), { kind: 'unchanged' });
   assert.deepEqual(planReload(client, { ...client, syslogFacility: 'user' }), {
     kind: 'in-place',
     changes: [{ kind: 'syslog-facility', from: 'daemon', to: 'user' }],

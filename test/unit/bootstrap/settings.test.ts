@@ -83,13 +83,21 @@ test('configuration errors come back as FILE:LINE texts', async () => {
   if (!result.ok) assert.match(result.errors.join('\n'), /^\/etc\/test\.conf:2: InterfaceMTU: /m);
 });
 
-test('an unresolvable server is an error naming the line', async () => {
+test('an unresolvable server is not fatal: a warning naming the line, no address yet', async () => {
   const result = await loadSettings(options('miredo', []), sources('\nServerAddress nowhere.example\n'));
-  assert.deepEqual(result, {
-    ok: false,
-    errors: ['/etc/test.conf:2: Cannot resolve Teredo server address "nowhere.example": host not found'],
-    warnings: [],
-  });
+  assert.ok(result.ok, JSON.stringify(result));
+  assert.deepEqual(result.warnings, [
+    '/etc/test.conf:2: Cannot resolve Teredo server address "nowhere.example": host not found; retrying in the background',
+  ]);
+  assert.ok(result.settings.role === 'client');
+  assert.equal(result.settings.serverName, 'nowhere.example');
+  assert.equal(result.settings.serverAddress, null);
+});
+
+test("a non-global server address is not used at load (the engine hears Miredo's refusal)", async () => {
+  const result = await loadSettings(options('miredo', []), sources('ServerAddress 10.1.2.3\n'));
+  assert.ok(result.ok && result.settings.role === 'client');
+  assert.equal(result.settings.serverAddress, null);
 });
 
 test('warnings are passed on', async () => {

@@ -198,3 +198,45 @@ test('a restart whose new resources cannot be opened falls back to the previous 
   supervisor.terminate('SIGTERM');
   assert.equal(await supervisor.finished, 0);
 });
+
+function clientSettings(): DaemonSettings {
+  return {
+    role: 'client',
+    serverName: '192.0.2.1',
+    serverAddress: '192.0.2.1',
+    serverAddress2: null,
+    interfaceName: 'teredo',
+    syslogFacility: 'daemon',
+    bindAddress: '0.0.0.0',
+    bindPort: 0,
+    localDiscovery: false,
+    peerTableCapacity: DEFAULT_PEER_CAPACITY,
+    dataplaneWorkers: 0,
+  };
+}
+
+test('SIGHUP with an unchanged client file asks the engine to qualify again, keeping the engine and interface', async (t) => {
+  const { os, supervisor, records, files, waitFor } = await setUp(t, clientSettings());
+  assert.deepEqual(await supervisor.start(), { ok: true });
+  const first = await waitFor((r) => /^Engine \d+ ready$/.test(String(r['msg'])));
+  os.calls.length = 0;
+  files.text = 'ServerAddress 192.0.2.1\nInterfaceName teredo\nLocalDiscovery false\n';
+  supervisor.reload('SIGHUP');
+  const asked = await waitFor((r) => r['msg'] === 'fake engine requalify');
+  assert.equal(asked['reason'], 'reload');
+  assert.ok(records.some((r) => r['msg'] === 'Configuration unchanged'));
+  assert.deepEqual(os.calls, [], 'no interface or socket touched');
+  assert.equal(records.filter((r) => /^Engine \d+ ready$/.test(String(r['msg']))).length, 1);
+  assert.ok(!records.some((r) => r['msg'] === 'fake engine init' && r['pid'] !== first['child']));
+});
+
+test('SIGHUP of a relay asks for no qualification', async (t) => {
+  const { supervisor, records, files, waitFor } = await setUp(t, relaySettings(1280));
+  assert.deepEqual(await supervisor.start(), { ok: true });
+  await waitFor((r) => /^Engine \d+ ready$/.test(String(r['msg'])));
+  files.text = 'RelayType cone\nInterfaceName teredo\nInterfaceMTU 1280\nBindPort 3545\n';
+  supervisor.reload('SIGHUP');
+  await waitFor((r) => r['msg'] === 'Configuration unchanged');
+  await supervisor.summary();
+  assert.ok(!records.some((r) => r['msg'] === 'fake engine requalify'));
+});

@@ -10,6 +10,7 @@ import type { ControlPlane } from '../../../src/engine/control-plane.js';
 import type {
   EngineToBootstrap,
   HelperRequest,
+  ResolveRequest,
   InitMessage,
   ReplyResult,
 } from '../../../src/ipc/bootstrap-engine-messages.js';
@@ -87,6 +88,8 @@ interface Bench {
   readonly io: RecordingIo;
   readonly time: FakeTime;
   readonly requests: HelperRequest[];
+  /** The client's requests to resolve its server name. */
+  readonly resolves: ResolveRequest[];
   readonly records: Array<Record<string, unknown>>;
   readonly counters: Float64Array;
   state(): TunnelSnapshot;
@@ -105,6 +108,7 @@ function bench(init: InitMessage): Bench {
   const io = new RecordingIo();
   const time = new FakeTime();
   const requests: HelperRequest[] = [];
+  const resolves: ResolveRequest[] = [];
   const { log, records } = captureLog();
   const counters = new Float64Array(TUNNEL_COUNTER_NAMES.length);
   const factory = createTunnelControl(init.config, {
@@ -123,7 +127,8 @@ function bench(init: InitMessage): Bench {
     log,
     init,
     send: (message: EngineToBootstrap) => {
-      if (message.type !== 'ready' && message.type !== 'summary-report') requests.push(message);
+      if (message.type === 'resolve') resolves.push(message);
+      else if (message.type !== 'ready' && message.type !== 'summary-report') requests.push(message);
     },
     fatal: (text) => assert.fail(`fatal: ${text}`),
     counters,
@@ -134,6 +139,7 @@ function bench(init: InitMessage): Bench {
     io,
     time,
     requests,
+    resolves,
     records,
     counters,
     state() {
@@ -402,8 +408,8 @@ describe('client control plane', () => {
       'client-state down :: mtu 1280',
     ]);
 
-    // The next attempt comes 100 s after the last RS (sent 4 s ago) and brings a new address.
-    b.time.advance(95_000);
+    // The next attempt comes 20 s after the last RS (sent 4 s ago) and brings a new address.
+    b.time.advance(15_000);
     assert.equal(b.io.take().length, 0);
     b.time.advance(1_000);
     const again = onlyRs(b.io.take());
@@ -428,6 +434,74 @@ describe('client control plane', () => {
     assert.match(lines[0] ?? '', /^set-address 2001:0:c633:6401:[0-9a-f]+:63bf:34ff:8ef9\/32$/);
     assert.equal(lines[1], `del-address ${first}/32`);
     assert.match(lines[2] ?? '', /^client-state up .*:8ef9 mtu 1280$/);
+  });
+
+  it('requalify (SIGHUP, network change) sends an RS at once; the same answer asks nothing of the helper', () => {
+    const { b } = qualifiedClient();
+    b.time.advance(3000);
+    b.control.requalify?.('reload');
+    const nonce = onlyRs(b.io.take());
+    assert.ok(
+      b.records.some(
+        (r) => r['msg'] === 'Qualifying again with the Teredo server' && r['reason'] === 'reload',
+      ),
+    );
+    b.udp(routerAdvertisement(nonce, 1280), SERVER_IPV4, TEREDO_PORT);
+    assert.deepEqual(b.serve(), [], 'no address flap, no route change');
+    assert.equal(b.state().active, true);
+    b.time.advance(19_999);
+    assert.deepEqual(b.io.take(), [], 'the next refresh counts from the new RS');
+    b.time.advance(1);
+    onlyRs(b.io.take());
+  });
+
+  it('a name unresolved at start: no RS, the name asked until it resolves, then qualification with it', () => {
+    assert.ok(CLIENT_INIT.config.role === 'client');
+    const b = bench({ ...CLIENT_INIT, config: { ...CLIENT_INIT.config, serverAddress: null } });
+    b.control.start();
+    assert.deepEqual(b.io.take(), [], 'no server yet');
+    assert.equal(b.state().serverIPv4, 0);
+    const first = b.resolves.shift();
+    assert.ok(first !== undefined && first.name === 'teredo.example');
+    b.control.resolved?.({ type: 'resolved', id: first.id, result: { ok: false, reason: 'host not found' } });
+    b.time.advance(1000);
+    const second = b.resolves.shift();
+    assert.ok(second !== undefined, 'asked again after the back-off');
+    b.control.resolved?.({
+      type: 'resolved',
+      id: second.id,
+      result: { ok: true, addresses: [SERVER_TEXT], ttlSeconds: 300 },
+    });
+    const nonce = onlyRs(b.io.take());
+    b.udp(routerAdvertisement(nonce, 1280), SERVER_IPV4, TEREDO_PORT);
+    assert.ok(b.records.some((r) => r['msg'] === 'New Teredo address/MTU'));
+    assert.equal(b.state().serverIPv4, SERVER_IPV4);
+  });
+
+  it("a failed round moves to the name's next address: down, then qualified with the other server", () => {
+    const { b } = qualifiedClient();
+    const request = b.resolves.shift();
+    assert.ok(request !== undefined);
+    const other = '192.0.2.99';
+    b.control.resolved?.({
+      type: 'resolved',
+      id: request.id,
+      result: { ok: true, addresses: [SERVER_TEXT, other], ttlSeconds: 300 },
+    });
+    b.time.advance(20_000);
+    b.io.take();
+    b.time.advance(4000);
+    b.io.take();
+    b.time.advance(4000);
+    b.io.take();
+    b.time.advance(4000);
+    const sent = b.io.take();
+    assert.equal(sent.length, 1);
+    assert.ok(sent[0]?.kind === 'udp');
+    assert.equal(sent[0].ipv4, 0xc0000263, 'the RS goes to the next address at once');
+    assert.ok(b.messages().includes('Lost Teredo connectivity'));
+    assert.equal(b.state().active, false);
+    assert.equal(b.state().serverIPv4, 0xc0000263);
   });
 
   it('keeps running when the helper refuses, and logs why', () => {

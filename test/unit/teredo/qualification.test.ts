@@ -130,7 +130,7 @@ test('before start nothing is due and timers do nothing', () => {
   assert.equal(q.counters.solicitationsSent, 0);
 });
 
-test('RSs at 0, 4 and 8 s with fresh nonces, then "No reply" and the next round 100 s after the last RS', () => {
+test('RSs at 0, 4 and 8 s with fresh nonces, then "No reply" and the next round 20 s after the last RS', () => {
   const q = machine();
   const first = only(q.start(T0), 'send');
   assert.deepEqual(q.timer(T0 + 3999), [], 'nothing before the deadline');
@@ -148,11 +148,11 @@ test('RSs at 0, 4 and 8 s with fresh nonces, then "No reply" and the next round 
   assert.deepEqual(failed[0], { kind: 'log', level: 'info', message: 'No reply from Teredo server' });
   assert.equal(q.state.up, false);
   assert.equal(q.state.solicitations, 0);
-  assert.equal(q.nextDeadlineMs(), T0 + 108 * SECOND);
-  assert.deepEqual(q.timer(T0 + 107 * SECOND), []);
+  assert.equal(q.nextDeadlineMs(), T0 + 28 * SECOND);
+  assert.deepEqual(q.timer(T0 + 27 * SECOND), []);
 
-  const restart = only(q.timer(T0 + 108 * SECOND), 'send');
-  assert.equal(hexOf(restart.datagram), hexOf(expectedRs(T0 / SECOND + 112)));
+  const restart = only(q.timer(T0 + 28 * SECOND), 'send');
+  assert.equal(hexOf(restart.datagram), hexOf(expectedRs(T0 / SECOND + 32)));
   assert.equal(q.state.solicitations, 1);
   assert.equal(q.counters.solicitationsSent, 4);
   assert.equal(q.counters.roundsFailed, 1);
@@ -177,7 +177,7 @@ test('"No reply from Teredo server" is logged once per outage', () => {
     }
     return logs;
   };
-  assert.deepEqual(logsUntil(T0 + 300 * SECOND), ['No reply from Teredo server']);
+  assert.deepEqual(logsUntil(T0 + 90 * SECOND), ['No reply from Teredo server']);
   assert.equal(q.counters.roundsFailed, 3);
 
   const rs = only(q.timer(q.nextDeadlineMs()), 'send');
@@ -307,13 +307,13 @@ test('losing the server while up: retries, "Lost Teredo connectivity", down, the
   assert.equal(q.state.up, false);
   assert.equal(q.state.address, null);
   assert.equal(q.state.mtu, 0);
-  assert.equal(q.nextDeadlineMs(), T0 + 128 * SECOND);
+  assert.equal(q.nextDeadlineMs(), T0 + 48 * SECOND);
 
-  const rs = only(q.timer(T0 + 128 * SECOND), 'send');
-  const back = only(offer(q, ra(rs), T0 + 128_100), 'up');
+  const rs = only(q.timer(T0 + 48 * SECOND), 'send');
+  const back = only(offer(q, ra(rs), T0 + 48_100), 'up');
   assert.equal(back.previous, null, 'the old address was removed by the down');
   assert.equal(formatIPv6(back.address), '2001:0:c633:6401:22:63bf:34ff:8efa');
-  assert.equal(q.nextDeadlineMs(), T0 + 148 * SECOND);
+  assert.equal(q.nextDeadlineMs(), T0 + 68 * SECOND);
 });
 
 test('a timer far past its deadline resynchronises: "Too much time drift", next deadline from now', () => {
@@ -502,4 +502,41 @@ test('the reason lists cover every counter key', () => {
   assert.deepEqual(Object.keys(q.counters.passed).sort(), [...QUALIFICATION_PASS_REASONS].sort());
   assert.deepEqual(Object.keys(q.counters.ignored).sort(), [...QUALIFICATION_IGNORE_REASONS].sort());
   assert.equal(new Set(QUALIFICATION_IGNORE_REASONS).size, QUALIFICATION_IGNORE_REASONS.length);
+});
+
+test('requalify sends an RS at once; the same mapping keeps the address (no up, no down), the next refresh follows it', () => {
+  const { q, up } = qualified();
+  const at = T0 + 7 * SECOND;
+  const rs = only(q.requalify(at), 'send');
+  assert.equal(hexOf(rs.datagram), hexOf(expectedRs(at / SECOND + 4)));
+  assert.deepEqual(q.requalify(at + 10), [], 'a round under way is not restarted');
+  assert.deepEqual(offer(q, ra(rs), at + 50), [], 'same address and MTU: nothing to do');
+  assert.deepEqual(q.state.address, up.address);
+  assert.equal(q.nextDeadlineMs(), at + 20 * SECOND);
+});
+
+test('requalify with a new mapping replaces the address; unanswered, it goes down like a refresh', () => {
+  const moved = qualified();
+  const rs = only(moved.q.requalify(T0 + 5 * SECOND), 'send');
+  const next = only(offer(moved.q, ra(rs, { originPort: 40001 }), T0 + 5_100), 'up');
+  assert.deepEqual(next.previous, moved.up.address);
+
+  const { q, up } = qualified();
+  only(q.requalify(T0 + 5 * SECOND), 'send');
+  only(q.timer(T0 + 9 * SECOND), 'send');
+  only(q.timer(T0 + 13 * SECOND), 'send');
+  const down = only(q.timer(T0 + 17 * SECOND), 'down');
+  assert.deepEqual(down.previous, up.address);
+});
+
+test('requalify before start, or after a failed round, behaves: nothing, then a round at once', () => {
+  const q = machine();
+  assert.deepEqual(q.requalify(T0), []);
+  only(q.start(T0), 'send');
+  only(q.timer(T0 + 4 * SECOND), 'send');
+  only(q.timer(T0 + 8 * SECOND), 'send');
+  q.timer(T0 + 12 * SECOND);
+  assert.equal(q.nextDeadlineMs(), T0 + 28 * SECOND, 'resting until the restart delay');
+  only(q.requalify(T0 + 20 * SECOND), 'send');
+  assert.equal(q.nextDeadlineMs(), T0 + 24 * SECOND);
 });

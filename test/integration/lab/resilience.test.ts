@@ -1,0 +1,247 @@
+/**
+ * A client that survives its server's name and a reload, in the lab, ours beside Debian's Miredo:
+ *
+ * - ServerAddress is a name that does not resolve at start: ours keeps running (it used to exit
+ *   with status 1), and qualifies once the name resolves (its resolver retries after 1 s, 2 s,
+ *   4 s...). The name lives in a hosts file of the client's namespace only (`ip netns exec`
+ *   bind-mounts /etc/netns/<namespace>/hosts and resolv.conf over /etc's), with a resolv.conf
+ *   that points at a port nobody listens on, so DNS fails at once. Miredo would retry after
+ *   100 s: not waited for here.
+ * - SIGHUP with an unchanged file: ours qualifies again and keeps its address, route and
+ *   interface (nothing asked of the helper, no hook run); Miredo restarts its tunnel, and the
+ *   time its address is gone is measured and reported.
+ */
+import { after, before, describe, it } from 'node:test';
+import type { TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { netnsSkip } from '../../support/netns.js';
+import { createLab, IPV6HOST_IPV6 } from '../../../scripts/lab/index.js';
+import type { Lab, LabDaemon, TeredoClient } from '../../../scripts/lab/index.js';
+import { LabStory, ping, QUALIFY_TIMEOUT_MS } from './lab-test-tools.js';
+import { pollUntil } from '../../../scripts/lab/wait.js';
+
+const SERVER_NAME = 'teredo.lab.test';
+const OURS = ['DataplaneWorkers 1'];
+/** Long enough for our client to lose the server (a 20 s refresh, then 3 RSs 4 s apart). */
+const SERVER_DOWN_MS = 35_000;
+/** One refresh interval (20 s), then the RS's answer and the interface's configuration. */
+const RECOVERY_BOUND_MS = 23_000;
+/** Miredo refreshes every 30 s. */
+const MIREDO_WAIT_MS = 35_000;
+
+/** Per-namespace resolver files, removed when the test ends. */
+async function namespaceResolver(
+  t: TestContext,
+  namespace: string,
+): Promise<(hosts: string) => Promise<void>> {
+  const directory = `/etc/netns/${namespace}`;
+  await mkdir(directory, { recursive: true });
+  t.after(() => rm(directory, { recursive: true, force: true }));
+  await writeFile(`${directory}/resolv.conf`, 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n');
+  // Written in place: the bind mount holds this file's inode.
+  const write = (hosts: string): Promise<void> =>
+    writeFile(`${directory}/hosts`, `127.0.0.1 localhost\n${hosts}`);
+  await write('');
+  return write;
+}
+
+/** How long the client's Teredo address is absent while polled every 20 ms for `windowMs`. */
+async function absence(
+  client: TeredoClient,
+  windowMs: number,
+): Promise<{ goneMs: number; changed: boolean }> {
+  const before = (await client.currentAddress())?.address ?? null;
+  const deadline = Date.now() + windowMs;
+  let goneMs = 0;
+  let changed = false;
+  let last = Date.now();
+  while (Date.now() < deadline) {
+    const current = await client.currentAddress();
+    const now = Date.now();
+    if (current === null) goneMs += now - last;
+    else if (current.address !== before) changed = true;
+    last = now;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return { goneMs, changed };
+}
+
+/** Polls until the client has a Teredo address; ms from `since`, or null past `timeoutMs`. */
+async function addressBack(client: TeredoClient, since: number, timeoutMs: number): Promise<number | null> {
+  while (Date.now() - since < timeoutMs) {
+    if ((await client.currentAddress()) !== null) return Date.now() - since;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return null;
+}
+
+/** Moves a client to another address of its LAN, as a DHCP renumbering would. */
+async function renumber(lab: Lab, node: string, last: number): Promise<void> {
+  const client = lab.node(node);
+  assert.ok(client.role === 'client' && client.gatewayIPv4 !== null);
+  const next = client.ipv4.replace(/\.\d+$/, `.${last}`);
+  const ns = lab.namespace(node);
+  await ns.ip(['addr', 'flush', 'dev', client.interfaceName]);
+  await ns.ip(['addr', 'add', `${next}/24`, 'dev', client.interfaceName]);
+  await ns.ip(['route', 'add', 'default', 'via', client.gatewayIPv4]);
+}
+
+describe(
+  'a client that survives its server name, a reload and a new host address',
+  { skip: netnsSkip() },
+  () => {
+    const story = new LabStory();
+    let lab: Lab | undefined;
+    let alice: TeredoClient | undefined;
+    let bob: TeredoClient | undefined;
+    let server: LabDaemon | undefined;
+
+    before(async () => {
+      lab = await createLab({
+        nats: [{ name: 'home', kind: 'cone', clients: ['alice', 'bob'] }],
+        onProgress: story.listener,
+      });
+    });
+    after(() => lab?.destroy());
+
+    it('an unresolvable name is not fatal; SIGHUP re-qualifies without an address flap', async (t) => {
+      assert.ok(lab !== undefined);
+      const active = lab;
+      await story.explain(active, async () => {
+        const setHosts = await namespaceResolver(t, active.namespace('alice').name);
+        server = await active.startServer('ours');
+        await active.startRelay('ours', { relayType: 'cone' });
+        alice = await active.startClient('alice', 'ours', { serverAddress: SERVER_NAME, extraConfig: OURS });
+        bob = await active.startClient('bob', 'debian');
+        await alice.daemon.waitForOutput(/Cannot resolve Teredo server address/, 10_000);
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        assert.equal(alice.daemon.status, null, 'still running with an unresolvable server name');
+        assert.equal(await alice.currentAddress(), null);
+
+        await setHosts(`198.51.100.1 ${SERVER_NAME}\n`);
+        const resolvedAt = Date.now();
+        const qualified = await active.waitQualified(alice, QUALIFY_TIMEOUT_MS);
+        const recoveryMs = Date.now() - resolvedAt;
+        t.diagnostic(`ours: qualified ${recoveryMs} ms after the name became resolvable`);
+        assert.ok(recoveryMs < 10_000, `qualified ${recoveryMs} ms after the name resolved`);
+        assert.ok((await ping(t, active, 'alice', IPV6HOST_IPV6)).received > 0);
+
+        await active.waitQualified(bob, QUALIFY_TIMEOUT_MS);
+        const from = alice.daemon.output.length;
+        process.kill(alice.daemon.pid, 'SIGHUP');
+        await alice.daemon.waitForOutput(/Qualifying again with the Teredo server/, 5000, from);
+        const ours = await absence(alice, 3000);
+        const after = alice.daemon.output.slice(from).map((line) => line.text);
+        assert.deepEqual(ours, { goneMs: 0, changed: false }, after.join('\n'));
+        assert.equal((await alice.currentAddress())?.address, qualified.address);
+        assert.ok(
+          !after.some((line) => /Applied|Client hook|New Teredo address/.test(line)),
+          after.join('\n'),
+        );
+
+        process.kill(bob.daemon.pid, 'SIGHUP');
+        const miredo = await absence(bob, 6000);
+        t.diagnostic(
+          `SIGHUP: ours without an address for ${ours.goneMs} ms; Miredo ${miredo.goneMs} ms` +
+            ` (address ${miredo.changed ? 'changed' : 'kept'})`,
+        );
+        await active.waitQualified(bob, QUALIFY_TIMEOUT_MS);
+      });
+    });
+
+    it('a new host IPv4 address: ours re-qualifies at once (netlink), Miredo at its next refresh', async (t) => {
+      assert.ok(lab !== undefined && alice !== undefined && bob !== undefined);
+      const active = lab;
+      const [ourClient, miredoClient] = [alice, bob];
+      await story.explain(active, async () => {
+        const before = await Promise.all([ourClient.currentAddress(), miredoClient.currentAddress()]);
+        assert.ok(before[0] !== null && before[1] !== null);
+        await Promise.all([renumber(active, 'alice', 50), renumber(active, 'bob', 51)]);
+        const movedAt = Date.now();
+        // Miredo's next refresh is at most 30 s away; what it does then is measured, not judged.
+        const [ours, miredo] = await Promise.all([
+          ourClient.waitAddressChange(before[0]?.address ?? '', 10_000).then(() => Date.now() - movedAt),
+          miredoClient.waitAddressChange(before[1]?.address ?? '', MIREDO_WAIT_MS).then(
+            () => Date.now() - movedAt,
+            () => null,
+          ),
+        ]);
+        const miredoText = miredo === null ? `no new address within ${MIREDO_WAIT_MS} ms` : `${miredo} ms`;
+        t.diagnostic(`new host address: ours a new Teredo address in ${ours} ms, Miredo ${miredoText}`);
+        assert.ok(ours < 5000, `ours took ${ours} ms`);
+        assert.ok((await ping(t, active, 'alice', IPV6HOST_IPV6)).received > 0);
+      });
+    });
+
+    it("the NAT's public address changes: ours recovers within one refresh interval, beside Miredo", async (t) => {
+      assert.ok(lab !== undefined && alice !== undefined && bob !== undefined);
+      const active = lab;
+      const [ourClient, miredoClient] = [alice, bob];
+      await story.explain(active, async () => {
+        const before = await Promise.all([ourClient.currentAddress(), miredoClient.currentAddress()]);
+        const nat = active.node('home');
+        assert.ok(nat.role === 'nat');
+        const ns = active.namespace('home');
+        // Removing the address also drops its conntrack entries (MASQUERADE), as a new lease does.
+        await ns.ip(['addr', 'flush', 'dev', nat.interfaceName]);
+        await ns.ip(['addr', 'add', '198.51.100.20/24', 'dev', nat.interfaceName]);
+        const movedAt = Date.now();
+        const [ours, miredo] = await Promise.all([
+          ourClient.waitAddressChange(before[0]?.address ?? '', 25_000).then(() => Date.now() - movedAt),
+          miredoClient.waitAddressChange(before[1]?.address ?? '', MIREDO_WAIT_MS).then(
+            () => Date.now() - movedAt,
+            () => null,
+          ),
+        ]);
+        const miredoText = miredo === null ? `no new address within ${MIREDO_WAIT_MS} ms` : `${miredo} ms`;
+        t.diagnostic(
+          `NAT public address change: ours a new Teredo address in ${ours} ms, Miredo ${miredoText}`,
+        );
+        assert.ok(ours <= RECOVERY_BOUND_MS, `ours took ${ours} ms: more than one refresh interval`);
+        assert.equal(ourClient.daemon.status, null, 'ours still running');
+        assert.ok((await ping(t, active, 'alice', IPV6HOST_IPV6)).received > 0);
+      });
+    });
+
+    it('the server down 35 s and back: ours has a working address again within one refresh interval', async (t) => {
+      assert.ok(lab !== undefined && alice !== undefined && bob !== undefined && server !== undefined);
+      const active = lab;
+      const [ourClient, miredoClient] = [alice, bob];
+      await story.explain(active, async () => {
+        await server?.stop();
+        const downAt = Date.now();
+        const lost = await pollUntil(
+          async () => ((await ourClient.currentAddress()) === null ? true : undefined),
+          SERVER_DOWN_MS,
+          'ours to notice the server is gone',
+        );
+        assert.ok(lost);
+        const miredoLost = (await miredoClient.currentAddress()) === null;
+        await new Promise((resolve) =>
+          setTimeout(resolve, Math.max(0, SERVER_DOWN_MS - (Date.now() - downAt))),
+        );
+        server = await active.startServer('ours');
+        const backAt = Date.now();
+        const [ours, miredo] = await Promise.all([
+          addressBack(ourClient, backAt, 25_000),
+          addressBack(miredoClient, backAt, MIREDO_WAIT_MS),
+        ]);
+        const miredoText = !miredoLost
+          ? 'had not noticed the outage (its address never went)'
+          : miredo === null
+            ? `no address within ${MIREDO_WAIT_MS} ms`
+            : `${miredo} ms`;
+        t.diagnostic(
+          `server down ${SERVER_DOWN_MS} ms and back: ours an address again in ${ours} ms, Miredo ${miredoText}`,
+        );
+        assert.ok(
+          ours !== null && ours <= RECOVERY_BOUND_MS,
+          `ours took ${ours} ms: more than one refresh interval`,
+        );
+        assert.equal(ourClient.daemon.status, null, 'ours still running');
+        assert.ok((await ping(t, active, 'alice', IPV6HOST_IPV6)).received > 0);
+      });
+    });
+  },
+);
