@@ -32,7 +32,10 @@ import { tunnelMetricFamilies, tunnelStatus } from './tunnel-status.js';
 import type { TunnelView } from './tunnel-status.js';
 import { readDiscovery } from './discovery-reader.js';
 import type { DiscoveryReader, DiscoveryReaderFactory } from './discovery-reader.js';
-import { parseIPv4 } from '../teredo/ipv4.js';
+import { formatIPv4, parseIPv4 } from '../teredo/ipv4.js';
+import { readDefaultGateway } from '../os/gateway-route.js';
+import { createPortMapper } from './port-mapper.js';
+import type { PortMapper } from './port-mapper.js';
 import type { LocalLink } from '../teredo/local-discovery.js';
 import type { TunnelIo } from './tunnel-output.js';
 
@@ -42,6 +45,8 @@ export const TICK_INTERVAL_MS = 1000;
  * bootstrap's grace before SIGKILL (it removes whatever is left itself anyway).
  */
 export const STOP_TIMEOUT_MS = 500;
+/** Qualification waits at most this long for the port mapping (issue 14: "no more than a second"). */
+export const PORT_MAPPING_WAIT_MS = 1000;
 
 export interface TunnelControlOptions {
   readonly constants?: TeredoConstants;
@@ -53,6 +58,8 @@ export interface TunnelControlOptions {
   readonly security?: () => SecurityContext;
   /** Default: the discovery socket read on this thread (discovery-reader.ts). */
   readonly discovery?: DiscoveryReaderFactory;
+  /** Default: the IPv4 default route's gateway (/proc/net/route, read before the chroot). */
+  readonly gateway?: () => number | null;
 }
 
 /** The link a client's local discovery runs on, from `init` (absent: no discovery). */
@@ -134,10 +141,13 @@ function createControlPlane({ config, context, shared, options }: Parts): Contro
           now,
         })
       : null;
+  const portMapper =
+    config.role === 'client' ? createClientPortMapper(config, context.log, options, clock, timers) : null;
 
   const view = (): TunnelView => ({
     config: relayConfig ?? config,
     client,
+    portMapper,
     table: shared.table,
     stats: core.stats(),
     nowMs: clock.now(),
@@ -185,7 +195,10 @@ function createControlPlane({ config, context, shared, options }: Parts): Contro
         );
       }
       if (client !== null) {
-        client.start(startedAt);
+        // Qualification waits for the mapping (at most PORT_MAPPING_WAIT_MS): the server must see
+        // our first RS leave through it, so that our Teredo address carries the mapped port.
+        if (portMapper === null) client.start(startedAt);
+        else portMapper.start(PORT_MAPPING_WAIT_MS, () => running && client.start(startedAt));
         return;
       }
       publishRelay();
@@ -233,6 +246,7 @@ function createControlPlane({ config, context, shared, options }: Parts): Contro
       due = null;
       if (client !== null) {
         await client.stop(STOP_TIMEOUT_MS);
+        await portMapper?.stop();
         return;
       }
       log.notice('Teredo pseudo-tunnel stopped');
@@ -242,6 +256,31 @@ function createControlPlane({ config, context, shared, options }: Parts): Contro
     peers: (filter, limit) => listPeers(shared.table, { filter, limit, nowSeconds: secondsOf(clock.now()) }),
     metricFamilies: () => tunnelMetricFamilies(view()),
   };
+}
+
+/** A client's port mapper, unless PortMapping is off or there is no default gateway to ask. */
+function createClientPortMapper(
+  config: Extract<TunnelConfig, { role: 'client' }>,
+  log: ControlPlaneContext['log'],
+  options: TunnelControlOptions,
+  clock: TunnelClock,
+  timers: TunnelTimers,
+): PortMapper | null {
+  if (config.portMapping === 'off') return null;
+  const gateway = (options.gateway ?? readDefaultGateway)();
+  if (gateway === null) {
+    log.info('No port mapping: no IPv4 default gateway');
+    return null;
+  }
+  return createPortMapper({
+    mode: config.portMapping,
+    target: { gateway: formatIPv4(gateway) },
+    internalPort: config.bindPort,
+    lifetimeSeconds: config.portMappingLifetime,
+    clock,
+    timers,
+    log,
+  });
 }
 
 function defaultIo(context: ControlPlaneContext): TunnelIo {

@@ -14,10 +14,12 @@ import type { MetricFamily } from '../ipc/prometheus.js';
 import type { ClientQualification } from './client-qualification.js';
 import type { RoleStatus } from './control-plane.js';
 import { ANSWER_TIME_BOUNDS } from './qualification-record.js';
+import type { PortMapper } from './port-mapper.js';
 
 export interface TunnelView {
   readonly config: Exclude<EngineConfig, { role: 'server' }>;
   readonly client: ClientQualification | null;
+  readonly portMapper: PortMapper | null;
   readonly table: PeerTable;
   readonly stats: TunnelCoreStats;
   readonly nowMs: number;
@@ -64,7 +66,19 @@ export function tunnelStatus(view: TunnelView): RoleStatus {
       { address: config.serverAddress, lastAnswerSecondsAgo: secondsSince(nowMs, record.lastAnswerMs) },
     ],
     peerTable,
+    portMapping: portMappingStatus(view),
   };
+}
+
+/** The mapping, and whether our Teredo address carries it (then the NAT is cone towards every peer). */
+function portMappingStatus({ portMapper, client }: TunnelView): RoleStatus['portMapping'] {
+  const status = portMapper?.status() ?? null;
+  if (status === null || client === null) return null;
+  const { state } = client;
+  const external = portMapper?.mapping?.externalIPv4 ?? 0;
+  const cone =
+    state.up && state.mappedPort === status.externalPort && (external === 0 || external === state.mappedIPv4);
+  return { ...status, cone };
 }
 
 export function tunnelMetricFamilies(view: TunnelView): MetricFamily[] {

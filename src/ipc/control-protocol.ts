@@ -9,6 +9,7 @@ import { parseWith } from './parse.js';
 import type { Parsed } from './parse.js';
 import { pid, uint32, workerCount } from './fields.js';
 import { parseIPv6 } from '../teredo/ipv6-text.js';
+import { PORT_MAPPING_PROTOCOLS } from '../teredo/port-mapping.js';
 import { NAT_TYPES } from '../teredo/nat-type.js';
 
 /** A request is a command, a filter and a limit: a few dozen bytes. */
@@ -85,6 +86,19 @@ export const peerTableStatusSchema = z
   .object({ peers: count, capacity: count, queuedPackets: count, queuedBytes: count })
   .strict();
 
+export const portMappingStatusSchema = z
+  .object({
+    protocol: z.enum(PORT_MAPPING_PROTOCOLS),
+    externalAddress: text.nullable(),
+    externalPort: z.number().int().min(1).max(65535),
+    internalPort: z.number().int().min(0).max(65535),
+    lifetime: uint32,
+    expiresInSeconds: seconds,
+    /** The Teredo address carries this mapping: the NAT is a cone NAT towards every peer (RFC 6081). */
+    cone: z.boolean(),
+  })
+  .strict();
+
 export const controlStatusSchema = z
   .object({
     role: z.enum(['client', 'relay', 'server']),
@@ -108,6 +122,8 @@ export const controlStatusSchema = z
     prefix: text.nullable(),
     servers: z.array(serverStatusSchema).max(2),
     peerTable: peerTableStatusSchema.nullable(),
+    /** Client only: the port mapping on its NAT (PortMapping), null without one. */
+    portMapping: portMappingStatusSchema.nullable().optional(),
   })
   .strict();
 
