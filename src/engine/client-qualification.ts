@@ -15,7 +15,7 @@ import type { QualificationAction, QualificationState } from '../teredo/qualific
 import type { TunnelCore, TunnelOutput } from '../teredo/relay.js';
 import type { SecurityContext } from '../teredo/security.js';
 import type { EngineConfig } from '../ipc/engine-config.js';
-import type { ReplyMessage } from '../ipc/bootstrap-engine-messages.js';
+import type { HookPortMapping, ReplyMessage } from '../ipc/bootstrap-engine-messages.js';
 import type { ControlPlaneContext } from './control-plane.js';
 import type { TunnelClock, TunnelTimers } from './tunnel-clock.js';
 import { createTunnelInterface } from './tunnel-interface.js';
@@ -35,6 +35,8 @@ export interface ClientQualificationOptions {
   readonly timers: TunnelTimers;
   /** Monotonic milliseconds, with the shared coarse clock updated. */
   readonly now: () => number;
+  /** The port mapping on the NAT, for the hook (tunnel-interface.ts). */
+  readonly portMapping?: () => HookPortMapping | null;
 }
 
 export interface ClientQualification {
@@ -90,7 +92,12 @@ export function createClientQualification(options: ClientQualificationOptions): 
     serverIPv4,
     constants: options.constants,
   });
-  const iface = createTunnelInterface({ ifindex, send: context.send, log });
+  const iface = createTunnelInterface({
+    ifindex,
+    send: context.send,
+    log,
+    ...(options.portMapping === undefined ? {} : { portMapping: options.portMapping }),
+  });
   const natType = createClientNatType({
     serverIPv4,
     serverAddress2: config.serverAddress2,

@@ -18,7 +18,7 @@ import { createSecurityContext } from '../teredo/security.js';
 import type { SecurityContext } from '../teredo/security.js';
 import { TUNNEL_COUNTER, TUNNEL_COUNTER_NAMES } from '../teredo/tunnel-counters.js';
 import type { EngineConfig } from '../ipc/engine-config.js';
-import type { ReplyMessage } from '../ipc/bootstrap-engine-messages.js';
+import type { HookPortMapping, ReplyMessage } from '../ipc/bootstrap-engine-messages.js';
 import type { SlowPathMessage } from '../ipc/engine-worker-messages.js';
 import { createTunnelShared } from '../ipc/tunnel-shared.js';
 import type { TunnelShared } from '../ipc/tunnel-shared.js';
@@ -126,6 +126,8 @@ function createControlPlane({ config, context, shared, options }: Parts): Contro
     shared.state.setClock(secondsOf(ms));
     return ms;
   };
+  const portMapper =
+    config.role === 'client' ? createClientPortMapper(config, context.log, options, clock, timers) : null;
   const client =
     config.role === 'client'
       ? createClientQualification({
@@ -139,10 +141,9 @@ function createControlPlane({ config, context, shared, options }: Parts): Contro
           clock,
           timers,
           now,
+          portMapping: () => hookMappingOf(portMapper),
         })
       : null;
-  const portMapper =
-    config.role === 'client' ? createClientPortMapper(config, context.log, options, clock, timers) : null;
 
   const view = (): TunnelView => ({
     config: relayConfig ?? config,
@@ -256,6 +257,14 @@ function createControlPlane({ config, context, shared, options }: Parts): Contro
     peers: (filter, limit) => listPeers(shared.table, { filter, limit, nowSeconds: secondsOf(clock.now()) }),
     metricFamilies: () => tunnelMetricFamilies(view()),
   };
+}
+
+/** The mapping as the client hook is told of it (PORT_MAPPING_*), or null. */
+function hookMappingOf(portMapper: PortMapper | null): HookPortMapping | null {
+  const status = portMapper?.status() ?? null;
+  if (status === null) return null;
+  const { protocol, externalAddress, externalPort, lifetime } = status;
+  return { protocol, externalAddress, externalPort, lifetime };
 }
 
 /** A client's port mapper, unless PortMapping is off or there is no default gateway to ask. */
