@@ -17,6 +17,7 @@
  * when it has finished. Invocations never overlap; each is killed after a timeout, with every
  * process it started (its process group); its output is logged.
  */
+import type { HookPortMapping } from '../ipc/bootstrap-engine-messages.js';
 import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
@@ -76,7 +77,12 @@ export interface ClientHook {
    * The engine's new state (address: 16 bytes, ignored for down). Resolves when the hook is done,
    * or at once when there is none; rejects with the reason when it failed.
    */
-  report(state: 'up' | 'down', address: Uint8Array | null, mtu: number): Promise<void>;
+  report(
+    state: 'up' | 'down',
+    address: Uint8Array | null,
+    mtu: number,
+    portMapping?: HookPortMapping | null,
+  ): Promise<void>;
   /** The engine is gone: a last down, then destroy (as privproc does when its worker ends). Never rejects. */
   finish(): Promise<void>;
 }
@@ -86,6 +92,18 @@ interface Settings {
   readonly address: string;
   readonly linkLocal: string;
   readonly mtu: number;
+  readonly portMapping?: HookPortMapping | null;
+}
+
+/** PORT_MAPPING_*: only when up with a mapping on the NAT (ours; Miredo has none). */
+function portMappingVariables(mapping: HookPortMapping | null | undefined): Record<string, string> {
+  if (mapping === null || mapping === undefined) return {};
+  return {
+    PORT_MAPPING_PROTOCOL: mapping.protocol,
+    PORT_MAPPING_ADDRESS: mapping.externalAddress ?? '',
+    PORT_MAPPING_PORT: String(mapping.externalPort),
+    PORT_MAPPING_LIFETIME: String(mapping.lifetime),
+  };
 }
 
 const INITIAL: Settings = { state: 'down', address: '::', linkLocal: RESTRICTED_LINK_LOCAL, mtu: DOWN_MTU };
@@ -148,6 +166,10 @@ function killGroup(pid: number | undefined): void {
   }
 }
 
+/**
+ * Longer than 80 lines: the chain of invocations and the last one's settings (OLD_*) are shared
+ * by invoke, report and finish; each is short.
+ */
 export function createClientHook(options: ClientHookOptions): ClientHook {
   const { path, log } = options;
   const runner = options.runner ?? systemHookRunner;
@@ -173,6 +195,7 @@ export function createClientHook(options: ClientHookOptions): ClientHook {
       OLD_ADDRESS: previous.address,
       OLD_LLADDRESS: previous.linkLocal,
       OLD_MTU: String(previous.mtu),
+      ...portMappingVariables(next.portMapping),
     };
     previous = next;
     const outcome = await runner(path, env, timeoutMs);
@@ -196,7 +219,7 @@ export function createClientHook(options: ClientHookOptions): ClientHook {
   const down: Omit<Settings, 'state'> = { address: '::', linkLocal: RESTRICTED_LINK_LOCAL, mtu: DOWN_MTU };
 
   return {
-    report(state, address, mtu) {
+    report(state, address, mtu, portMapping = null) {
       if (state === 'down' || address === null) return serially(() => invoke({ state: 'down', ...down }));
       return serially(() =>
         invoke({
@@ -204,6 +227,7 @@ export function createClientHook(options: ClientHookOptions): ClientHook {
           address: formatIPv6(address),
           linkLocal: isConeAt(address, 0) ? CONE_LINK_LOCAL : RESTRICTED_LINK_LOCAL,
           mtu,
+          portMapping,
         }),
       );
     },

@@ -31,7 +31,7 @@
 import { clientLinkLocal, teredoPrefixAt } from '../teredo/address.js';
 import { TEREDO_CONSTANTS, TEREDO_ROUTE_METRIC } from '../teredo/constants.js';
 import { formatIPv6 } from '../teredo/ipv6-text.js';
-import type { HelperRequest } from '../ipc/bootstrap-engine-messages.js';
+import type { HelperRequest, HookPortMapping } from '../ipc/bootstrap-engine-messages.js';
 import { parseIPv6Value, prefixToBytes } from '../ipc/ipv6-value.js';
 
 const { minMtu: MIN_MTU, maxMtu: MAX_MTU } = TEREDO_CONSTANTS;
@@ -79,6 +79,8 @@ export type HelperAction =
       /** The Teredo address when up; all zeros when down. */
       readonly address: Uint8Array;
       readonly mtu: number;
+      /** When up with a port mapping on the NAT: shown to the hook, never acted on. */
+      readonly portMapping: HookPortMapping | null;
     };
 
 export type PolicyDecision =
@@ -157,7 +159,11 @@ function judgeClientState(
   if (address === null) return refuse(`"${request.address}" is not an IPv6 address`);
   if (request.state === 'down') {
     if (address.some((byte) => byte !== 0)) return refuse('a down state carries the address ::');
-    return { accept: true, ifindex, action: { kind: 'client-state', up: false, address, mtu: request.mtu } };
+    return {
+      accept: true,
+      ifindex,
+      action: { kind: 'client-state', up: false, address, mtu: request.mtu, portMapping: null },
+    };
   }
   if (isTeredoLinkLocal(address)) return refuse('an up state carries the Teredo address, not a link-local');
   const judged = judgeAddress(request.address, 128, context);
@@ -168,7 +174,13 @@ function judgeClientState(
   return {
     accept: true,
     ifindex,
-    action: { kind: 'client-state', up: true, address: judged, mtu: request.mtu },
+    action: {
+      kind: 'client-state',
+      up: true,
+      address: judged,
+      mtu: request.mtu,
+      portMapping: request.portMapping ?? null,
+    },
   };
 }
 

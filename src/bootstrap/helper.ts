@@ -161,7 +161,12 @@ async function applyAction(
       changes.linkChanged = true;
       return;
     case 'client-state':
-      await options.clientHook?.report(action.up ? 'up' : 'down', action.address, action.mtu);
+      await options.clientHook?.report(
+        action.up ? 'up' : 'down',
+        action.address,
+        action.mtu,
+        action.portMapping,
+      );
       return;
   }
 }

@@ -46,6 +46,9 @@ export function planReload(current: DaemonSettings, next: DaemonSettings): Reloa
         'bindPort',
         // The discovery socket is opened (or not) with the others.
         'localDiscovery',
+        // The mapping is made (and deleted) by the engine around its qualification.
+        'portMapping',
+        'portMappingLifetime',
       ]),
       ...changed(current, next, SIZES),
     ];

@@ -117,6 +117,8 @@ async function clientOrRelay(options: CommandLineOptions, sources: SettingsSourc
       serverAddress2,
       bindAddress: bind.address,
       localDiscovery: config.localDiscovery,
+      portMapping: config.portMapping,
+      portMappingLifetime: config.portMappingLifetime,
       ...common,
     },
   };

@@ -32,6 +32,15 @@ function nativePeerLines(status: ControlStatus): Array<readonly [string, string]
   return [['Native peers', `${native.matched}${shown}`], ...rows];
 }
 
+function portMappingText(status: ControlStatus): string | null {
+  const mapping = status.portMapping;
+  if (mapping === undefined) return null;
+  if (mapping === null) return 'none';
+  const where = `${mapping.externalAddress ?? '?'}:${mapping.externalPort}`;
+  const cone = mapping.cone ? ', NAT now cone (RFC 6081)' : '';
+  return `${mapping.protocol} ${where}, lifetime ${mapping.lifetime} s (renewed before ${Math.round(mapping.expiresInSeconds)} s)${cone}`;
+}
+
 export function formatStatus(status: ControlStatus): string {
   const table = status.peerTable;
   return lines([
@@ -41,6 +50,7 @@ export function formatStatus(status: ControlStatus): string {
     ['Qualified', qualifiedText(status)],
     ['NAT type', status.natType],
     ['Mapping', status.mapping],
+    ['Port map', portMappingText(status)],
     ['MTU', status.mtu === null ? null : String(status.mtu)],
     ['Prefix', status.prefix],
     ...status.servers.map(

@@ -9,7 +9,9 @@
  * (most peers held at once; Miredo's fixed MAX_PEERS), DataplaneWorkers (data-plane worker
  * threads, 0 = one per CPU) and MetricsListen (the Prometheus metrics over HTTP; off by default).
  * LocalDiscovery (RFC 4380 section 5.2.8, a boolean in Miredo's syntax, on by default; Miredo's
- * later releases have it, off by default) is read in client mode only.
+ * later releases have it, off by default) is read in client mode only, and so are PortMapping
+ * (`auto`, `off` or one of `pcp`, `natpmp`, `upnp`; Miredo's booleans mean `auto` and `off`) and
+ * PortMappingLifetime (seconds asked for the mapping).
  */
 import { z } from 'zod';
 import {
@@ -25,7 +27,15 @@ import { trackOrigins } from './origins.js';
 import type { OriginTracker } from './origins.js';
 import { SettingReader } from './setting-reader.js';
 import { strtoulWhole } from './strtoul.js';
-import { MIN_PEER_TABLE_CAPACITY, relaySettingsSchema } from './settings-schema.js';
+import {
+  MAX_PORT_MAPPING_LIFETIME,
+  MIN_PEER_TABLE_CAPACITY,
+  MIN_PORT_MAPPING_LIFETIME,
+  PORT_MAPPING_MODES,
+  PortMappingModeSchema,
+  portMappingLifetimeSchema,
+  relaySettingsSchema,
+} from './settings-schema.js';
 import {
   booleanValue,
   RelayTypeSchema,
@@ -60,6 +70,24 @@ function countValue(min: number, max: number, what: string) {
 
 const peerTableCapacityValue = countValue(MIN_PEER_TABLE_CAPACITY, MAX_PEER_CAPACITY, 'a number of peers');
 const dataplaneWorkersValue = countValue(0, MAX_DATAPLANE_WORKERS, 'a number of workers (0 = one per CPU)');
+const portMappingLifetimeValue = countValue(
+  MIN_PORT_MAPPING_LIFETIME,
+  MAX_PORT_MAPPING_LIFETIME,
+  'a number of seconds',
+);
+
+/** PortMapping: a mode, or one of Miredo's booleans (true: auto, false: off). */
+const portMappingValue = z.string().transform((text, ctx): MiredoConfig['portMapping'] => {
+  const mode = PortMappingModeSchema.safeParse(text.toLowerCase());
+  if (mode.success) return mode.data;
+  const flag = booleanValue.safeParse(text);
+  if (flag.success) return flag.data ? 'auto' : 'off';
+  ctx.addIssue({
+    code: 'custom',
+    message: `"${text}" is not a port mapping mode (expected ${PORT_MAPPING_MODES.join(', ')} or a boolean)`,
+  });
+  return z.NEVER;
+});
 
 const hostSchema = z.string().refine(isIPv4OrHostName, { message: 'not an IPv4 address or host name' });
 
@@ -77,6 +105,8 @@ export const MiredoConfigSchema = relaySettingsSchema
     bindAddress: hostSchema,
     /** Client mode: local client discovery (relay modes do not read it and keep the default). */
     localDiscovery: z.boolean(),
+    portMapping: PortMappingModeSchema,
+    portMappingLifetime: portMappingLifetimeSchema,
   })
   .refine((config) => (config.relayType === 'client') === (config.serverAddress !== null), {
     message: 'serverAddress must be set in client mode and only there',
@@ -96,6 +126,8 @@ export const MIREDO_DEFAULTS = {
   peerTableCapacity: DEFAULT_PEER_CAPACITY,
   dataplaneWorkers: 0,
   localDiscovery: true,
+  portMapping: 'auto',
+  portMappingLifetime: 3600,
 } as const;
 
 export interface MiredoConfOptions {
@@ -113,6 +145,8 @@ interface ModeDirectives {
   readonly prefix: number;
   readonly interfaceMtu: number;
   readonly localDiscovery: boolean;
+  readonly portMapping: MiredoConfig['portMapping'];
+  readonly portMappingLifetime: number;
   /** The other mode's directives, with why they are not read. */
   readonly notRead: Map<string, string>;
 }
@@ -129,11 +163,15 @@ function readModeDirectives(
     notRead
       .set('serveraddress', CLIENT_ONLY)
       .set('serveraddress2', CLIENT_ONLY)
-      .set('localdiscovery', CLIENT_ONLY);
+      .set('localdiscovery', CLIENT_ONLY)
+      .set('portmapping', CLIENT_ONLY)
+      .set('portmappinglifetime', CLIENT_ONLY);
     return {
       serverAddress: null,
       serverAddress2: null,
       localDiscovery: MIREDO_DEFAULTS.localDiscovery,
+      portMapping: MIREDO_DEFAULTS.portMapping,
+      portMappingLifetime: MIREDO_DEFAULTS.portMappingLifetime,
       prefix: valueOf('prefix', reader.read('Prefix', teredoPrefixValue)) ?? MIREDO_DEFAULTS.prefix,
       interfaceMtu:
         valueOf('interfaceMtu', reader.read('InterfaceMTU', mtuValue)) ?? MIREDO_DEFAULTS.interfaceMtu,
@@ -146,6 +184,11 @@ function readModeDirectives(
     localDiscovery:
       valueOf('localDiscovery', reader.read('LocalDiscovery', booleanValue)) ??
       MIREDO_DEFAULTS.localDiscovery,
+    portMapping:
+      valueOf('portMapping', reader.read('PortMapping', portMappingValue)) ?? MIREDO_DEFAULTS.portMapping,
+    portMappingLifetime:
+      valueOf('portMappingLifetime', reader.read('PortMappingLifetime', portMappingLifetimeValue)) ??
+      MIREDO_DEFAULTS.portMappingLifetime,
   };
   notRead.set('prefix', RELAY_ONLY).set('interfacemtu', RELAY_ONLY);
   if (opts.serverOverride !== undefined) {
@@ -189,7 +232,7 @@ export function parseMiredoConf(
     );
   }
 
-  const { serverAddress, serverAddress2, prefix, interfaceMtu, localDiscovery, notRead } = readModeDirectives(
+  const { serverAddress, serverAddress2, prefix, interfaceMtu, notRead, ...clientOnly } = readModeDirectives(
     reader,
     valueOf,
     relayType,
@@ -224,7 +267,7 @@ export function parseMiredoConf(
       bindPort: bindPort ?? MIREDO_DEFAULTS.bindPort,
       prefix,
       interfaceMtu,
-      localDiscovery,
+      ...clientOnly,
       syslogFacility: syslogFacility ?? MIREDO_DEFAULTS.syslogFacility,
       peerTableCapacity: peerTableCapacity ?? MIREDO_DEFAULTS.peerTableCapacity,
       dataplaneWorkers: dataplaneWorkers ?? MIREDO_DEFAULTS.dataplaneWorkers,

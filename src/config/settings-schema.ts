@@ -83,6 +83,16 @@ export const metricsListenSchema = z
   .strict()
   .readonly();
 
+export const PORT_MAPPING_MODES = ['auto', 'off', 'pcp', 'natpmp', 'upnp'] as const;
+export const PortMappingModeSchema = z.enum(PORT_MAPPING_MODES);
+export const MIN_PORT_MAPPING_LIFETIME = 2;
+export const MAX_PORT_MAPPING_LIFETIME = 86400;
+export const portMappingLifetimeSchema = z
+  .number()
+  .int()
+  .min(MIN_PORT_MAPPING_LIFETIME)
+  .max(MAX_PORT_MAPPING_LIFETIME);
+
 export const clientSettingsSchema = z
   .object({
     role: z.literal('client'),
@@ -101,6 +111,10 @@ export const clientSettingsSchema = z
     metricsListen: metricsListenSchema.optional(),
     /** RFC 4380 section 5.2.8 local client discovery (LocalDiscovery, on by default). */
     localDiscovery: z.boolean(),
+    /** Port mapping on the NAT (PortMapping: UPnP IGD, NAT-PMP, PCP; 'auto' tries all three). */
+    portMapping: PortMappingModeSchema,
+    /** The lifetime asked for the mapping, in seconds (PortMappingLifetime). */
+    portMappingLifetime: portMappingLifetimeSchema,
   })
   .strict();
 

@@ -15,7 +15,7 @@ import type { Qualification, QualificationAction, QualificationState } from '../
 import type { TunnelCore, TunnelOutput } from '../teredo/relay.js';
 import type { SecurityContext } from '../teredo/security.js';
 import type { EngineConfig } from '../ipc/engine-config.js';
-import type { ReplyMessage, ResolvedMessage } from '../ipc/bootstrap-engine-messages.js';
+import type { HookPortMapping, ReplyMessage, ResolvedMessage } from '../ipc/bootstrap-engine-messages.js';
 import type { ControlPlaneContext } from './control-plane.js';
 import type { TunnelClock, TunnelTimers } from './tunnel-clock.js';
 import { createTunnelInterface } from './tunnel-interface.js';
@@ -40,6 +40,8 @@ export interface ClientQualificationOptions {
   readonly now: () => number;
   /** Default: real sockets (probe-socket.ts). */
   readonly openProbeSocket?: ProbeSocketOpener;
+  /** The port mapping on the NAT, for the hook (tunnel-interface.ts). */
+  readonly portMapping?: () => HookPortMapping | null;
 }
 
 export interface ClientQualification {
@@ -103,7 +105,12 @@ export function createClientQualification(options: ClientQualificationOptions): 
   const ifindex = context.init.interface?.index;
   // The init schema guarantees it for a client; its absence is a programming error.
   if (ifindex === undefined) throw new Error('a client needs its tunnel interface');
-  const iface = createTunnelInterface({ ifindex, send: context.send, log });
+  const iface = createTunnelInterface({
+    ifindex,
+    send: context.send,
+    log,
+    ...(options.portMapping === undefined ? {} : { portMapping: options.portMapping }),
+  });
   /** The server in use (0 until the name resolves), its qualification machine and NAT type probe. */
   let serverIPv4 = 0;
   let qualification: Qualification | null = null;

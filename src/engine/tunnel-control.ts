@@ -18,7 +18,7 @@ import { createSecurityContext } from '../teredo/security.js';
 import type { SecurityContext } from '../teredo/security.js';
 import { TUNNEL_COUNTER, TUNNEL_COUNTER_NAMES } from '../teredo/tunnel-counters.js';
 import type { EngineConfig } from '../ipc/engine-config.js';
-import type { ReplyMessage, ResolvedMessage } from '../ipc/bootstrap-engine-messages.js';
+import type { HookPortMapping, ReplyMessage, ResolvedMessage } from '../ipc/bootstrap-engine-messages.js';
 import type { SlowPathMessage } from '../ipc/engine-worker-messages.js';
 import { createTunnelShared } from '../ipc/tunnel-shared.js';
 import type { TunnelShared } from '../ipc/tunnel-shared.js';
@@ -33,7 +33,10 @@ import type { TunnelView } from './tunnel-status.js';
 import { readUdp } from './udp-reader.js';
 import type { UdpReader, UdpReaderFactory } from './udp-reader.js';
 import type { ProbeSocketOpener } from './probe-socket.js';
-import { parseIPv4 } from '../teredo/ipv4.js';
+import { formatIPv4, parseIPv4 } from '../teredo/ipv4.js';
+import { readDefaultGateway } from '../os/gateway-route.js';
+import { createPortMapper } from './port-mapper.js';
+import type { PortMapper } from './port-mapper.js';
 import type { LocalLink } from '../teredo/local-discovery.js';
 import type { TunnelIo } from './tunnel-output.js';
 
@@ -43,6 +46,8 @@ export const TICK_INTERVAL_MS = 1000;
  * bootstrap's grace before SIGKILL (it removes whatever is left itself anyway).
  */
 export const STOP_TIMEOUT_MS = 500;
+/** Qualification waits at most this long for the port mapping (issue 14: "no more than a second"). */
+export const PORT_MAPPING_WAIT_MS = 1000;
 
 export interface TunnelControlOptions {
   readonly constants?: TeredoConstants;
@@ -56,6 +61,8 @@ export interface TunnelControlOptions {
   readonly discovery?: UdpReaderFactory;
   /** Default: real sockets for the NAT type probe's stranger test (probe-socket.ts). */
   readonly openProbeSocket?: ProbeSocketOpener;
+  /** Default: the IPv4 default route's gateway (/proc/net/route, read before the chroot). */
+  readonly gateway?: () => number | null;
 }
 
 /** The link a client's local discovery runs on, from `init` (absent: no discovery). */
@@ -122,6 +129,8 @@ function createControlPlane({ config, context, shared, options }: Parts): Contro
     shared.state.setClock(secondsOf(ms));
     return ms;
   };
+  const portMapper =
+    config.role === 'client' ? createClientPortMapper(config, context.log, options, clock, timers) : null;
   const client =
     config.role === 'client'
       ? createClientQualification({
@@ -136,12 +145,14 @@ function createControlPlane({ config, context, shared, options }: Parts): Contro
           timers,
           now,
           openProbeSocket: options.openProbeSocket,
+          portMapping: () => hookMappingOf(portMapper),
         })
       : null;
 
   const view = (): TunnelView => ({
     config: relayConfig ?? config,
     client,
+    portMapper,
     table: shared.table,
     stats: core.stats(),
     nowMs: clock.now(),
@@ -187,7 +198,10 @@ function createControlPlane({ config, context, shared, options }: Parts): Contro
         );
       }
       if (client !== null) {
-        client.start(startedAt);
+        // Qualification waits for the mapping (at most PORT_MAPPING_WAIT_MS): the server must see
+        // our first RS leave through it, so that our Teredo address carries the mapped port.
+        if (portMapper === null) client.start(startedAt);
+        else portMapper.start(PORT_MAPPING_WAIT_MS, () => running && client.start(startedAt));
         return;
       }
       publishRelay();
@@ -245,6 +259,7 @@ function createControlPlane({ config, context, shared, options }: Parts): Contro
       due = null;
       if (client !== null) {
         await client.stop(STOP_TIMEOUT_MS);
+        await portMapper?.stop();
         return;
       }
       log.notice('Teredo pseudo-tunnel stopped');
@@ -255,6 +270,39 @@ function createControlPlane({ config, context, shared, options }: Parts): Contro
     peers: (filter, limit) => listPeers(shared.table, { filter, limit, nowSeconds: secondsOf(clock.now()) }),
     metricFamilies: () => tunnelMetricFamilies(view()),
   };
+}
+
+/** The mapping as the client hook is told of it (PORT_MAPPING_*), or null. */
+function hookMappingOf(portMapper: PortMapper | null): HookPortMapping | null {
+  const status = portMapper?.status() ?? null;
+  if (status === null) return null;
+  const { protocol, externalAddress, externalPort, lifetime } = status;
+  return { protocol, externalAddress, externalPort, lifetime };
+}
+
+/** A client's port mapper, unless PortMapping is off or there is no default gateway to ask. */
+function createClientPortMapper(
+  config: Extract<TunnelConfig, { role: 'client' }>,
+  log: ControlPlaneContext['log'],
+  options: TunnelControlOptions,
+  clock: TunnelClock,
+  timers: TunnelTimers,
+): PortMapper | null {
+  if (config.portMapping === 'off') return null;
+  const gateway = (options.gateway ?? readDefaultGateway)();
+  if (gateway === null) {
+    log.info('No port mapping: no IPv4 default gateway');
+    return null;
+  }
+  return createPortMapper({
+    mode: config.portMapping,
+    target: { gateway: formatIPv4(gateway) },
+    internalPort: config.bindPort,
+    lifetimeSeconds: config.portMappingLifetime,
+    clock,
+    timers,
+    log,
+  });
 }
 
 function defaultIo(context: ControlPlaneContext): TunnelIo {

@@ -12,7 +12,7 @@
  */
 import type { Logger } from '../log/logger.js';
 import { formatIPv6 } from '../teredo/ipv6-text.js';
-import type { HelperRequest, ReplyMessage } from '../ipc/bootstrap-engine-messages.js';
+import type { HelperRequest, ReplyMessage, HookPortMapping } from '../ipc/bootstrap-engine-messages.js';
 import { clientLinkLocal } from '../teredo/address.js';
 import { TEREDO_CONSTANTS, TEREDO_ROUTE_METRIC } from '../teredo/constants.js';
 
@@ -61,6 +61,8 @@ export interface TunnelInterfaceOptions {
   readonly ifindex: number;
   readonly send: (request: HelperRequest) => void;
   readonly log: Logger;
+  /** The port mapping on the NAT, told to the hook with an up state (PORT_MAPPING_*). */
+  readonly portMapping?: () => HookPortMapping | null;
 }
 
 interface Step {
@@ -190,7 +192,15 @@ export function createTunnelInterface(options: TunnelInterfaceOptions): TunnelIn
     plan: () => {
       if (!up && !reportedUp) return null;
       reportedUp = up;
-      return { type: 'client-state', ifindex, state: up ? 'up' : 'down', address, mtu };
+      const mapping = up ? (options.portMapping?.() ?? null) : null;
+      return {
+        type: 'client-state',
+        ifindex,
+        state: up ? 'up' : 'down',
+        address,
+        mtu,
+        ...(mapping === null ? {} : { portMapping: mapping }),
+      };
     },
     applied: () => undefined,
   });

@@ -16,10 +16,12 @@ import { listNativePeers } from './peer-listing.js';
 import type { ClientQualification } from './client-qualification.js';
 import type { RoleStatus } from './control-plane.js';
 import { ANSWER_TIME_BOUNDS } from './qualification-record.js';
+import type { PortMapper } from './port-mapper.js';
 
 export interface TunnelView {
   readonly config: Exclude<EngineConfig, { role: 'server' }>;
   readonly client: ClientQualification | null;
+  readonly portMapper: PortMapper | null;
   readonly table: PeerTable;
   readonly stats: TunnelCoreStats;
   readonly nowMs: number;
@@ -71,6 +73,7 @@ export function tunnelStatus(view: TunnelView): RoleStatus {
       },
     ],
     peerTable,
+    portMapping: portMappingStatus(view),
   };
 }
 
@@ -84,6 +87,17 @@ export function tunnelNativePeers(view: TunnelView, limit: number): Promise<Nati
   if (address === null) return Promise.resolve({ matched: 0, peers: [] });
   // A copy: the client may change its address while the table is read.
   return listNativePeers(view.table, { prefix: address.slice(), length: TEREDO_PREFIX_BITS }, limit);
+}
+
+/** The mapping, and whether our Teredo address carries it (then the NAT is cone towards every peer). */
+function portMappingStatus({ portMapper, client }: TunnelView): RoleStatus['portMapping'] {
+  const status = portMapper?.status() ?? null;
+  if (status === null || client === null) return null;
+  const { state } = client;
+  const external = portMapper?.mapping?.externalIPv4 ?? 0;
+  const cone =
+    state.up && state.mappedPort === status.externalPort && (external === 0 || external === state.mappedIPv4);
+  return { ...status, cone };
 }
 
 export function tunnelMetricFamilies(view: TunnelView): MetricFamily[] {

@@ -10,6 +10,7 @@ import { LOG_LEVEL_NAMES } from '../log/levels.js';
 import { ipv4Schema } from '../config/settings-schema.js';
 import { isHostName } from '../config/host-name.js';
 import { NAT_TYPES } from '../teredo/nat-type.js';
+import { PORT_MAPPING_PROTOCOLS } from '../teredo/port-mapping.js';
 import { engineConfigSchema } from './engine-config.js';
 import {
   fd,
@@ -204,6 +205,16 @@ export const linkRequestSchema = z
   .object({ type: z.literal('link'), id: requestId, ifindex, up: z.boolean() })
   .strict();
 
+/** The client's port mapping on its NAT, for the hook's environment (PORT_MAPPING_*). */
+export const hookPortMappingSchema = z
+  .object({
+    protocol: z.enum(PORT_MAPPING_PROTOCOLS),
+    externalAddress: ipv4Schema.nullable(),
+    externalPort: z.number().int().min(1).max(65535),
+    lifetime: uint32,
+  })
+  .strict();
+
 /** A client's new state, for Miredo's client hook (address :: when down). */
 export const clientStateRequestSchema = z
   .object({
@@ -213,6 +224,7 @@ export const clientStateRequestSchema = z
     state: z.enum(['up', 'down']),
     address: ipv6,
     mtu: uint32,
+    portMapping: hookPortMappingSchema.optional(),
   })
   .strict();
 
@@ -246,6 +258,7 @@ export const engineToBootstrapSchema = z.discriminatedUnion('type', [
 export type EngineSummary = z.infer<typeof engineSummarySchema>;
 export type HelperRequest = z.infer<typeof helperRequestSchema>;
 export type ResolveRequest = z.infer<typeof resolveRequestSchema>;
+export type HookPortMapping = z.infer<typeof hookPortMappingSchema>;
 export type EngineToBootstrap = z.infer<typeof engineToBootstrapSchema>;
 
 export function parseBootstrapToEngine(raw: unknown): Parsed<BootstrapToEngine> {

@@ -9,6 +9,7 @@ import { parseWith } from './parse.js';
 import type { Parsed } from './parse.js';
 import { pid, uint32, workerCount } from './fields.js';
 import { parseIPv6 } from '../teredo/ipv6-text.js';
+import { PORT_MAPPING_PROTOCOLS } from '../teredo/port-mapping.js';
 import { NAT_TYPES } from '../teredo/nat-type.js';
 
 /** A request is a command, a filter and a limit: a few dozen bytes. */
@@ -106,6 +107,19 @@ export const nativePeersSchema = z
   })
   .strict();
 
+export const portMappingStatusSchema = z
+  .object({
+    protocol: z.enum(PORT_MAPPING_PROTOCOLS),
+    externalAddress: text.nullable(),
+    externalPort: z.number().int().min(1).max(65535),
+    internalPort: z.number().int().min(0).max(65535),
+    lifetime: uint32,
+    expiresInSeconds: seconds,
+    /** The Teredo address carries this mapping: the NAT is a cone NAT towards every peer (RFC 6081). */
+    cone: z.boolean(),
+  })
+  .strict();
+
 export const controlStatusSchema = z
   .object({
     role: z.enum(['client', 'relay', 'server']),
@@ -131,6 +145,8 @@ export const controlStatusSchema = z
     peerTable: peerTableStatusSchema.nullable(),
     /** Client only (null otherwise): its native IPv6 peers and the relay of each. */
     nativePeers: nativePeersSchema.nullable(),
+    /** Client only: the port mapping on its NAT (PortMapping), null without one. */
+    portMapping: portMappingStatusSchema.nullable().optional(),
   })
   .strict();
 

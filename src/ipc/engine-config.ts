@@ -22,6 +22,8 @@ export const clientEngineConfigSchema = clientSettingsSchema
     bindPort: true,
     peerTableCapacity: true,
     localDiscovery: true,
+    portMapping: true,
+    portMappingLifetime: true,
   })
   .strict();
 

@@ -33,6 +33,8 @@ async function main(): Promise<void> {
         serverAddress: '198.51.100.1',
         serverAddress2: null,
         localDiscovery: false,
+        portMapping: 'off',
+        portMappingLifetime: 3600,
         bindAddress: '127.0.0.1',
         bindPort: SYSTEM_OS.localPort(udp),
         peerTableCapacity: 1024,

@@ -25,6 +25,8 @@ const client: DaemonSettings = {
   serverAddress: '198.51.100.1',
   serverAddress2: null,
   localDiscovery: true,
+  portMapping: 'off',
+  portMappingLifetime: 3600,
   bindAddress: '0.0.0.0',
   bindPort: 0,
   peerTableCapacity: 1024,

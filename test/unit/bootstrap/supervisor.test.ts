@@ -212,6 +212,8 @@ function clientSettings(): DaemonSettings {
     localDiscovery: false,
     peerTableCapacity: DEFAULT_PEER_CAPACITY,
     dataplaneWorkers: 0,
+    portMapping: 'auto',
+    portMappingLifetime: 3600,
   };
 }
 

@@ -44,6 +44,8 @@ test('a client needs only ServerAddress; everything else has Miredo defaults', (
     peerTableCapacity: 1_048_576,
     dataplaneWorkers: 0,
     localDiscovery: true,
+    portMapping: 'auto',
+    portMappingLifetime: 3600,
   });
   assert.deepEqual(parse(SERVER).warnings, []);
 });
@@ -72,6 +74,8 @@ test('a client reads every client directive, case-insensitively', () => {
     peerTableCapacity: 1_048_576,
     dataplaneWorkers: 0,
     localDiscovery: false,
+    portMapping: 'auto',
+    portMappingLifetime: 3600,
   });
   assert.deepEqual(parse(text).warnings, []);
 });

@@ -57,6 +57,8 @@ const CLIENT_INIT: InitMessage = {
     serverAddress: SERVER_TEXT,
     serverAddress2: null,
     localDiscovery: false,
+    portMapping: 'off',
+    portMappingLifetime: 3600,
     bindAddress: '0.0.0.0',
     bindPort: 0,
     peerTableCapacity: 64,

@@ -55,6 +55,8 @@ test('valid init messages for each role parse unchanged', () => {
       bindPort: 0,
       peerTableCapacity: 1024,
       localDiscovery: true,
+      portMapping: 'off',
+      portMappingLifetime: 3600,
     },
   };
   assert.ok(parseBootstrapToEngine(client).ok);
