@@ -10,7 +10,6 @@ import { LOG_LEVEL_NAMES } from '../log/levels.js';
 import { ipv4Schema } from '../config/settings-schema.js';
 import { isHostName } from '../config/host-name.js';
 import { NAT_TYPES } from '../teredo/nat-type.js';
-import { PORT_MAPPING_PROTOCOLS } from '../teredo/port-mapping.js';
 import { engineConfigSchema } from './engine-config.js';
 import {
   fd,
@@ -19,6 +18,7 @@ import {
   interfaceName,
   ipv6,
   pid,
+  portMappingGrant,
   prefixLen,
   reason,
   requestId,
@@ -206,14 +206,7 @@ export const linkRequestSchema = z
   .strict();
 
 /** The client's port mapping on its NAT, for the hook's environment (PORT_MAPPING_*). */
-export const hookPortMappingSchema = z
-  .object({
-    protocol: z.enum(PORT_MAPPING_PROTOCOLS),
-    externalAddress: ipv4Schema.nullable(),
-    externalPort: z.number().int().min(1).max(65535),
-    lifetime: uint32,
-  })
-  .strict();
+export const hookPortMappingSchema = portMappingGrant;
 
 /** A client's new state, for Miredo's client hook (address :: when down). */
 export const clientStateRequestSchema = z

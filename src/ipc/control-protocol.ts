@@ -7,9 +7,8 @@
 import { z } from 'zod';
 import { parseWith } from './parse.js';
 import type { Parsed } from './parse.js';
-import { pid, uint32, workerCount } from './fields.js';
+import { pid, portMappingGrant, uint32, workerCount } from './fields.js';
 import { parseIPv6 } from '../teredo/ipv6-text.js';
-import { PORT_MAPPING_PROTOCOLS } from '../teredo/port-mapping.js';
 import { NAT_TYPES } from '../teredo/nat-type.js';
 
 /** A request is a command, a filter and a limit: a few dozen bytes. */
@@ -107,13 +106,9 @@ export const nativePeersSchema = z
   })
   .strict();
 
-export const portMappingStatusSchema = z
-  .object({
-    protocol: z.enum(PORT_MAPPING_PROTOCOLS),
-    externalAddress: text.nullable(),
-    externalPort: z.number().int().min(1).max(65535),
+export const portMappingStatusSchema = portMappingGrant
+  .extend({
     internalPort: z.number().int().min(0).max(65535),
-    lifetime: uint32,
     expiresInSeconds: seconds,
     /** The Teredo address carries this mapping: the NAT is a cone NAT towards every peer (RFC 6081). */
     cone: z.boolean(),

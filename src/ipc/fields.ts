@@ -4,8 +4,9 @@
  * a message carries a setting). Every bound here is part of what the receivers check.
  */
 import { z } from 'zod';
-import { interfaceNameSchema, portSchema } from '../config/settings-schema.js';
+import { interfaceNameSchema, ipv4Schema, portSchema } from '../config/settings-schema.js';
 import { MAX_DATAPLANE_WORKERS } from '../teredo/constants.js';
+import { PORT_MAPPING_PROTOCOLS } from '../teredo/port-mapping.js';
 import { isIPv6Value } from './ipv6-value.js';
 
 export const uint32 = z.number().int().min(0).max(0xffff_ffff);
@@ -31,3 +32,13 @@ export const workerIndex = z
   .max(MAX_DATAPLANE_WORKERS - 1);
 /** TUN queues or UDP sockets, one per worker at most. */
 export const fdList = z.array(fd).max(MAX_DATAPLANE_WORKERS);
+
+/** A port mapping as the gateway granted it: what the client hook and `miredo-ctl status` show. */
+export const portMappingGrant = z
+  .object({
+    protocol: z.enum(PORT_MAPPING_PROTOCOLS),
+    externalAddress: ipv4Schema.nullable(),
+    externalPort: z.number().int().min(1).max(65535),
+    lifetime: uint32,
+  })
+  .strict();
