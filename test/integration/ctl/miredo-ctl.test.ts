@@ -12,9 +12,10 @@ import { chmodSync, statSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
-import { RELAY_IPV4, createLab, pollUntil } from '../../../scripts/lab/index.js';
+import { RELAY_IPV4, pollUntil } from '../../../scripts/lab/index.js';
 import type { Lab, LabDaemon, Qualified, TeredoClient } from '../../../scripts/lab/index.js';
-import { CLIENT_HOOK_ENV } from '../../../src/bootstrap/client-hook.js';
+import { turnClientHookOff } from '../../support/client-hook-off.js';
+import { startOneClientLab } from '../../support/one-client-lab.js';
 import { CONTROL_GROUP } from '../../../src/bootstrap/control-socket.js';
 import { lookupGroup } from '../../../src/os/posix.js';
 import { NAT_TYPES } from '../../../src/teredo/nat-type.js';
@@ -83,20 +84,17 @@ describe('miredo-ctl against our server, relay and client', { skip: netnsSkip() 
   let alice: TeredoClient | undefined;
   let qualified: Qualified | undefined;
   let copy: NobodyCopy | undefined;
-  const savedHook = process.env[CLIENT_HOOK_ENV];
+  let restoreHook = (): void => undefined;
 
   before(async () => {
-    process.env[CLIENT_HOOK_ENV] = '/nonexistent/miredo-ts-client-hook';
-    lab = await createLab({ nats: [{ name: 'nat1', kind: 'cone', clients: ['alice'] }] });
-    server = await lab.startServer('ours');
-    relay = await lab.startRelay('ours', { extraConfig: ['MetricsListen 9473'] });
-    alice = await lab.startClient('alice', 'ours');
-    qualified = await lab.waitQualified(alice, 20_000);
+    restoreHook = turnClientHookOff();
+    ({ lab, server, relay, alice, qualified } = await startOneClientLab({
+      relay: { extraConfig: ['MetricsListen 9473'] },
+    }));
   });
 
   after(async () => {
-    if (savedHook === undefined) delete process.env[CLIENT_HOOK_ENV];
-    else process.env[CLIENT_HOOK_ENV] = savedHook;
+    restoreHook();
     await lab?.destroy();
     await copy?.remove();
   });

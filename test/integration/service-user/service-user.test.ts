@@ -14,9 +14,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
-import { createLab } from '../../../scripts/lab/index.js';
 import type { Lab, LabDaemon, Qualified, TeredoClient } from '../../../scripts/lab/index.js';
-import { CLIENT_HOOK_ENV } from '../../../src/bootstrap/client-hook.js';
+import { turnClientHookOff } from '../../support/client-hook-off.js';
+import { startOneClientLab } from '../../support/one-client-lab.js';
 import { lookupUser } from '../../../src/os/posix.js';
 import { parseTaskPrivileges, privilegeProblem } from '../../../src/os/capabilities.js';
 import { netnsSkip } from '../../support/netns.js';
@@ -80,26 +80,25 @@ describe('daemons started as the service user with ambient capabilities', { skip
   let relay: LabDaemon | undefined;
   let alice: TeredoClient | undefined;
   let qualified: Qualified | undefined;
-  const savedHook = process.env[CLIENT_HOOK_ENV];
+  let restoreHook = (): void => undefined;
 
   let copy: NobodyCopy | undefined;
   let createdUser = false;
 
   before(async () => {
-    process.env[CLIENT_HOOK_ENV] = '/nonexistent/miredo-ts-client-hook';
+    restoreHook = turnClientHookOff();
     createdUser = ensureServiceUser();
     copy = await copyForNobody();
     const asService = { serviceUser: SERVICE_USER, packageRoot: copy.root };
-    lab = await createLab({ nats: [{ name: 'nat1', kind: 'cone', clients: ['alice'] }] });
-    server = await lab.startServer('ours', asService);
-    relay = await lab.startRelay('ours', asService);
-    alice = await lab.startClient('alice', 'ours', asService);
-    qualified = await lab.waitQualified(alice, 20_000);
+    ({ lab, server, relay, alice, qualified } = await startOneClientLab({
+      server: asService,
+      relay: asService,
+      client: asService,
+    }));
   });
 
   after(async () => {
-    if (savedHook === undefined) delete process.env[CLIENT_HOOK_ENV];
-    else process.env[CLIENT_HOOK_ENV] = savedHook;
+    restoreHook();
     await lab?.destroy();
     await copy?.remove();
     if (createdUser) spawnSync('userdel', [SERVICE_USER]);

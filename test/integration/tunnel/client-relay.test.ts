@@ -12,7 +12,7 @@ import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createLab } from '../../../scripts/lab/index.js';
 import type { Lab, LabDaemon, Qualified, TeredoClient } from '../../../scripts/lab/index.js';
-import { CLIENT_HOOK_ENV } from '../../../src/bootstrap/client-hook.js';
+import { turnClientHookOff } from '../../support/client-hook-off.js';
 import { netnsSkip } from '../../support/netns.js';
 
 const IPV6_HOST = '2001:db8:1::2';
@@ -45,11 +45,10 @@ describe('our client and relay, Debian server', { skip: netnsSkip() }, () => {
   let bob: TeredoClient | undefined;
   let aliceAddress: Qualified | undefined;
   let bobAddress: Qualified | undefined;
-  const savedHook = process.env[CLIENT_HOOK_ENV];
+  let restoreHook = (): void => undefined;
 
   before(async () => {
-    // Independent of whatever client hook the host has (client-hook.test.ts covers hooks).
-    process.env[CLIENT_HOOK_ENV] = '/nonexistent/miredo-ts-client-hook';
+    restoreHook = turnClientHookOff();
     lab = await createLab({
       nats: [
         { name: 'nat1', kind: 'cone', clients: ['alice'] },
@@ -66,8 +65,7 @@ describe('our client and relay, Debian server', { skip: netnsSkip() }, () => {
   });
 
   after(async () => {
-    if (savedHook === undefined) delete process.env[CLIENT_HOOK_ENV];
-    else process.env[CLIENT_HOOK_ENV] = savedHook;
+    restoreHook();
     await lab?.destroy();
   });
 

@@ -23,9 +23,13 @@ interface Run {
   readonly pidFile: string;
 }
 
-/** Whether `pid` still exists half a second from now (a SIGKILL just sent takes a moment). */
+/**
+ * Whether `pid` still exists 5 s from now. A process killed by SIGKILL answers kill(0) until its
+ * new parent reaps it, which took over 500 ms on a machine under load; an engine that was never
+ * killed stays alive however long the bound.
+ */
 async function stillAlive(pid: number): Promise<boolean> {
-  const deadline = Date.now() + 500;
+  const deadline = Date.now() + 5000;
   for (;;) {
     try {
       process.kill(pid, 0);
