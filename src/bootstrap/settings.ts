@@ -149,11 +149,13 @@ async function server(options: CommandLineOptions, sources: SettingsSources): Pr
 
 /**
  * Data-plane workers for `settings`, each with its own TUN queue and UDP socket: the server has
- * one (it serves both its sockets), a client or relay DataplaneWorkers, or `perCpu` for 0.
+ * one (it serves both its sockets), a client or relay DataplaneWorkers; for 0, a client one (a
+ * host's own traffic; each thread costs start-up time and some 10 MB) and a relay `perCpu`.
  */
 export function poolSizeFor(settings: DaemonSettings, perCpu: number): number {
   if (settings.role === 'server') return 1;
-  return settings.dataplaneWorkers > 0 ? settings.dataplaneWorkers : perCpu;
+  if (settings.dataplaneWorkers > 0) return settings.dataplaneWorkers;
+  return settings.role === 'client' ? 1 : perCpu;
 }
 
 /**

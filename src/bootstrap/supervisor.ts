@@ -55,7 +55,7 @@ export interface SupervisorOptions {
   readonly chrootDir: string;
   /** miredo-engine-launch (a bootstrap that is not root), or null. */
   readonly launcher?: string | null;
-  /** Data-plane workers when DataplaneWorkers is 0 (one per CPU); see poolSizeFor. */
+  /** A relay's data-plane workers when DataplaneWorkers is 0 (one per CPU); see poolSizeFor. */
   readonly poolSize: number;
   readonly logLevel: LogLevel;
   readonly log: Logger;

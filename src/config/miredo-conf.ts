@@ -7,7 +7,7 @@
  *
  * Our extensions, read in every mode (Miredo 1.2.6 would call them superfluous): PeerTableCapacity
  * (most peers held at once; Miredo's fixed MAX_PEERS), DataplaneWorkers (data-plane worker
- * threads, 0 = one per CPU) and MetricsListen (the Prometheus metrics over HTTP; off by default).
+ * threads, 0 = a client one, a relay one per CPU) and MetricsListen (the Prometheus metrics over HTTP; off by default).
  * LocalDiscovery (RFC 4380 section 5.2.8, a boolean in Miredo's syntax, on by default; Miredo's
  * later releases have it, off by default) is read in client mode only, and so are PortMapping
  * (`auto`, `off` or one of `pcp`, `natpmp`, `upnp`; Miredo's booleans mean `auto` and `off`) and
@@ -15,6 +15,7 @@
  */
 import { z } from 'zod';
 import {
+  CLIENT_DEFAULT_PEER_CAPACITY,
   DEFAULT_PEER_CAPACITY,
   MAX_DATAPLANE_WORKERS,
   MAX_PEER_CAPACITY,
@@ -69,7 +70,7 @@ function countValue(min: number, max: number, what: string) {
 }
 
 const peerTableCapacityValue = countValue(MIN_PEER_TABLE_CAPACITY, MAX_PEER_CAPACITY, 'a number of peers');
-const dataplaneWorkersValue = countValue(0, MAX_DATAPLANE_WORKERS, 'a number of workers (0 = one per CPU)');
+const dataplaneWorkersValue = countValue(0, MAX_DATAPLANE_WORKERS, 'a number of workers (0 = automatic)');
 const portMappingLifetimeValue = countValue(
   MIN_PORT_MAPPING_LIFETIME,
   MAX_PORT_MAPPING_LIFETIME,
@@ -129,6 +130,11 @@ export const MIREDO_DEFAULTS = {
   portMapping: 'auto',
   portMappingLifetime: 3600,
 } as const;
+
+/** PeerTableCapacity when the file has none: small for a client, Miredo's maximum for a relay. */
+export function defaultPeerTableCapacity(relayType: MiredoConfig['relayType']): number {
+  return relayType === 'client' ? CLIENT_DEFAULT_PEER_CAPACITY : MIREDO_DEFAULTS.peerTableCapacity;
+}
 
 export interface MiredoConfOptions {
   /** The Teredo server given on the command line: replaces ServerAddress(2) in client mode. */
@@ -269,7 +275,7 @@ export function parseMiredoConf(
       interfaceMtu,
       ...clientOnly,
       syslogFacility: syslogFacility ?? MIREDO_DEFAULTS.syslogFacility,
-      peerTableCapacity: peerTableCapacity ?? MIREDO_DEFAULTS.peerTableCapacity,
+      peerTableCapacity: peerTableCapacity ?? defaultPeerTableCapacity(relayType),
       dataplaneWorkers: dataplaneWorkers ?? MIREDO_DEFAULTS.dataplaneWorkers,
       ...(metricsListen === undefined ? {} : { metricsListen }),
     }),

@@ -45,7 +45,7 @@ export const TeredoPrefixSchema = z
   .refine((prefix) => prefix >>> 24 !== 0xff, { message: 'multicast prefix' });
 /** Most peers the client's or relay's table holds (PeerTableCapacity, our extension). */
 export const peerTableCapacitySchema = z.number().int().min(MIN_PEER_TABLE_CAPACITY).max(MAX_PEER_CAPACITY);
-/** Data-plane worker threads; 0 = one per CPU (DataplaneWorkers, our extension). */
+/** Data-plane worker threads; 0 = automatic: a client one, a relay one per CPU (DataplaneWorkers, our extension). */
 export const dataplaneWorkersSchema = z.number().int().min(0).max(MAX_DATAPLANE_WORKERS);
 /** A server's own address: a dotted quad that is global unicast (Miredo's is_ipv4_global_unicast). */
 export const serverAddressSchema = ipv4Schema.refine(

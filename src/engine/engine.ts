@@ -1,9 +1,9 @@
 /**
  * The engine: the unprivileged process that will parse every packet. It receives `init`,
  * starts its logger and its fixed set of data-plane workers while it can still load files (the
- * workers load and allocate but read nothing), then jails itself and drops to the configured
- * user, checks that there is no way back, and only then lets the workers read and the control
- * plane start, and reports `ready`. After that it loads nothing from disk: a data-plane worker
+ * workers load from memory and allocate but read nothing), then jails itself and drops to the
+ * configured user, checks that there is no way back, and only then lets the workers read (each
+ * once loaded) and the control plane start, and reports `ready`. After that it loads nothing from disk: a data-plane worker
  * thread that dies is replaced from the program held in memory (worker-pool.ts,
  * dataplane-program.ts).
  */
@@ -230,7 +230,12 @@ class EngineInstance implements Engine {
 
   /**
    * Everything the engine needs, loaded and allocated while it may still read files: the control
-   * plane, then the workers, which load and allocate but read nothing; then the drop.
+   * plane, then the workers' threads (they run the program held in memory and load nothing from
+   * disk); then the drop, without waiting for the threads to be ready: they get `worker-start`
+   * now and read once they are loaded and have checked the jail for themselves. So the first
+   * solicitation leaves while the threads are still loading, and its answer waits in the kernel
+   * for the first of them. `ready` goes to the bootstrap once every thread is loaded; a thread
+   * that ends before that still ends the engine.
    */
   private async start(message: InitMessage): Promise<void> {
     const { log, env } = this;
@@ -268,7 +273,6 @@ class EngineInstance implements Engine {
       ...(env.replacementPolicy === undefined ? {} : { policy: env.replacementPolicy }),
     });
     this.pool = workers;
-    await workers.ready;
     if (!this.dropPrivileges(message)) return;
     // Only now may any thread read a byte from the network (the workers check it themselves).
     workers.start();
@@ -279,6 +283,8 @@ class EngineInstance implements Engine {
       );
     controlPlane.start();
     this.serveListeners(message, controlPlane);
+    // A thread that ends before it is ready rejects this, which ends the engine (see above).
+    await workers.ready;
     env.send({ type: 'ready', pid: process.pid, workers: message.poolSize });
   }
 

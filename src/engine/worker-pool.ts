@@ -4,8 +4,9 @@
  * inside the jail.
  *
  * Start: each thread gets its task and says `worker-ready` (loaded, buffers allocated, nothing
- * read). The engine then drops privileges and calls start(): every worker gets `worker-start`,
- * checks for itself that it is jailed and unprivileged, and only then reads.
+ * read). The engine drops privileges and calls start() without waiting for that: every worker
+ * gets `worker-start` after its task, checks for itself (once loaded) that it is jailed and
+ * unprivileged, and only then reads. A thread that ends before `worker-ready` rejects `ready`.
  *
  * Replacement (once started): a thread that ends is replaced by a new one from the same program
  * and given the same task: same worker index, same TUN queue and UDP socket (they stay open in

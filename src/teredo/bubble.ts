@@ -3,7 +3,7 @@
  * hop limit 0. They open NAT mappings and carry no data.
  */
 import { IPV6_HEADER_BYTES, NEXT_HEADER, TEREDO_CONSTANTS } from './constants.js';
-import { checkIPv6Packet, ipv6NextHeader, ipv6PayloadLength, writeIPv6Header } from './ipv6-header.js';
+import { checkIPv6Packet, ipv6NextHeader, ipv6PayloadLength, writeIPv6HeaderBetween } from './ipv6-header.js';
 import type { IPv6DropReason } from './ipv6-header.js';
 
 export const BUBBLE_BYTES = IPV6_HEADER_BYTES;
@@ -28,12 +28,36 @@ export interface BubbleFields {
  * destination as `source` and its source as `destination` (into another buffer: no overlap).
  */
 export function buildBubble(out: Uint8Array, offset: number, fields: BubbleFields): number {
-  return writeIPv6Header(out, offset, {
-    payloadLength: 0,
-    nextHeader: NEXT_HEADER.noNextHeader,
-    hopLimit: TEREDO_CONSTANTS.bubbleHopLimit,
-    ...fields,
-  });
+  return buildBubbleBetween(
+    out,
+    offset,
+    fields.source,
+    fields.sourceOffset ?? 0,
+    fields.destination,
+    fields.destinationOffset ?? 0,
+  );
+}
+
+/** buildBubble's positional form: allocates nothing (the relay's slow path sends one per new peer). */
+export function buildBubbleBetween(
+  out: Uint8Array,
+  offset: number,
+  source: Uint8Array,
+  sourceOffset: number,
+  destination: Uint8Array,
+  destinationOffset: number,
+): number {
+  return writeIPv6HeaderBetween(
+    out,
+    offset,
+    0,
+    NEXT_HEADER.noNextHeader,
+    TEREDO_CONSTANTS.bubbleHopLimit,
+    source,
+    sourceOffset,
+    destination,
+    destinationOffset,
+  );
 }
 
 /** Whether the checked IPv6 header at `offset` is a bubble (hop limit is not looked at, as in Miredo). */

@@ -148,8 +148,15 @@ export function defineConstants(overrides: Partial<TeredoConstants>): TeredoCons
   return Object.freeze({ ...TEREDO_CONSTANTS, ...overrides });
 }
 
-/** Miredo's MAX_PEERS (libJudy, Debian's build): the peer table's capacity without PeerTableCapacity. */
+/** Miredo's MAX_PEERS (libJudy, Debian's build): a relay's peer table capacity without PeerTableCapacity. */
 export const DEFAULT_PEER_CAPACITY = 1_048_576;
+/**
+ * A client's peer table capacity without PeerTableCapacity: a host talks to a few peers at a time,
+ * and a full table makes room by evicting the unproven ones first (peers-eviction.ts), so 16,384
+ * records (1.2 MB of table, against 76.7 MB for a relay's default) bound what a flood of bubbles
+ * can make the client hold.
+ */
+export const CLIENT_DEFAULT_PEER_CAPACITY = 16_384;
 /** The largest peer table (PeerTableCapacity's maximum): slot numbers stay below 2^24. */
 export const MAX_PEER_CAPACITY = 1 << 24;
 /** Data-plane workers at most (DataplaneWorkers' maximum; the shared backlog has a cell for each). */

@@ -76,21 +76,48 @@ export interface IPv6HeaderFields {
  * being written. Throws RangeError when the header or an address does not fit: a programming error.
  */
 export function writeIPv6Header(out: Uint8Array, offset: number, fields: IPv6HeaderFields): number {
-  assertRoom(out, offset, IPV6_HEADER_BYTES, 'IPv6 header');
-  const sourceOffset = fields.sourceOffset ?? 0;
-  const destinationOffset = fields.destinationOffset ?? 0;
-  assertRoom(fields.source, sourceOffset, 16, 'IPv6 source address');
-  assertRoom(fields.destination, destinationOffset, 16, 'IPv6 destination address');
+  const written = writeIPv6HeaderBetween(
+    out,
+    offset,
+    fields.payloadLength,
+    fields.nextHeader,
+    fields.hopLimit,
+    fields.source,
+    fields.sourceOffset ?? 0,
+    fields.destination,
+    fields.destinationOffset ?? 0,
+  );
   const trafficClass = fields.trafficClass ?? 0;
   const flowLabel = fields.flowLabel ?? 0;
   writeU32(out, offset, ((6 << 28) | ((trafficClass & 0xff) << 20) | (flowLabel & 0xfffff)) >>> 0);
-  writeU16(out, offset + 4, fields.payloadLength);
-  out[offset + 6] = fields.nextHeader;
-  out[offset + 7] = fields.hopLimit;
-  out.set(fields.source.subarray(sourceOffset, sourceOffset + 16), offset + IPV6_SOURCE_OFFSET);
-  out.set(
-    fields.destination.subarray(destinationOffset, destinationOffset + 16),
-    offset + IPV6_DESTINATION_OFFSET,
-  );
+  return written;
+}
+
+/**
+ * writeIPv6Header's positional form, with traffic class and flow label 0: no fields object and
+ * no subarray views, so the slow path's bubbles and replies allocate nothing.
+ */
+export function writeIPv6HeaderBetween(
+  out: Uint8Array,
+  offset: number,
+  payloadLength: number,
+  nextHeader: number,
+  hopLimit: number,
+  source: Uint8Array,
+  sourceOffset: number,
+  destination: Uint8Array,
+  destinationOffset: number,
+): number {
+  assertRoom(out, offset, IPV6_HEADER_BYTES, 'IPv6 header');
+  assertRoom(source, sourceOffset, 16, 'IPv6 source address');
+  assertRoom(destination, destinationOffset, 16, 'IPv6 destination address');
+  writeU32(out, offset, (6 << 28) >>> 0);
+  writeU16(out, offset + 4, payloadLength);
+  out[offset + 6] = nextHeader;
+  out[offset + 7] = hopLimit;
+  for (let i = 0; i < 16; i++) {
+    out[offset + IPV6_SOURCE_OFFSET + i] = source[sourceOffset + i]!;
+    out[offset + IPV6_DESTINATION_OFFSET + i] = destination[destinationOffset + i]!;
+  }
   return IPV6_HEADER_BYTES;
 }

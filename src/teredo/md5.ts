@@ -101,7 +101,7 @@ export class Md5 {
     this.totalBytes += data.length;
     if (this.pendingBytes > 0) {
       const take = Math.min(MD5_BLOCK_BYTES - this.pendingBytes, data.length);
-      this.pending.set(data.subarray(0, take), this.pendingBytes);
+      for (let i = 0; i < take; i++) this.pending[this.pendingBytes + i] = data[i]!;
       this.pendingBytes += take;
       offset = take;
       if (this.pendingBytes < MD5_BLOCK_BYTES) return this;
@@ -113,7 +113,8 @@ export class Md5 {
       offset += MD5_BLOCK_BYTES;
     }
     if (offset < data.length) {
-      this.pending.set(data.subarray(offset), 0);
+      // Byte by byte rather than set(subarray): no view allocated per MAC (tokens on the slow path).
+      for (let i = offset; i < data.length; i++) this.pending[i - offset] = data[i]!;
       this.pendingBytes = data.length - offset;
     }
     return this;

@@ -67,19 +67,23 @@ export interface PeerQueues {
 
 /** A Map key for the 16-byte IPv6 address at `offset`: eight UTF-16 code units, one per 16-bit group. */
 export function peerKey(address: Uint8Array, offset: number): string {
-  const group = (index: number): number =>
-    ((address[offset + index] ?? 0) << 8) | (address[offset + index + 1] ?? 0);
   // One call builds a flat string: a concatenated one would be flattened on every Map lookup.
+  // The groups are read inline (no helper closure): this runs for every packet of the slow path.
   return String.fromCharCode(
-    group(0),
-    group(2),
-    group(4),
-    group(6),
-    group(8),
-    group(10),
-    group(12),
-    group(14),
+    addressGroup(address, offset),
+    addressGroup(address, offset + 2),
+    addressGroup(address, offset + 4),
+    addressGroup(address, offset + 6),
+    addressGroup(address, offset + 8),
+    addressGroup(address, offset + 10),
+    addressGroup(address, offset + 12),
+    addressGroup(address, offset + 14),
   );
+}
+
+/** The 16-bit group at `at` (0 past the end). */
+function addressGroup(address: Uint8Array, at: number): number {
+  return ((address[at] ?? 0) << 8) | (address[at + 1] ?? 0);
 }
 
 /**

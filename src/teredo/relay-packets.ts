@@ -6,7 +6,7 @@
  * only during the call.
  */
 import { teredoClientAt, teredoPortAt, teredoServerAt } from './address.js';
-import { buildBubble, BUBBLE_BYTES } from './bubble.js';
+import { buildBubbleBetween, BUBBLE_BYTES } from './bubble.js';
 import type { Hairpinning } from './hairpinning.js';
 import type { TeredoConstants } from './constants.js';
 import { buildEcho, echoPacketLength } from './echo.js';
@@ -77,7 +77,7 @@ export function createControlPackets(
       const port = indirect ? constants.port : mappedPort;
       if (!isGlobalUnicastIPv4(ipv4)) return false;
       bubbleInterfaceId(security, mappedIPv4, mappedPort, linkLocal, 8);
-      buildBubble(bubble, 0, { source: linkLocal, destination: dst, destinationOffset: dstOffset });
+      buildBubbleBetween(bubble, 0, linkLocal, 0, dst, dstOffset);
       const trailer = indirect ? hairpin.writeTrailer(bubble, BUBBLE_BYTES) : 0;
       out.sendUdp(bubble, 0, BUBBLE_BYTES + trailer, ipv4, port);
       return true;
@@ -96,12 +96,7 @@ export function createControlPackets(
     },
     sendBubbleBetween(src, srcOffset, dst, dstOffset, ipv4, port, out): boolean {
       if (!isGlobalUnicastIPv4(ipv4)) return false;
-      buildBubble(bubble, 0, {
-        source: src,
-        sourceOffset: srcOffset,
-        destination: dst,
-        destinationOffset: dstOffset,
-      });
+      buildBubbleBetween(bubble, 0, src, srcOffset, dst, dstOffset);
       out.sendUdp(bubble, 0, BUBBLE_BYTES, ipv4, port);
       return true;
     },

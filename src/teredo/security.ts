@@ -32,6 +32,8 @@ export interface SecurityContext {
   readonly message: Uint8Array;
   /** Internal: scratch for one HMAC output. */
   readonly digest: Uint8Array;
+  /** Internal: views of `message`'s first n bytes, by n (made once: no view per token). */
+  readonly prefixes: readonly Uint8Array[];
 }
 
 export type PingHashVerdict = 'valid' | 'wrong-length' | 'wrong-pid' | 'expired' | 'bad-hmac';
@@ -48,11 +50,13 @@ export function createSecurityContext(key: Uint8Array, pid16: number): SecurityC
   if (!Number.isInteger(pid16) || pid16 < 0 || pid16 > 0xffff) {
     throw new RangeError(`pid16 must be an integer in 0..65535, got ${pid16}`);
   }
+  const message = new Uint8Array(38);
   return {
     pid16,
     hmac: createHmacMd5(key),
-    message: new Uint8Array(38),
+    message,
     digest: new Uint8Array(HMAC_MD5_BYTES),
+    prefixes: Array.from({ length: message.length + 1 }, (_, length) => message.subarray(0, length)),
   };
 }
 
@@ -88,7 +92,7 @@ function hashWithPidAndTime(
   const message = ctx.message;
   let at = putU16(message, prefixLength, ctx.pid16);
   at = tsLittleEndian ? putU32LittleEndian(message, at, ts) : putU32BigEndian(message, at, ts);
-  return ctx.hmac.macInto(message.subarray(0, at), ctx.digest);
+  return ctx.hmac.macInto(ctx.prefixes[at]!, ctx.digest);
 }
 
 function mappingHash(ctx: SecurityContext, ts: number, ipv4: number, port: number): Uint8Array {
@@ -105,7 +109,8 @@ export function nonce(
   out: Uint8Array = new Uint8Array(WIRE_SIZE.nonce),
   outOffset = 0,
 ): Uint8Array {
-  out.set(mappingHash(ctx, ts, ipv4, port).subarray(0, WIRE_SIZE.nonce), outOffset);
+  const hash = mappingHash(ctx, ts, ipv4, port);
+  for (let i = 0; i < WIRE_SIZE.nonce; i++) out[outOffset + i] = hash[i]!;
   return out;
 }
 
@@ -121,8 +126,8 @@ export function bubbleInterfaceId(
   outOffset = 0,
 ): Uint8Array {
   const hash = mappingHash(ctx, 0, ipv4, port);
-  out.set(hash.subarray(0, BUBBLE_INTERFACE_ID_BYTES), outOffset);
   out[outOffset] = hash[0]! & 0xfc;
+  for (let i = 1; i < BUBBLE_INTERFACE_ID_BYTES; i++) out[outOffset + i] = hash[i]!;
   return out;
 }
 

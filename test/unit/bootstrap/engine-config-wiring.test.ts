@@ -1,6 +1,6 @@
 /**
  * PeerTableCapacity and DataplaneWorkers from miredo.conf to the engine: the settings, the pool
- * size (one TUN queue and one UDP socket per worker, 0 = one per CPU), the engine configuration
+ * size (one TUN queue and one UDP socket per worker, 0 = a client one, a relay one per CPU), the engine configuration
  * and the peer table it sizes, a restart when either changes on SIGHUP; and the engine's
  * environment, which carries nothing but the test-only fault injection switch.
  */
@@ -27,7 +27,11 @@ import { createSupervisor } from '../../../src/bootstrap/supervisor.js';
 import type { SupervisorTiming } from '../../../src/bootstrap/supervisor.js';
 import { createTunnelControl } from '../../../src/engine/tunnel-control.js';
 import { createTunnelShared } from '../../../src/ipc/tunnel-shared.js';
-import { DEFAULT_PEER_CAPACITY, MAX_PEER_CAPACITY } from '../../../src/teredo/constants.js';
+import {
+  CLIENT_DEFAULT_PEER_CAPACITY,
+  DEFAULT_PEER_CAPACITY,
+  MAX_PEER_CAPACITY,
+} from '../../../src/teredo/constants.js';
 import { captureLog, FakeOs, SERVER_SETTINGS } from '../../support/fakes.js';
 
 const FAKE_ENGINE = fileURLToPath(new URL('../../support/fake-engine.js', import.meta.url));
@@ -70,9 +74,16 @@ test('the two directives reach the settings, with their defaults', async () => {
   const client = await loadSettings(cli(), new Files('ServerAddress 192.0.2.1\nPeerTableCapacity 2048\n'));
   assert.ok(client.ok && client.settings.role === 'client');
   assert.equal(client.settings.peerTableCapacity, 2048);
+  const clientDefaults = await loadSettings(cli(), new Files('ServerAddress 192.0.2.1\n'));
+  assert.ok(clientDefaults.ok && clientDefaults.settings.role === 'client');
+  assert.equal(clientDefaults.settings.peerTableCapacity, CLIENT_DEFAULT_PEER_CAPACITY);
+  assert.equal(poolSizeFor(clientDefaults.settings, 4), 1);
+  const twoWorkers = await loadSettings(cli(), new Files('ServerAddress 192.0.2.1\nDataplaneWorkers 2\n'));
+  assert.ok(twoWorkers.ok);
+  assert.equal(poolSizeFor(twoWorkers.settings, 4), 2);
 });
 
-test('pool size: DataplaneWorkers, 0 (or absent) = one per CPU, a server always one', async () => {
+test('pool size: DataplaneWorkers, 0 (or absent) = one per CPU for a relay, a server always one', async () => {
   assert.equal(poolSizeFor(await relaySettings('DataplaneWorkers 3\n'), 2), 3);
   assert.equal(poolSizeFor(await relaySettings('DataplaneWorkers 0\n'), 2), 2);
   assert.equal(poolSizeFor(await relaySettings(), 4), 4);
@@ -100,16 +111,19 @@ test('PeerTableCapacity reaches the engine configuration and sizes the peer tabl
   assert.equal(engineConfigSchema.safeParse({ ...server, peerTableCapacity: 4096 }).success, false);
 });
 
-test('without PeerTableCapacity, a client and a relay get the one default capacity, from their configuration', async () => {
+test('without PeerTableCapacity, a client and a relay get their role’s default capacity, from their configuration', async () => {
   const relay = await relaySettings();
   const client = await loadSettings(cli(), new Files('ServerAddress 192.0.2.1\n'));
   assert.ok(client.ok);
   const opened = await openResources(relay, 1, new FakeOs());
   assert.ok(opened.ok);
-  for (const settings of [relay, client.settings]) {
+  for (const [settings, capacity] of [
+    [relay, DEFAULT_PEER_CAPACITY],
+    [client.settings, CLIENT_DEFAULT_PEER_CAPACITY],
+  ] as const) {
     const config = engineConfigFor(settings, opened.resources);
     assert.ok(config.role !== 'server');
-    assert.equal(config.peerTableCapacity, DEFAULT_PEER_CAPACITY);
+    assert.equal(config.peerTableCapacity, capacity);
   }
 });
 

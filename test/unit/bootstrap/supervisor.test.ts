@@ -16,7 +16,7 @@ import type { DaemonSettings } from '../../../src/config/settings-schema.js';
 import type { SettingsSources } from '../../../src/bootstrap/settings.js';
 import { createSupervisor } from '../../../src/bootstrap/supervisor.js';
 import type { Supervisor, SupervisorTiming } from '../../../src/bootstrap/supervisor.js';
-import { DEFAULT_PEER_CAPACITY } from '../../../src/teredo/constants.js';
+import { CLIENT_DEFAULT_PEER_CAPACITY, DEFAULT_PEER_CAPACITY } from '../../../src/teredo/constants.js';
 import { captureLog, FakeOs } from '../../support/fakes.js';
 
 const FAKE_ENGINE = fileURLToPath(new URL('../../support/fake-engine.js', import.meta.url));
@@ -210,7 +210,7 @@ function clientSettings(): DaemonSettings {
     bindAddress: '0.0.0.0',
     bindPort: 0,
     localDiscovery: false,
-    peerTableCapacity: DEFAULT_PEER_CAPACITY,
+    peerTableCapacity: CLIENT_DEFAULT_PEER_CAPACITY,
     dataplaneWorkers: 0,
     portMapping: 'auto',
     portMappingLifetime: 3600,

@@ -41,7 +41,7 @@ test('a client needs only ServerAddress; everything else has Miredo defaults', (
     prefix: 0x20010000,
     interfaceMtu: 1280,
     syslogFacility: 'daemon',
-    peerTableCapacity: 1_048_576,
+    peerTableCapacity: 16_384,
     dataplaneWorkers: 0,
     localDiscovery: true,
     portMapping: 'auto',
@@ -71,7 +71,7 @@ test('a client reads every client directive, case-insensitively', () => {
     prefix: MIREDO_DEFAULTS.prefix,
     interfaceMtu: 1280,
     syslogFacility: 'local3',
-    peerTableCapacity: 1_048_576,
+    peerTableCapacity: 16_384,
     dataplaneWorkers: 0,
     localDiscovery: false,
     portMapping: 'auto',
@@ -147,7 +147,7 @@ test('PeerTableCapacity outside 1024..16777216 and DataplaneWorkers outside 0..6
   ]);
   assert.deepEqual(formatted(errors(`RelayType cone\nPeerTableCapacity 1M\nDataplaneWorkers many\n`)), [
     'miredo.conf:2: PeerTableCapacity: "1M" is not a number of peers (expected an integer from 1024 to 16777216)',
-    'miredo.conf:3: DataplaneWorkers: "many" is not a number of workers (0 = one per CPU) (expected an integer from 0 to 64)',
+    'miredo.conf:3: DataplaneWorkers: "many" is not a number of workers (0 = automatic) (expected an integer from 0 to 64)',
   ]);
   assert.deepEqual(formatted(errors(`RelayType cone\nDataplaneWorkers -1\n`)), [
     'miredo.conf:2: DataplaneWorkers: -1 is outside 0 to 64',

@@ -1,6 +1,6 @@
 /**
  * The engine's sequence with the real worker pool and data-plane threads but recorded privilege
- * calls (so it runs unprivileged): the jail identified and the workers ready BEFORE the drop,
+ * calls (so it runs unprivileged): the jail identified and the threads started BEFORE the drop,
  * checks after it, the workers reading and `ready` only when both passed; summary, stop, and
  * refusal of junk.
  */

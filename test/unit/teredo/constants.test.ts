@@ -9,7 +9,9 @@ import { relayBaseline } from '../../../src/bootstrap/resources.js';
 import { parseMiredoConf } from '../../../src/config/miredo-conf.js';
 import { parseServerConf } from '../../../src/config/server-conf.js';
 import type { HelperRequest } from '../../../src/ipc/bootstrap-engine-messages.js';
+import { peerTableByteLength } from '../../../src/teredo/peers.js';
 import {
+  CLIENT_DEFAULT_PEER_CAPACITY,
   DEFAULT_PEER_CAPACITY,
   defineConstants,
   MAX_PEER_CAPACITY,
@@ -24,10 +26,29 @@ test('configuration defaults: the Teredo prefix, the minimum MTU, Miredo’s pee
   assert.equal(relay.config.prefix, TEREDO_CONSTANTS.prefix);
   assert.equal(relay.config.interfaceMtu, TEREDO_CONSTANTS.minMtu);
   assert.equal(relay.config.peerTableCapacity, DEFAULT_PEER_CAPACITY);
+  const cone = parseMiredoConf('RelayType cone\n', 'miredo.conf');
+  assert.ok(cone.ok);
+  assert.equal(cone.config.peerTableCapacity, DEFAULT_PEER_CAPACITY);
   const server = parseServerConf('ServerBindAddress 192.0.2.1\n', 'miredo-server.conf');
   assert.ok(server.ok);
   assert.equal(server.config.prefix, TEREDO_CONSTANTS.prefix);
   assert.equal(server.config.interfaceMtu, TEREDO_CONSTANTS.minMtu);
+});
+
+test('peer table sized by role: a client small, a relay a million peers in at most 128 MB of table', () => {
+  const client = parseMiredoConf('ServerAddress 192.0.2.1\n', 'miredo.conf');
+  assert.ok(client.ok);
+  assert.equal(client.config.peerTableCapacity, CLIENT_DEFAULT_PEER_CAPACITY);
+  assert.ok(
+    peerTableByteLength(CLIENT_DEFAULT_PEER_CAPACITY) <= 2 * 1024 * 1024,
+    'a client table within 2 MiB',
+  );
+  assert.ok(CLIENT_DEFAULT_PEER_CAPACITY >= 1024, 'within PeerTableCapacity’s bounds');
+  assert.ok(DEFAULT_PEER_CAPACITY >= 1_000_000);
+  assert.ok(peerTableByteLength(DEFAULT_PEER_CAPACITY) <= 128 * 1024 * 1024, 'a relay table within 128 MiB');
+  const configured = parseMiredoConf('ServerAddress 192.0.2.1\nPeerTableCapacity 1048576\n', 'miredo.conf');
+  assert.ok(configured.ok);
+  assert.equal(configured.config.peerTableCapacity, 1_048_576, 'a client may still ask for more');
 });
 
 test('configured MTUs and capacities stop at the constants’ bounds', () => {
