@@ -53,8 +53,11 @@ describe('all ours: our server, our cone relay and our clients', { skip: netnsSk
         .sysctl('net.netfilter.nf_conntrack_udp_timeout_stream', IDLE_NAT_UDP_TIMEOUT_S);
       await started.startServer('ours');
       relay = await started.startRelay('ours', { relayType: 'cone' });
+      // A client's default is one data-plane worker; alice runs two, so that a client's
+      // workers sharing one peer table are carried through this suite too.
+      const twoWorkers = { extraConfig: ['DataplaneWorkers 2'] };
       for (const name of ['alice', 'bob', 'carol', 'dave'])
-        clients.set(name, await started.startClient(name, 'ours'));
+        clients.set(name, await started.startClient(name, 'ours', name === 'alice' ? twoWorkers : {}));
       clients.set('erin', await started.startClient('erin', 'debian'));
     },
   );
