@@ -5,7 +5,7 @@
 # prometheus: only its promtool, which checks the metrics text (test/unit/ipc/prometheus.test.ts).
 set -euo pipefail
 
-packages=(iproute2 iptables miredo miredo-server tshark iperf3 netcat-openbsd iputils-ping procps ethtool mmdebstrap systemd-container prometheus miniupnpd-iptables miniupnpc natpmpc)
+packages=(iproute2 iptables miredo miredo-server tshark iperf3 netcat-openbsd iputils-ping procps ethtool mmdebstrap systemd-container prometheus miniupnpd-iptables miniupnpc natpmpc conntrack)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -76,6 +76,8 @@ interface DaemonOptions {
 }
 
 export interface StartServerOptions extends DaemonOptions {
+  /** Default the server node's first address (a second server needs addresses added to the node). */
+  readonly primaryIPv4?: string;
   readonly secondaryIPv4?: string;
 }
 
@@ -224,7 +226,8 @@ class NetnsLab implements Lab {
 
   async startServer(impl: Implementation, options: StartServerOptions = {}): Promise<LabDaemon> {
     const node = this.serverNode();
-    const [primary, defaultSecondary] = node.ipv4;
+    const [defaultPrimary, defaultSecondary] = node.ipv4;
+    const primary = options.primaryIPv4 ?? defaultPrimary;
     if (primary === undefined || defaultSecondary === undefined)
       throw new Error('the server needs two IPv4 addresses');
     const secondary = options.secondaryIPv4 ?? defaultSecondary;

@@ -6,7 +6,8 @@
  *
  *   up   : MTU, link up, fe80::ffff:ffff:ffff/64, <address>/32, ::/0 metric 1029, then the old
  *          address removed if it changed (Miredo's client hook does the same with `ip`)
- *   down : ::/0 and <address>/32 removed; the link stays up with its link-local address
+ *   down : ::/0 and <address>/32 removed; the link stays up with its link-local address (unless
+ *          Miredo's hook takes it down: the next up asks for the link again)
  *
  * Both end with a `client-state` report, for which the bootstrap runs Miredo's client hook.
  */
@@ -202,7 +203,12 @@ export function createTunnelInterface(options: TunnelInterfaceOptions): TunnelIn
         ...(mapping === null ? {} : { portMapping: mapping }),
       };
     },
-    applied: () => undefined,
+    // Miredo's client hook, which the bootstrap runs on this report, takes the link down (and
+    // flushes its addresses, which its "up" puts back): the next up asks for the link again,
+    // which changes nothing on a link that is still up.
+    applied: () => {
+      if (!up) state.linkUp = false;
+    },
   });
   const state: InterfaceState = {
     linkUp: false,

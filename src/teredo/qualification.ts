@@ -134,7 +134,10 @@ export interface Qualification {
   /**
    * A new round now (SIGHUP, a network change) instead of at the next refresh: the identity is
    * kept, so an answer with the same mapping changes nothing, another one replaces the address,
-   * and an unanswered round goes down as usual. Nothing while a round is already under way.
+   * and an unanswered round goes down as usual. A round under way starts afresh (its count of
+   * RSs back to zero, so that an uplink that comes back late in a round is not declared lost a
+   * moment later), its next RS at once, or a second after the last one (REQUALIFY_SPACING_MS)
+   * when that went out less than a second ago.
    */
   requalify(nowMs: number): readonly QualificationAction[];
   /** When timer() is next due; Infinity before start(). */
@@ -145,6 +148,9 @@ export interface Qualification {
 }
 
 type Phase = 'stopped' | 'soliciting' | 'resting';
+
+/** The least time between two RSs that requalify() sends within one round (SIGHUPs in a row, say). */
+export const REQUALIFY_SPACING_MS = 1000;
 
 interface Identity {
   readonly address: Uint8Array;
@@ -187,6 +193,8 @@ export function createQualification(options: QualificationOptions): Qualificatio
   /** While soliciting: when the pending RS times out. While resting: when the next RS is due. */
   let deadline = Number.POSITIVE_INFINITY;
   let solicitations = 0;
+  /** When the last RS went out (its reply deadline minus T, drift included). */
+  let lastSentAt = Number.NEGATIVE_INFINITY;
   let pendingNonce: Uint8Array | null = null;
   /** Timestamp hashed into the last nonce; strictly increasing so every RS has a fresh nonce. */
   let lastTimestamp = Number.NEGATIVE_INFINITY;
@@ -210,6 +218,7 @@ export function createQualification(options: QualificationOptions): Qualificatio
       actions.push({ kind: 'log', level: 'warning', message: QUALIFICATION_MESSAGES.timeDrift });
       deadline = nowMs + constants.qualificationTimeoutMs;
     }
+    lastSentAt = deadline - constants.qualificationTimeoutMs;
     lastTimestamp = Math.max(Math.floor(deadline / 1000), lastTimestamp + 1);
     const { nonce: expected, datagram } = solicitationWithNonce(
       security,
@@ -225,9 +234,9 @@ export function createQualification(options: QualificationOptions): Qualificatio
     actions.push({ kind: 'send', datagram, ipv4: serverIPv4, port: constants.port });
   }
 
-  /** When the last RS went out (its deadline minus T, drift included). */
+  /** When the last RS went out (requalify() may move the deadline of a round under way). */
   function lastSolicitationAt(): number {
-    return deadline - constants.qualificationTimeoutMs;
+    return lastSentAt;
   }
 
   function giveUp(actions: QualificationAction[]): void {
@@ -338,9 +347,11 @@ export function createQualification(options: QualificationOptions): Qualificatio
 
     requalify(nowMs) {
       const actions: QualificationAction[] = [];
-      if (phase !== 'resting') return actions;
+      if (phase === 'stopped') return actions;
       solicitations = 0;
-      solicit(nowMs, nowMs, actions);
+      const earliest = phase === 'soliciting' ? lastSolicitationAt() + REQUALIFY_SPACING_MS : nowMs;
+      if (earliest <= nowMs) solicit(nowMs, nowMs, actions);
+      else deadline = earliest;
       return actions;
     },
 

@@ -419,10 +419,11 @@ describe('client control plane', () => {
     assert.equal(b.state().active, true);
     assert.equal(b.state().mappedPort, MAPPED_PORT + 1);
     const lines = b.serve();
-    assert.equal(lines.length, 3);
-    assert.match(lines[0] ?? '', /^set-address 2001:0:c633:6401:[0-9a-f]+:63be:34ff:8efa\/32$/);
-    assert.equal(lines[1], 'set-route ::/0 metric 1029');
-    assert.match(lines[2] ?? '', /^client-state up 2001:0:c633:6401:[0-9a-f]+:63be:34ff:8efa mtu 1280$/);
+    assert.equal(lines.length, 4);
+    assert.equal(lines[0], 'link up', "asked again: Miredo's hook takes the link down");
+    assert.match(lines[1] ?? '', /^set-address 2001:0:c633:6401:[0-9a-f]+:63be:34ff:8efa\/32$/);
+    assert.equal(lines[2], 'set-route ::/0 metric 1029');
+    assert.match(lines[3] ?? '', /^client-state up 2001:0:c633:6401:[0-9a-f]+:63be:34ff:8efa mtu 1280$/);
   });
 
   it('a new mapping replaces the address: the new one is set before the old one is removed', () => {

@@ -509,7 +509,7 @@ test('requalify sends an RS at once; the same mapping keeps the address (no up, 
   const at = T0 + 7 * SECOND;
   const rs = only(q.requalify(at), 'send');
   assert.equal(hexOf(rs.datagram), hexOf(expectedRs(at / SECOND + 4)));
-  assert.deepEqual(q.requalify(at + 10), [], 'a round under way is not restarted');
+  assert.deepEqual(q.requalify(at + 10), [], 'no second RS within a second of the last');
   assert.deepEqual(offer(q, ra(rs), at + 50), [], 'same address and MTU: nothing to do');
   assert.deepEqual(q.state.address, up.address);
   assert.equal(q.nextDeadlineMs(), at + 20 * SECOND);
@@ -539,4 +539,28 @@ test('requalify before start, or after a failed round, behaves: nothing, then a 
   assert.equal(q.nextDeadlineMs(), T0 + 28 * SECOND, 'resting until the restart delay');
   only(q.requalify(T0 + 20 * SECOND), 'send');
   assert.equal(q.nextDeadlineMs(), T0 + 24 * SECOND);
+});
+
+test('a network change late in a round starts it afresh: an uplink back after 10 s keeps the address', () => {
+  const { q, up } = qualified();
+  only(q.requalify(T0 + 3 * SECOND), 'send'); // the link goes down: these RSs go nowhere
+  only(q.timer(T0 + 7 * SECOND), 'send');
+  only(q.timer(T0 + 11 * SECOND), 'send');
+  const rs = only(q.requalify(T0 + 13 * SECOND), 'send'); // the link is back
+  assert.deepEqual(q.timer(T0 + 15 * SECOND), [], 'the round was not given up');
+  assert.deepEqual(offer(q, ra(rs), T0 + 13_050), [], 'same mapping: no flap');
+  assert.deepEqual(q.state.address, up.address);
+  assert.equal(q.nextDeadlineMs(), T0 + 33 * SECOND);
+});
+
+test('a round started afresh and left unanswered still goes down, three RSs after the change', () => {
+  const { q, up } = qualified();
+  only(q.requalify(T0 + 3 * SECOND), 'send');
+  assert.deepEqual(q.requalify(T0 + 3_400), [], 'a second change within a second: no RS yet');
+  assert.equal(q.nextDeadlineMs(), T0 + 4 * SECOND, 'the next RS a second after the last');
+  only(q.timer(T0 + 4 * SECOND), 'send');
+  only(q.timer(T0 + 8 * SECOND), 'send');
+  only(q.timer(T0 + 12 * SECOND), 'send');
+  const down = only(q.timer(T0 + 16 * SECOND), 'down');
+  assert.deepEqual(down.previous, up.address);
 });

@@ -1,0 +1,55 @@
+/** The fault campaign's accounting of a steady ping (steady-ping.ts): pure, no root needed. */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { outageOf, probesOf, STEADY_INTERVAL_MS } from './steady-ping.js';
+import type { Probe } from './steady-ping.js';
+
+/** Requests every 200 ms from `startMs`; `lost` holds the indexes left unanswered. */
+function steady(startMs: number, count: number, lost: ReadonlySet<number>): Probe[] {
+  return Array.from({ length: count }, (_, index) => {
+    const sentAtMs = startMs + index * STEADY_INTERVAL_MS;
+    return { sentAtMs, repliedAtMs: lost.has(index) ? null : sentAtMs + 5 };
+  });
+}
+
+describe('steady ping accounting', () => {
+  it('an outage: the requests lost, and the reply after the longest run of them', () => {
+    const probes = steady(0, 50, new Set([3, 20, 21, 22, 23, 24, 40]));
+    assert.deepEqual(outageOf(probes, 0, 10_000), { sent: 50, lost: 7, longest: 5, recoveredAtMs: 5005 });
+    assert.deepEqual(outageOf(probes, 5000, 6000), { sent: 6, lost: 0, longest: 0, recoveredAtMs: 5000 });
+  });
+
+  it('no reply after the outage: not recovered', () => {
+    const probes = steady(0, 10, new Set([7, 8, 9]));
+    assert.equal(outageOf(probes, 0, 2000).recoveredAtMs, null);
+  });
+
+  it('the time no ping ran counts as unanswered requests, one per interval', () => {
+    const reply = (sentAtMs: number): { sentAtMs: number; repliedAtMs: number } => ({
+      sentAtMs,
+      repliedAtMs: sentAtMs + 5,
+    });
+    const runs = [
+      {
+        startMs: 0,
+        probes: new Map([
+          [1, reply(0)],
+          [2, reply(200)],
+        ]),
+      },
+      { startMs: 1000, probes: new Map([[1, reply(1010)]]) },
+    ];
+    const probes = probesOf(runs, STEADY_INTERVAL_MS);
+    assert.deepEqual(
+      probes.map((probe) => [probe.sentAtMs, probe.repliedAtMs !== null]),
+      [
+        [0, true],
+        [200, true],
+        [400, false],
+        [600, false],
+        [800, false],
+        [1010, true],
+      ],
+    );
+  });
+});
