@@ -190,6 +190,7 @@ function createControlPlane({ config, context, shared, options }: Parts): Contro
         const nowMs = now();
         core.tick(nowMs);
         core.announce(nowMs, out);
+        core.retestSilentRelays(nowMs, clock.wallSeconds(), out);
       }, TICK_INTERVAL_MS);
       const discoveryFd = context.init.fds.discovery;
       if (discoveryFd !== undefined) {

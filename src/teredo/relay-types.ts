@@ -107,6 +107,8 @@ export interface TunnelCore {
   fromDiscovery: DiscoveryReceiver;
   /** Every ~1 s: local discovery's announcement when one is due (nothing without it). */
   announce(nowMs: number, out: TunnelOutput): void;
+  /** Every ~1 s, client: a new connectivity test for each native peer whose relay went silent (silent-relays.ts). */
+  retestSilentRelays(nowMs: number, wallSeconds: number, out: TunnelOutput): void;
   /** Client: the NAT type found after qualification (nat-type.ts), for the RFC 6081 extensions. */
   setNatType(natType: NatType): void;
   /** Periodic (every ~1 s): expiry sweep of idle peers and their queues. */

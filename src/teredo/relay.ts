@@ -28,6 +28,7 @@ import { sendDueDirectBubbles } from './port-preserving-nat.js';
 import { createControlPackets } from './relay-packets.js';
 import { createPingCheck } from './relay-ping-check.js';
 import { createReceiver } from './relay-receive.js';
+import { retestSilentRelays } from './silent-relays.js';
 import { transmit } from './relay-transmit.js';
 import type { ClientIdentity, TunnelCore, TunnelCoreOptions, TunnelCoreStats } from './relay-types.js';
 import type { NatType } from './nat-type.js';
@@ -167,6 +168,10 @@ export function createTunnelCore(options: TunnelCoreOptions): TunnelCore {
 
     announce(nowMs, out): void {
       discovery?.announce(nowMs, out);
+    },
+
+    retestSilentRelays(nowMs, wallSeconds, out): void {
+      retestSilentRelays(context, secondsOf(nowMs), wallSeconds, keyScratch, out);
     },
 
     tick(nowMs: number): void {

@@ -67,6 +67,8 @@ export const TUNNEL_COUNTER_NAMES = Object.freeze([
   'drop-bubble-not-global',
   'ping-sent',
   'ping-paced',
+  // Tests of a native peer whose relay went silent while we kept sending (silent-relays.ts).
+  'ping-silent-relay',
   'icmp-sent',
   'drop-icmp-rate-limited',
   'drop-icmp-refused',
