@@ -11,7 +11,7 @@ import type { Hairpinning } from './hairpinning.js';
 import type { TeredoConstants } from './constants.js';
 import { buildEcho, echoPacketLength } from './echo.js';
 import { isGlobalUnicastIPv4 } from './ipv4.js';
-import { bubbleInterfaceId, pingHash, PING_HASH_BYTES } from './security.js';
+import { bubbleInterfaceId, pingHash, PING_HASH_BYTES, PING_VARIANTS } from './security.js';
 import { ALTERNATE_ADDRESS_MAX_BYTES } from './trailers.js';
 import type { SecurityContext } from './security.js';
 import type { TunnelOutput } from './relay-types.js';
@@ -45,7 +45,11 @@ export interface ControlPackets {
     port: number,
     out: TunnelOutput,
   ): boolean;
-  /** An authenticated Echo Request from `source` (our address) to `destination`, via our server. */
+  /**
+   * An authenticated Echo Request from `source` (our address) to `destination`, via our server.
+   * Each one takes the next identifier variant (security.ts, PING_VARIANTS), so that successive
+   * tests hash differently on routers that spread flows over several relays.
+   */
   sendPing(
     source: Uint8Array,
     destination: Uint8Array,
@@ -68,6 +72,7 @@ export function createControlPackets(
   const ping = new Uint8Array(PING_PACKET_BYTES);
   const authenticator = new Uint8Array(PING_HASH_BYTES);
   const pingDestination = new Uint8Array(16);
+  let variant = 0;
 
   const packets: ControlPackets = {
     sendBubbleTo(dst, dstOffset, indirect, out): boolean {
@@ -107,7 +112,8 @@ export function createControlPackets(
     },
     sendPing(source, destination, destinationOffset, wallSeconds, serverIPv4, out): void {
       pingDestination.set(destination.subarray(destinationOffset, destinationOffset + 16));
-      pingHash(security, wallSeconds >>> 0, source, pingDestination, authenticator);
+      pingHash(security, wallSeconds >>> 0, source, pingDestination, authenticator, 0, variant);
+      variant = (variant + 1) % PING_VARIANTS;
       const length = buildEcho(ping, 0, {
         kind: 'request',
         source,

@@ -1,0 +1,68 @@
+/**
+ * The relays a client reaches a native IPv6 peer through (RFC 4380 section 5.2.9, extended for
+ * relays that share an anycast prefix). With several relays announcing 2001::/32 and routers
+ * spreading flows over them by a hash of addresses, ports and ICMPv6 identifiers (ECMP), one
+ * native peer's packets reach us through several relays at once, and the reply to our direct
+ * connectivity test may come through another relay than the data. RFC 4380 trusts one relay
+ * per native peer; this keeps two, both validated, in the peer table's record:
+ *
+ * - the primary, the record's mapping: packets to the peer go there, and the data plane's fast
+ *   path accepts packets from it (fast-path.ts, unchanged);
+ * - the alternate, in words only the control plane reads (peers-layout.ts): packets from it take
+ *   the slow path, are accepted, and make it the primary (switchToAlternate), so our packets
+ *   follow the relay the peer's packets now come through. After `kill -9` of the relay carrying
+ *   a flow, the first packet through the surviving one moves the flow, with no timeout.
+ *
+ * A relay becomes one of the two only by delivering an Echo Reply, from the peer, that carries
+ * our HMAC authenticator for a request to that peer (relay-ping-check.ts): exactly the proof
+ * RFC 4380 asks of the single relay it trusts. Packets from a relay that is neither are held in
+ * the peer's queue while a test goes out at once (relay-receive.ts, case 6): for a trusted peer a
+ * burst of PROBE_BURST tests, each with another Echo identifier (security.ts, PING_VARIANTS): an ECMP hash that includes the identifier sends their
+ * replies through different relays, and the one that comes through the data's relay validates
+ * it (adoptRelay). Everything here is the control plane's (the table's writer); nothing
+ * allocates.
+ */
+import { PEER_TRUSTED } from './peers-layout.js';
+import type { PeerTable } from './peers.js';
+
+/** Direct connectivity tests sent at once, each with its own identifier, when a packet needs one. */
+export const PROBE_BURST = 4;
+
+export type RelayMatch = 'primary' | 'alternate' | 'none';
+
+/** Which of the trusted peer's validated relays (ipv4, port) is; 'none' for an untrusted peer. */
+export function relayMatch(table: PeerTable, slot: number, ipv4: number, port: number): RelayMatch {
+  if ((table.flags(slot) & PEER_TRUSTED) === 0) return 'none';
+  const address = ipv4 >>> 0;
+  if (table.mappedIPv4(slot) === address && table.mappedPort(slot) === port) return 'primary';
+  if (address !== 0 && table.alternateIPv4(slot) === address && table.alternatePort(slot) === port) {
+    return 'alternate';
+  }
+  return 'none';
+}
+
+/**
+ * (ipv4, port) has just proven itself for the peer (our authenticated Echo Reply came through
+ * it): before the caller makes it the primary (trustPeer sets the mapping), the current primary
+ * of a trusted peer, if it is another relay, becomes the alternate, and the previous alternate is
+ * forgotten. An untrusted peer keeps no alternate. Returns whether the relay is new to the peer.
+ */
+export function adoptRelay(table: PeerTable, slot: number, ipv4: number, port: number): boolean {
+  const match = relayMatch(table, slot, ipv4, port);
+  if ((table.flags(slot) & PEER_TRUSTED) === 0) {
+    table.setAlternate(slot, 0, 0);
+    return true;
+  }
+  if (match === 'primary') return false;
+  table.setAlternate(slot, table.mappedIPv4(slot), table.mappedPort(slot));
+  return match === 'none';
+}
+
+/** The alternate relay carries the peer's packets now: it becomes the primary, and the primary the alternate. */
+export function switchToAlternate(table: PeerTable, slot: number): void {
+  const ipv4 = table.alternateIPv4(slot);
+  const port = table.alternatePort(slot);
+  if (ipv4 === 0 || (table.flags(slot) & PEER_TRUSTED) === 0) return;
+  table.setAlternate(slot, table.mappedIPv4(slot), table.mappedPort(slot));
+  table.setMapping(slot, ipv4, port);
+}
