@@ -22,8 +22,23 @@
  * it (adoptRelay). Everything here is the control plane's (the table's writer); nothing
  * allocates.
  */
+import { TEREDO_CONSTANTS } from './constants.js';
 import { PEER_TRUSTED } from './peers-layout.js';
 import type { PeerTable } from './peers.js';
+
+/**
+ * The flags of the address a test with this variant comes from (variant 0: our address's own).
+ * ECMP routers hash the reply's destination, but in Linux not the ICMPv6 identifier: so each
+ * test comes from another alias of our address, which differs only in RFC 5991's random flag
+ * bits (the mapping, the server and the cone bit stay ours, so relays and servers deliver to
+ * us whatever the alias). The 12 random bits take variant * 0x5a5 mod 4096, a bijection: every
+ * variant below 4096 has its own alias.
+ */
+export function testAliasFlags(flags: number, variant: number): number {
+  const bits = Math.imul(variant, 0x5a5) & 0xfff;
+  const spread = (bits & 0xff) | ((bits & 0xf00) << 2);
+  return (flags ^ (spread & TEREDO_CONSTANTS.randomFlagsMask)) & 0xffff;
+}
 
 /** Direct connectivity tests sent at once, each with its own identifier, when a packet needs one. */
 export const PROBE_BURST = 4;

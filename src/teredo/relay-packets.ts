@@ -12,6 +12,7 @@ import type { TeredoConstants } from './constants.js';
 import { buildEcho, echoPacketLength } from './echo.js';
 import { isGlobalUnicastIPv4 } from './ipv4.js';
 import { bubbleInterfaceId, pingHash, PING_HASH_BYTES, PING_VARIANTS } from './security.js';
+import { testAliasFlags } from './native-relays.js';
 import { ALTERNATE_ADDRESS_MAX_BYTES } from './trailers.js';
 import type { SecurityContext } from './security.js';
 import type { TunnelOutput } from './relay-types.js';
@@ -47,8 +48,10 @@ export interface ControlPackets {
   ): boolean;
   /**
    * An authenticated Echo Request from `source` (our address) to `destination`, via our server.
-   * Each one takes the next identifier variant (security.ts, PING_VARIANTS), so that successive
-   * tests hash differently on routers that spread flows over several relays.
+   * Each one takes the next variant (security.ts, PING_VARIANTS): its own Echo identifier and,
+   * but for variant 0, its own alias of our address as the source (native-relays.ts,
+   * testAliasFlags), so that successive tests hash differently on routers that spread flows over
+   * several relays.
    */
   sendPing(
     source: Uint8Array,
@@ -72,6 +75,7 @@ export function createControlPackets(
   const ping = new Uint8Array(PING_PACKET_BYTES);
   const authenticator = new Uint8Array(PING_HASH_BYTES);
   const pingDestination = new Uint8Array(16);
+  const pingSource = new Uint8Array(16);
   let variant = 0;
 
   const packets: ControlPackets = {
@@ -112,11 +116,15 @@ export function createControlPackets(
     },
     sendPing(source, destination, destinationOffset, wallSeconds, serverIPv4, out): void {
       pingDestination.set(destination.subarray(destinationOffset, destinationOffset + 16));
-      pingHash(security, wallSeconds >>> 0, source, pingDestination, authenticator, 0, variant);
+      pingSource.set(source.subarray(0, 16));
+      const flags = testAliasFlags((source[8]! << 8) | source[9]!, variant);
+      pingSource[8] = flags >>> 8;
+      pingSource[9] = flags & 0xff;
+      pingHash(security, wallSeconds >>> 0, pingSource, pingDestination, authenticator, 0, variant);
       variant = (variant + 1) % PING_VARIANTS;
       const length = buildEcho(ping, 0, {
         kind: 'request',
-        source,
+        source: pingSource,
         destination: pingDestination,
         hopLimit: constants.pingHopLimit,
         identifier: (authenticator[0]! << 8) | authenticator[1]!,

@@ -5,7 +5,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { adoptRelay, PROBE_BURST, relayMatch, switchToAlternate } from '../../../src/teredo/native-relays.js';
+import {
+  adoptRelay,
+  PROBE_BURST,
+  relayMatch,
+  switchToAlternate,
+  testAliasFlags,
+} from '../../../src/teredo/native-relays.js';
+import { TEREDO_CONSTANTS } from '../../../src/teredo/constants.js';
+import { PING_VARIANTS } from '../../../src/teredo/security.js';
 import { createPeerTable, PEER_QUEUED, PEER_TRUSTED } from '../../../src/teredo/peers.js';
 import {
   bench,
@@ -182,4 +190,31 @@ test('the table primitives: adopt keeps the previous relay, switch swaps, an unt
   assert.equal(relayMatch(table, slot, 2, 20), 'none', 'an untrusted peer has no relay');
   switchToAlternate(table, slot);
   assert.equal(table.mappedIPv4(slot), 2, 'nor switches');
+});
+
+test('test aliases differ from our address in the random flag bits only, one per variant', () => {
+  const seen = new Set<number>();
+  for (const flags of [0x0000, 0x8000, 0x3cff, 0x8123]) {
+    seen.clear();
+    assert.equal(testAliasFlags(flags, 0), flags, 'variant 0 is our own address');
+    for (let variant = 0; variant < PING_VARIANTS; variant++) {
+      const alias = testAliasFlags(flags, variant);
+      assert.equal((alias ^ flags) & ~TEREDO_CONSTANTS.randomFlagsMask, 0, 'cone, R, U and G bits kept');
+      seen.add(alias);
+    }
+    assert.equal(seen.size, PING_VARIANTS);
+  }
+});
+
+test('a burst comes from several aliases of our address, and a reply to an alias validates its relay', () => {
+  const b = bench();
+  trustedThroughB(b);
+  const pings = pingsIn(b.udp(fromHost(2), RELAY_IPV4, RELAY_PORT));
+  const sources = new Set(pings.map((ping) => hexOf(ping.subarray(8, 24))));
+  assert.equal(sources.size, PROBE_BURST);
+  const alias = pings.find((ping) => hexOf(ping.subarray(8, 24)) !== hexOf(CLIENT_ADDRESS));
+  assert.ok(alias !== undefined);
+  b.udp(echoReplyTo(alias), RELAY_IPV4, RELAY_PORT);
+  assert.equal(relayMatch(b.table, b.slotOf(NATIVE_HOST), RELAY_IPV4, RELAY_PORT), 'primary');
+  assert.equal(b.counter('decapsulated'), 1, 'the held packet, not the reply');
 });
