@@ -11,7 +11,9 @@
  * - the alternate, in words only the control plane reads (peers-layout.ts): packets from it take
  *   the slow path, are accepted, and make it the primary (switchToAlternate), so our packets
  *   follow the relay the peer's packets now come through. After `kill -9` of the relay carrying
- *   a flow, the first packet through the surviving one moves the flow, with no timeout.
+ *   a flow, the first packet through the surviving one moves the flow, with no timeout. Only a
+ *   packet to our own address switches: relays only take packets from clients they have sent
+ *   to, so the primary must be a relay that has carried a packet to our address.
  *
  * A relay becomes one of the two only by delivering an Echo Reply, from the peer, that carries
  * our HMAC authenticator for a request to that peer (relay-ping-check.ts): exactly the proof
@@ -19,7 +21,7 @@
  * the peer's queue while a test goes out at once (relay-receive.ts, case 6): for a trusted peer a
  * burst of PROBE_BURST tests, each with another Echo identifier (security.ts, PING_VARIANTS): an ECMP hash that includes the identifier sends their
  * replies through different relays, and the one that comes through the data's relay validates
- * it (adoptRelay). Everything here is the control plane's (the table's writer); nothing
+ * it (adoptRelay) as the alternate. Everything here is the control plane's (the table's writer); nothing
  * allocates.
  */
 import { TEREDO_CONSTANTS } from './constants.js';
@@ -58,18 +60,28 @@ export function relayMatch(table: PeerTable, slot: number, ipv4: number, port: n
 
 /**
  * (ipv4, port) has just proven itself for the peer (our authenticated Echo Reply came through
- * it): before the caller makes it the primary (trustPeer sets the mapping), the current primary
- * of a trusted peer, if it is another relay, becomes the alternate, and the previous alternate is
- * forgotten. An untrusted peer keeps no alternate. Returns whether the relay is new to the peer.
+ * it). `primary`: the caller makes it the primary (trustPeer sets the mapping), and the current
+ * primary of a trusted peer, if it is another relay, becomes the alternate (the previous
+ * alternate is forgotten). Otherwise (the reply answered a test from an alias of our address,
+ * so the relay may not know our own address yet) a trusted peer takes it as its alternate and
+ * keeps its primary. An untrusted peer keeps no alternate: the relay will be its primary.
+ * Returns whether the relay is new to the peer.
  */
-export function adoptRelay(table: PeerTable, slot: number, ipv4: number, port: number): boolean {
+export function adoptRelay(
+  table: PeerTable,
+  slot: number,
+  ipv4: number,
+  port: number,
+  primary = true,
+): boolean {
   const match = relayMatch(table, slot, ipv4, port);
   if ((table.flags(slot) & PEER_TRUSTED) === 0) {
     table.setAlternate(slot, 0, 0);
     return true;
   }
   if (match === 'primary') return false;
-  table.setAlternate(slot, table.mappedIPv4(slot), table.mappedPort(slot));
+  if (primary) table.setAlternate(slot, table.mappedIPv4(slot), table.mappedPort(slot));
+  else if (match === 'none') table.setAlternate(slot, ipv4, port);
   return match === 'none';
 }
 

@@ -48,10 +48,10 @@ export interface ControlPackets {
   ): boolean;
   /**
    * An authenticated Echo Request from `source` (our address) to `destination`, via our server.
-   * Each one takes the next variant (security.ts, PING_VARIANTS): its own Echo identifier and,
-   * but for variant 0, its own alias of our address as the source (native-relays.ts,
-   * testAliasFlags), so that successive tests hash differently on routers that spread flows over
-   * several relays.
+   * `fromAlias`: from the next alias of our address, with the next variant's Echo identifier
+   * (security.ts, PING_VARIANTS; native-relays.ts, testAliasFlags), so that successive tests
+   * hash differently on routers that spread flows over several relays. Else from our address
+   * with Miredo's authenticator (variant 0).
    */
   sendPing(
     source: Uint8Array,
@@ -60,6 +60,7 @@ export interface ControlPackets {
     wallSeconds: number,
     serverIPv4: number,
     out: TunnelOutput,
+    fromAlias?: boolean,
   ): void;
 }
 
@@ -76,7 +77,7 @@ export function createControlPackets(
   const authenticator = new Uint8Array(PING_HASH_BYTES);
   const pingDestination = new Uint8Array(16);
   const pingSource = new Uint8Array(16);
-  let variant = 0;
+  let nextAlias = 1;
 
   const packets: ControlPackets = {
     sendBubbleTo(dst, dstOffset, indirect, out): boolean {
@@ -114,14 +115,15 @@ export function createControlPackets(
       out.sendUdp(bubble, 0, BUBBLE_BYTES, ipv4, port);
       return true;
     },
-    sendPing(source, destination, destinationOffset, wallSeconds, serverIPv4, out): void {
+    sendPing(source, destination, destinationOffset, wallSeconds, serverIPv4, out, fromAlias = false): void {
+      const variant = fromAlias ? nextAlias : 0;
+      if (fromAlias) nextAlias = nextAlias + 1 === PING_VARIANTS ? 1 : nextAlias + 1;
       pingDestination.set(destination.subarray(destinationOffset, destinationOffset + 16));
       pingSource.set(source.subarray(0, 16));
       const flags = testAliasFlags((source[8]! << 8) | source[9]!, variant);
       pingSource[8] = flags >>> 8;
       pingSource[9] = flags & 0xff;
       pingHash(security, wallSeconds >>> 0, pingSource, pingDestination, authenticator, 0, variant);
-      variant = (variant + 1) % PING_VARIANTS;
       const length = buildEcho(ping, 0, {
         kind: 'request',
         source: pingSource,

@@ -30,6 +30,7 @@
  */
 import { isTeredoAt, teredoClientAt, teredoMappingMatchesAt, teredoPortAt } from './address.js';
 import { isBubbleAt } from './bubble.js';
+import { bytesEqual } from './bytes.js';
 import { isLinkLocalIPv6At, isMulticastIPv6At } from './ipv6-address.js';
 import { IPV6_DESTINATION_OFFSET, IPV6_SOURCE_OFFSET } from './ipv6-header.js';
 import { peerKey } from './peer-queue.js';
@@ -175,14 +176,22 @@ export function createReceiver(context: CoreContext, localBubble: LocalBubbleHoo
       // A trusted peer's packet through another relay: a burst, each with its own identifier, so
       // that their replies come back through several relays, one of them hopefully this packet's.
       // A first contact (which anyone may spoof) draws one ping, like Miredo's.
-      const burst = (table.flags(slot) & PEER_TRUSTED) === 0 ? 1 : PROBE_BURST;
+      const trusted = (table.flags(slot) & PEER_TRUSTED) !== 0;
+      const burst = trusted ? PROBE_BURST : 1;
       for (let probe = 0; probe < burst; probe++) {
-        context.packets.sendPing(identity.address, packet, source, wallSeconds, identity.serverIPv4, out);
+        const { address, serverIPv4 } = identity;
+        context.packets.sendPing(address, packet, source, wallSeconds, serverIPv4, out, trusted);
       }
       count(context, 'ping-sent', burst);
     } else {
       count(context, pacing.verdict === 'wait' ? 'ping-paced' : 'rx-ping-limit');
     }
+  }
+
+  /** Whether the packet at `at` is addressed to our own Teredo address (not to an alias of it). */
+  function toOurAddress(packet: Uint8Array, at: number): boolean {
+    const identity = context.identity;
+    return identity !== null && bytesEqual(packet, at + IPV6_DESTINATION_OFFSET, identity.address, 0, 16);
   }
 
   /**
@@ -259,7 +268,7 @@ export function createReceiver(context: CoreContext, localBubble: LocalBubbleHoo
           deliver(packet, at, packetLength, out);
           return;
         }
-        if (match === 'alternate' && context.client && !sourceIsTeredo) {
+        if (match === 'alternate' && context.client && !sourceIsTeredo && toOurAddress(packet, at)) {
           // The peer's packets come through its other validated relay: ours follow them.
           switchToAlternate(table, slot);
           count(context, 'rx-relay-switched');
@@ -269,8 +278,20 @@ export function createReceiver(context: CoreContext, localBubble: LocalBubbleHoo
         }
         if (context.client && context.pingCheck.answersOurPing(packet, at, packetLength, wallSeconds)) {
           count(context, 'rx-ping-reply');
-          if (!sourceIsTeredo && adoptRelay(table, slot, ipv4, srcPort)) count(context, 'rx-relay-validated');
-          trustPeer(context, slot, key, ipv4, srcPort, nowSeconds, out, true);
+          let mappedIPv4 = ipv4;
+          let mappedPort = srcPort;
+          if (!sourceIsTeredo) {
+            // A reply to a test from an alias proves the relay, which may not know our own
+            // address yet (relays only take packets from clients they have sent to): it joins
+            // as the alternate, and becomes the primary once it carries a packet to us.
+            const toUs = toOurAddress(packet, at);
+            if (adoptRelay(table, slot, ipv4, srcPort, toUs)) count(context, 'rx-relay-validated');
+            if (!toUs && (table.flags(slot) & PEER_TRUSTED) !== 0) {
+              mappedIPv4 = table.mappedIPv4(slot);
+              mappedPort = table.mappedPort(slot);
+            }
+          }
+          trustPeer(context, slot, key, mappedIPv4, mappedPort, nowSeconds, out, true);
           return;
         }
       }

@@ -24,6 +24,7 @@ import {
   PID16,
   RELAY_IPV4,
   RELAY_PORT,
+  RELAY_SIDE_HOST,
   SERVER_IPV4,
   udp,
 } from './relay-harness.js';
@@ -74,22 +75,30 @@ test('data through an unvalidated relay draw a burst of tests at once, with dist
   assert.deepEqual(b.udp(fromHost(4), RELAY_B, RELAY_PORT), [{ kind: 'tun', bytes: fromHost(4) }]);
   assert.deepEqual(b.udp(fromHost(5), RELAY_IPV4, RELAY_PORT), []);
 
-  // One reply comes through A: A is validated, B stays validated, the held packets come out.
+  // One reply comes through A: A is validated as the alternate (the test came from an alias of
+  // our address, which A may not know us by), the held packets come out.
   const delivered = b.udp(echoReplyTo(pings[2]!), RELAY_IPV4, RELAY_PORT);
   assert.deepEqual(
     delivered.map((item) => (item.kind === 'tun' ? hexOf(item.bytes) : item.kind)),
     [2, 3, 5].map((n) => hexOf(fromHost(n))),
   );
   assert.equal(b.counter('rx-relay-validated'), 2);
-  assert.equal(relayMatch(b.table, slot, RELAY_IPV4, RELAY_PORT), 'primary');
-  assert.equal(relayMatch(b.table, slot, RELAY_B, RELAY_PORT), 'alternate');
+  assert.equal(relayMatch(b.table, slot, RELAY_B, RELAY_PORT), 'primary');
+  assert.equal(relayMatch(b.table, slot, RELAY_IPV4, RELAY_PORT), 'alternate');
   assert.equal(b.table.flags(slot) & PEER_QUEUED, 0);
 
-  // Replies to the rest of the burst through B change nothing but the order.
+  // Replies to the rest of the burst, through either, change nothing.
   b.udp(echoReplyTo(pings[0]!), RELAY_B, RELAY_PORT);
+  b.udp(echoReplyTo(pings[1]!), RELAY_IPV4, RELAY_PORT);
   assert.equal(relayMatch(b.table, slot, RELAY_B, RELAY_PORT), 'primary');
   assert.equal(relayMatch(b.table, slot, RELAY_IPV4, RELAY_PORT), 'alternate');
   assert.equal(b.counter('rx-relay-validated'), 2, 'no relay is new');
+  assert.equal(b.counter('rx-relay-switched'), 0, 'a reply to an alias switches nothing');
+
+  // A packet to our address through A: A carries the flow now, ours follow.
+  assert.deepEqual(b.udp(fromHost(6), RELAY_IPV4, RELAY_PORT), [{ kind: 'tun', bytes: fromHost(6) }]);
+  assert.equal(relayMatch(b.table, slot, RELAY_IPV4, RELAY_PORT), 'primary');
+  assert.equal(b.counter('rx-relay-switched'), 1);
 });
 
 test('packets through either validated relay are delivered; ours follow the relay that carried the last one', () => {
@@ -98,14 +107,17 @@ test('packets through either validated relay are delivered; ours follow the rela
   const pings = pingsIn(b.udp(fromHost(2), RELAY_IPV4, RELAY_PORT));
   b.udp(echoReplyTo(pings[0]!), RELAY_IPV4, RELAY_PORT);
   const toHost = ipv6Packet(CLIENT_ADDRESS, NATIVE_HOST, Uint8Array.of(9));
+  assert.deepEqual(b.tun(toHost), [{ kind: 'udp', bytes: toHost, ipv4: RELAY_B, port: RELAY_PORT }]);
+  assert.deepEqual(b.udp(fromHost(3), RELAY_IPV4, RELAY_PORT), [{ kind: 'tun', bytes: fromHost(3) }]);
   assert.deepEqual(b.tun(toHost), [{ kind: 'udp', bytes: toHost, ipv4: RELAY_IPV4, port: RELAY_PORT }]);
+  assert.equal(b.counter('rx-relay-switched'), 1);
 
   // Relay A dies (kill -9); the network moves the flow to B: the first packet moves ours too.
   assert.deepEqual(b.udp(fromHost(6), RELAY_B, RELAY_PORT), [{ kind: 'tun', bytes: fromHost(6) }]);
-  assert.equal(b.counter('rx-relay-switched'), 1);
+  assert.equal(b.counter('rx-relay-switched'), 2);
   assert.deepEqual(b.tun(toHost), [{ kind: 'udp', bytes: toHost, ipv4: RELAY_B, port: RELAY_PORT }]);
   assert.deepEqual(b.udp(fromHost(7), RELAY_B, RELAY_PORT), [{ kind: 'tun', bytes: fromHost(7) }]);
-  assert.equal(b.counter('rx-relay-switched'), 1, 'no switch while B is the primary');
+  assert.equal(b.counter('rx-relay-switched'), 2, 'no switch while B is the primary');
   assert.equal(pingsIn(b.out.sent).length, 0, 'and no test: B was validated');
 });
 
@@ -176,6 +188,12 @@ test('the table primitives: adopt keeps the previous relay, switch swaps, an unt
   );
   assert.equal(adoptRelay(table, slot, 1, 10), false, 'the alternate is not new');
   table.setMapping(slot, 1, 10);
+  assert.equal(adoptRelay(table, slot, 3, 30, false), true, 'an alias test: the alternate');
+  assert.deepEqual(
+    [relayMatch(table, slot, 1, 10), relayMatch(table, slot, 3, 30)],
+    ['primary', 'alternate'],
+  );
+  assert.equal(adoptRelay(table, slot, 2, 20, false), true);
   assert.deepEqual(
     [relayMatch(table, slot, 1, 10), relayMatch(table, slot, 2, 20)],
     ['primary', 'alternate'],
@@ -215,6 +233,10 @@ test('a burst comes from several aliases of our address, and a reply to an alias
   const alias = pings.find((ping) => hexOf(ping.subarray(8, 24)) !== hexOf(CLIENT_ADDRESS));
   assert.ok(alias !== undefined);
   b.udp(echoReplyTo(alias), RELAY_IPV4, RELAY_PORT);
-  assert.equal(relayMatch(b.table, b.slotOf(NATIVE_HOST), RELAY_IPV4, RELAY_PORT), 'primary');
+  assert.equal(relayMatch(b.table, b.slotOf(NATIVE_HOST), RELAY_IPV4, RELAY_PORT), 'alternate');
   assert.equal(b.counter('decapsulated'), 1, 'the held packet, not the reply');
+  // A first contact tests from our own address, with Miredo's authenticator.
+  const [first] = pingsIn(b.udp(ipv6Packet(RELAY_SIDE_HOST, CLIENT_ADDRESS), RELAY_C, RELAY_PORT));
+  assert.equal(hexOf(first!.subarray(8, 24)), hexOf(CLIENT_ADDRESS));
+  assert.equal((first![44]! << 8) | first![45]!, PID16);
 });
