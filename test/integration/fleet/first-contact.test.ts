@@ -26,7 +26,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { netnsSkip } from '../../support/netns.js';
 import { createLab, FLEET_IPV6HOST_IPV6 } from '../../../scripts/lab/index.js';
-import type { Implementation, Lab } from '../../../scripts/lab/index.js';
+import type { Implementation, Lab, TeredoClient } from '../../../scripts/lab/index.js';
 import { LabStory } from '../lab/lab-test-tools.js';
 import { engineCounters, formatCounters, tcpTransfer } from '../lab/tunnel-tools.js';
 
@@ -69,12 +69,17 @@ async function identicalTransfer(
   }
 }
 
-/** One fresh start of `client`: qualify, first contact from the host, TCP from each side, stop. */
-async function trial(t: TestContext, lab: Lab, client: string, port: number): Promise<Trial> {
-  const daemon = await lab.startClient(client, IMPL, {
+/** The client under test, started afresh on `node` (a new port, so a new mapping and address). */
+function startFresh(lab: Lab, node: string): Promise<TeredoClient> {
+  return lab.startClient(node, IMPL, {
     ...(PACKAGE_ROOT === undefined ? {} : { packageRoot: PACKAGE_ROOT }),
     ...(IMPL === 'ours' ? { extraConfig: ['DataplaneWorkers 1'] } : {}),
   });
+}
+
+/** One fresh start of `client`: qualify, first contact from the host, TCP from each side, stop. */
+async function trial(t: TestContext, lab: Lab, client: string, port: number): Promise<Trial> {
+  const daemon = await startFresh(lab, client);
   try {
     const qualified = await lab.waitQualified(daemon, 20_000).catch(() => null);
     if (qualified === null) {
@@ -158,10 +163,7 @@ function summary(relays: number, trials: readonly Trial[]): string {
  * accepts at once if validated, else after one burst of tests. Returns the pings lost.
  */
 async function lossOnRelayKill(t: TestContext, lab: Lab): Promise<number> {
-  const daemon = await lab.startClient('alice', IMPL, {
-    ...(PACKAGE_ROOT === undefined ? {} : { packageRoot: PACKAGE_ROOT }),
-    ...(IMPL === 'ours' ? { extraConfig: ['DataplaneWorkers 1'] } : {}),
-  });
+  const daemon = await startFresh(lab, 'alice');
   try {
     const qualified = await lab.waitQualified(daemon, 20_000);
     await lab.ping6('ipv6host', qualified.address, { count: 3, deadlineSeconds: 4 });
