@@ -7,6 +7,8 @@
 
 export type Implementation = 'ours' | 'debian';
 export type DaemonRole = 'server' | 'relay' | 'client';
+/** Every process the lab keeps as a LabDaemon: the Teredo daemons, and the fleet's BIRDs and BGP delayers. */
+export type LabProcessRole = DaemonRole | 'bird' | 'bgp-delay';
 export type RelayType = 'cone' | 'restricted';
 
 export interface ServerConfigInput {
@@ -120,7 +122,9 @@ export function daemonCommand(
   return { command: context.debianMiredo, args: [...common, '-u', 'miredo'] };
 }
 
-export function describeDaemon(impl: Implementation, role: DaemonRole): string {
+export function describeDaemon(impl: Implementation, role: LabProcessRole): string {
+  if (role === 'bird') return 'BIRD';
+  if (role === 'bgp-delay') return 'the BGP delaying proxy';
   const who = impl === 'ours' ? 'our' : "Debian's";
   const binary = role === 'server' ? 'miredo-server' : 'miredo';
   return `${who} ${binary} (${role})`;

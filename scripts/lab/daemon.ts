@@ -4,7 +4,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import type { DaemonRole, Implementation } from './daemon-config.js';
+import type { Implementation, LabProcessRole } from './daemon-config.js';
 
 export interface ExitStatus {
   readonly code: number | null;
@@ -28,7 +28,7 @@ export class LabDaemon {
   constructor(
     readonly node: string,
     readonly impl: Implementation,
-    readonly role: DaemonRole,
+    readonly role: LabProcessRole,
     readonly configPath: string,
     readonly child: ChildProcess,
   ) {

@@ -14,6 +14,9 @@ export type {
   StartServerOptions,
 } from './lab.js';
 export { sweepAbandonedLabs } from './abandoned.js';
+export { bgpTimers, relayBirdConfig, routerBirdConfig } from './bird-config.js';
+export { Fleet } from './fleet.js';
+export * from './fleet-plan.js';
 export { captureFilter, formatCapturedPacket, PacketCapture, parseCapturedLine, TSHARK } from './capture.js';
 export type { CaptureOptions, CapturedPacket, PacketKind } from './capture.js';
 export { CommandError, mustSucceed, runCommand } from './command.js';
@@ -21,7 +24,7 @@ export type { CommandResult } from './command.js';
 export { LabDaemon, formatExit } from './daemon.js';
 export type { ExitStatus, OutputLine } from './daemon.js';
 export { clientConfig, daemonCommand, describeDaemon, relayConfig, serverConfig } from './daemon-config.js';
-export type { DaemonRole, Implementation, RelayType } from './daemon-config.js';
+export type { DaemonRole, Implementation, LabProcessRole, RelayType } from './daemon-config.js';
 export { createJailDirectory, JAIL_PARENT, removeJailDirectory } from './jail.js';
 export { LabNamespace } from './namespace.js';
 export { describeNat, NAT_KIND_INFO, NAT_KINDS, supportsHairpinning } from './nat-kinds.js';

@@ -27,6 +27,7 @@ import { PacketCapture } from './capture.js';
 import type { CaptureOptions } from './capture.js';
 import type { CommandResult } from './command.js';
 import { LabDaemon } from './daemon.js';
+import { Fleet } from './fleet.js';
 import { createJailDirectory, removeJailDirectory } from './jail.js';
 import { clientConfig, daemonCommand, describeDaemon, relayConfig, serverConfig } from './daemon-config.js';
 import type { DaemonRole, Implementation, RelayType } from './daemon-config.js';
@@ -82,6 +83,8 @@ export interface StartServerOptions extends DaemonOptions {
 }
 
 export interface StartRelayOptions extends DaemonOptions {
+  /** The relay node: 'relay' (the default), or relay1..relayN of an anycast fleet. */
+  readonly node?: string;
   /** Default 'cone'. */
   readonly relayType?: RelayType;
   readonly interfaceName?: string;
@@ -97,8 +100,12 @@ export interface StartClientOptions extends DaemonOptions {
 
 export interface Lab {
   readonly id: string;
-  /** Every node by name: wan, server, relay, ipv6host, the NATs and the clients. */
+  /** Every node by name: wan, server, relay (or router, relay1..N), ipv6host, the NATs and the clients. */
   readonly nodes: ReadonlyMap<string, LabNode>;
+  /** The relay nodes' names: ['relay'], or relay1..relayN of an anycast fleet. */
+  readonly relays: readonly string[];
+  /** An anycast lab's router, BIRDs and relays (fleet.ts); throws in a lab without `anycast`. */
+  readonly fleet: Fleet;
   /** Holds the daemons' configuration files and pid files. */
   readonly directory: string;
   /** Our daemons' chroot: empty, root's, 0755, under /run (jail.ts). */
@@ -151,11 +158,21 @@ class NetnsLab implements Lab {
   private readonly onProgress: ProgressListener | undefined;
   private destroying: Promise<void> | null = null;
   private files = 0;
+  private anycast: Fleet | null = null;
 
   constructor(id: string, options: CreateLabOptions) {
     this.id = id;
     this.nodes = planLab(options, id).nodes;
     this.onProgress = options.onProgress;
+  }
+
+  get relays(): readonly string[] {
+    return [...this.nodes.values()].filter((node) => node.role === 'relay').map((node) => node.name);
+  }
+
+  get fleet(): Fleet {
+    if (this.anycast === null) throw new Error(`lab ${this.id} has no anycast fleet`);
+    return this.anycast;
   }
 
   async build(): Promise<void> {
@@ -182,6 +199,7 @@ class NetnsLab implements Lab {
     await settleAll(
       [...this.nodes.values()].map(async (node) => {
         if (node.role === 'wan' || node.role === 'client') return;
+        if (node.role === 'ipv6host' && node.router !== null) return; // plugged by the fleet
         await attachPublicNode(wan, namespaceOf, node, report);
         if (node.role === 'nat') await buildNat(this.namespace(node.name), node, report);
       }),
@@ -191,7 +209,25 @@ class NetnsLab implements Lab {
         if (node.role === 'client') await attachClient(namespaceOf, node, report);
       }),
     );
+    await this.buildFleet();
     this.report(null, 'topology ready');
+  }
+
+  private async buildFleet(): Promise<void> {
+    const router = this.nodes.get('router');
+    const host = this.nodes.get('ipv6host');
+    if (router?.role !== 'router' || host?.role !== 'ipv6host') return;
+    this.anycast = new Fleet(
+      {
+        directory: this.directory,
+        namespace: this.namespace.bind(this),
+        node: this.node.bind(this),
+        report: this.report.bind(this),
+        track: (daemon) => this.daemons.push(daemon),
+      },
+      router,
+    );
+    await this.anycast.build(host);
   }
 
   node(name: string): LabNode {
@@ -255,8 +291,8 @@ class NetnsLab implements Lab {
   }
 
   async startRelay(impl: Implementation, options: StartRelayOptions = {}): Promise<LabDaemon> {
-    const node = this.node('relay');
-    if (node.role !== 'relay') throw new Error('the relay node is missing');
+    const node = this.node(options.node ?? 'relay');
+    if (node.role !== 'relay') throw new Error(`${node.name} is not a relay node`);
     const bindAddress = node.ipv4[0];
     if (bindAddress === undefined) throw new Error('the relay has no IPv4 address');
     const interfaceName = options.interfaceName ?? DEFAULT_TEREDO_INTERFACE;

@@ -8,8 +8,21 @@
  *                   ├── NAT i    198.51.100.(10+i) ── bridge lan0 10.(i+1).0.1/24 ── clients 10.(i+1).0.(2+j)
  *                   │                                      (ephemeral UDP ports 20000+100j to 20099+100j)
  *                   └── direct client k (no NAT) 198.51.100.(100+k)
+ *
+ * With `anycast`, relay1..relayN and a BGP router replace the relay, and the IPv6 host sits
+ * behind the router (fleet-plan.ts has that picture).
  */
 
+import {
+  FLEET_IPV6HOST_IPV6,
+  fleetRelayIPv4,
+  fleetRelayName,
+  fleetSettings,
+  ROUTER_HOST_IPV6,
+  ROUTER_WAN_IPV6,
+  relayUplink,
+} from './fleet-plan.js';
+import type { AnycastSpec, FleetSettings, RelayUplink } from './fleet-plan.js';
 import { supportsHairpinning } from './nat-kinds.js';
 import type { NatKind } from './nat-kinds.js';
 
@@ -33,9 +46,14 @@ export interface LabSpec {
   readonly nats?: readonly NatSpec[];
   /** Client nodes directly on the WAN, without NAT (for debugging). */
   readonly directClients?: readonly string[];
+  /**
+   * An anycast relay fleet (fleet-plan.ts) instead of the one relay: relay1..relayN, a BGP
+   * router running BIRD, and the IPv6 host behind that router.
+   */
+  readonly anycast?: AnycastSpec;
 }
 
-export type NodeRole = 'wan' | 'server' | 'relay' | 'ipv6host' | 'nat' | 'client';
+export type NodeRole = 'wan' | 'server' | 'relay' | 'router' | 'ipv6host' | 'nat' | 'client';
 
 interface NodeBase {
   readonly name: string;
@@ -63,12 +81,26 @@ export interface ServerNode extends PublicNode {
 
 export interface RelayNode extends PublicNode {
   readonly role: 'relay';
+  /** In an anycast fleet, its link to the router (its only IPv6); null for the lone relay. */
+  readonly uplink: RelayUplink | null;
+}
+
+/** The anycast fleet's BGP router (BIRD, ECMP): on the WAN, with the IPv6 host and every relay behind it. */
+export interface RouterNode extends PublicNode {
+  readonly role: 'router';
+  readonly hostInterface: string;
+  readonly hostIPv6: string;
+  /** The relays' node names, in order. */
+  readonly relays: readonly string[];
+  readonly fleet: FleetSettings;
 }
 
 export interface Ipv6HostNode extends PublicNode {
   readonly role: 'ipv6host';
-  /** The route that makes the relay this host's way to every Teredo address. */
+  /** The route that makes the relay (or the router) this host's way to every Teredo address. */
   readonly teredoRoute: { readonly prefix: string; readonly via: string };
+  /** Plugged into this router's namespace instead of the WAN bridge (an anycast fleet). */
+  readonly router: string | null;
 }
 
 /** First and last port, inclusive. */
@@ -111,7 +143,7 @@ export interface ClientNode extends NodeBase {
   readonly portRange: PortRange | null;
 }
 
-export type LabNode = WanNode | ServerNode | RelayNode | Ipv6HostNode | NatNode | ClientNode;
+export type LabNode = WanNode | ServerNode | RelayNode | RouterNode | Ipv6HostNode | NatNode | ClientNode;
 
 export interface LabPlan {
   readonly id: string;
@@ -160,7 +192,7 @@ export function directClientIPv4(index: number): string {
   return `198.51.100.${100 + index}`;
 }
 
-const FIXED_NODES: readonly string[] = ['wan', 'server', 'relay', 'ipv6host'];
+const FIXED_NODES: readonly string[] = ['wan', 'server', 'relay', 'ipv6host', 'router'];
 const NODE_NAME = /^[a-z][a-z0-9-]{0,19}$/;
 
 /** The whole topology for `spec`; throws on a spec that cannot be built (duplicate names, too many nodes). */
@@ -194,25 +226,68 @@ export function planLab(spec: LabSpec, id: string): LabPlan {
     ipv4: SERVER_IPV4,
     ipv6: [SERVER_IPV6],
   });
-  add({
-    role: 'relay',
-    name: 'relay',
-    netns: netns('relay'),
-    interfaceName: 'wan0',
-    bridgePort: bridgePort(),
-    ipv4: [RELAY_IPV4],
-    ipv6: [RELAY_IPV6],
-  });
-  add({
-    role: 'ipv6host',
-    name: 'ipv6host',
-    netns: netns('ipv6host'),
-    interfaceName: 'wan0',
-    bridgePort: bridgePort(),
-    ipv4: [],
-    ipv6: [IPV6HOST_IPV6],
-    teredoRoute: { prefix: TEREDO_PREFIX_ROUTE, via: RELAY_IPV6 },
-  });
+  if (spec.anycast === undefined) {
+    add({
+      role: 'relay',
+      name: 'relay',
+      netns: netns('relay'),
+      interfaceName: 'wan0',
+      bridgePort: bridgePort(),
+      ipv4: [RELAY_IPV4],
+      ipv6: [RELAY_IPV6],
+      uplink: null,
+    });
+    add({
+      role: 'ipv6host',
+      name: 'ipv6host',
+      netns: netns('ipv6host'),
+      interfaceName: 'wan0',
+      bridgePort: bridgePort(),
+      ipv4: [],
+      ipv6: [IPV6HOST_IPV6],
+      teredoRoute: { prefix: TEREDO_PREFIX_ROUTE, via: RELAY_IPV6 },
+      router: null,
+    });
+  } else {
+    const fleet = fleetSettings(spec.anycast);
+    const relays = Array.from({ length: spec.anycast.relays }, (_, index) => fleetRelayName(index));
+    add({
+      role: 'router',
+      name: 'router',
+      netns: netns('router'),
+      interfaceName: 'wan0',
+      bridgePort: bridgePort(),
+      ipv4: [],
+      ipv6: [ROUTER_WAN_IPV6],
+      hostInterface: 'h0',
+      hostIPv6: ROUTER_HOST_IPV6,
+      relays,
+      fleet,
+    });
+    relays.forEach((name, index) => {
+      add({
+        role: 'relay',
+        name,
+        netns: netns(name),
+        interfaceName: 'wan0',
+        bridgePort: bridgePort(),
+        ipv4: [fleetRelayIPv4(index)],
+        ipv6: [],
+        uplink: relayUplink(index),
+      });
+    });
+    add({
+      role: 'ipv6host',
+      name: 'ipv6host',
+      netns: netns('ipv6host'),
+      interfaceName: 'eth0',
+      bridgePort: '',
+      ipv4: [],
+      ipv6: [FLEET_IPV6HOST_IPV6],
+      teredoRoute: { prefix: TEREDO_PREFIX_ROUTE, via: ROUTER_HOST_IPV6 },
+      router: 'router',
+    });
+  }
 
   nats.forEach((nat, natIndex) => {
     if (nat.clients.length > MAX_CLIENTS_PER_NAT)

@@ -19,6 +19,10 @@ export async function prepareNamespace(ns: LabNamespace, node: LabNode): Promise
     ['net.ipv6.conf.default.accept_dad', 0],
   ];
   if (node.role === 'relay') settings.push(['net.ipv6.conf.all.forwarding', 1]);
+  if (node.role === 'router') {
+    // ECMP by 5-tuple (ports, and ICMP echo identifiers), as routers spreading flows do.
+    settings.push(['net.ipv6.conf.all.forwarding', 1], ['net.ipv6.fib_multipath_hash_policy', 1]);
+  }
   if (node.role === 'nat') settings.push(['net.ipv4.ip_forward', 1]);
   if (node.role === 'client' && node.portRange !== null) {
     settings.push(['net.ipv4.ip_local_port_range', node.portRange.join(' ')]);

@@ -53,9 +53,13 @@ export interface TeredoConstants {
    */
   readonly directBubbleFallbackMs: number;
   readonly traversalBubblesPerSecond: number;
-  /** Direct connectivity pings to one peer: more than this apart, at most `maxPingsPerPeer`. */
+  /**
+   * Direct connectivity pings to one peer: more than this apart, at most `maxPingsPerPeer` in a
+   * round; a new round only `pingRetryMs` after the last ping of one left unanswered.
+   */
   readonly pingMinIntervalMs: number;
   readonly maxPingsPerPeer: number;
+  readonly pingRetryMs: number;
   /** Ping authenticators are accepted for wall-clock delays strictly below this. */
   readonly pingHashLifetimeMs: number;
 
@@ -109,6 +113,7 @@ export const TEREDO_CONSTANTS: TeredoConstants = Object.freeze({
   traversalBubblesPerSecond: 20,
   pingMinIntervalMs: 2_000,
   maxPingsPerPeer: 4,
+  pingRetryMs: 10_000,
   pingHashLifetimeMs: 30_000,
 
   icmpErrorsPerSecond: 10,

@@ -6,8 +6,11 @@
  * Bubbles: the first goes at once; the next only more than `bubbleMinIntervalMs` after the
  * previous one; after `bubbleBurst` bubbles, none until `bubbleBackoffMs` have passed since the
  * last, and meanwhile the destination counts as unreachable. Then the count starts over.
- * Pings: the same spacing, and at most `maxPingsPerPeer` for the life of the peer entry (the
- * count is reset only when the peer answers).
+ * Pings: the same spacing, at most `maxPingsPerPeer` in a round, and meanwhile the destination
+ * counts as unreachable; the count is reset when the peer answers. Miredo never starts another
+ * round while its peer entry lives, and an entry that the local side keeps using never expires:
+ * a round lost to a burst of packet loss cut the destination off for good (30 % loss in the
+ * fault campaign). Here a new round starts `pingRetryMs` after the last ping of a lost one.
  */
 import type { TeredoConstants } from './constants.js';
 
@@ -21,9 +24,16 @@ export interface Pacing {
   readonly lastSeconds: number;
 }
 
-/** Signed 32-bit difference, like the peer table's ages: a stamp slightly ahead of us is "just now". */
+/**
+ * Signed 16-bit difference (the table keeps these stamps mod 65536: peers-layout.ts), like the
+ * peer table's ages: a stamp slightly ahead of us is "just now".
+ */
+export function stampAgeSeconds(nowSeconds: number, stampSeconds: number): number {
+  return Math.max(0, ((nowSeconds - stampSeconds) << 16) >> 16);
+}
+
 function elapsedMs(nowSeconds: number, lastSeconds: number): number {
-  return Math.max(0, (nowSeconds - lastSeconds) | 0) * 1000;
+  return stampAgeSeconds(nowSeconds, lastSeconds) * 1000;
 }
 
 export function paceBubble(
@@ -50,9 +60,11 @@ export function pacePing(
   nowSeconds: number,
   constants: TeredoConstants,
 ): Pacing {
-  if (count >= constants.maxPingsPerPeer) return { verdict: 'limit', count, lastSeconds };
-  if (count > 0 && elapsedMs(nowSeconds, lastSeconds) <= constants.pingMinIntervalMs) {
-    return { verdict: 'wait', count, lastSeconds };
+  const elapsed = elapsedMs(nowSeconds, lastSeconds);
+  if (count >= constants.maxPingsPerPeer) {
+    if (elapsed <= constants.pingRetryMs) return { verdict: 'limit', count, lastSeconds };
+    return { verdict: 'send', count: 1, lastSeconds: nowSeconds };
   }
+  if (count > 0 && elapsed <= constants.pingMinIntervalMs) return { verdict: 'wait', count, lastSeconds };
   return { verdict: 'send', count: count + 1, lastSeconds: nowSeconds };
 }

@@ -12,7 +12,9 @@
  *   their source (Miredo: raw socket, kernel-chosen source);
  * - bubble and ping counters are reset on every accepted reception (Miredo: receive case 1 only);
  * - a native host's unverified packet does not refresh a trusted peer's reception time;
- * - bubbles are never written to the TUN device.
+ * - bubbles are never written to the TUN device;
+ * - a round of unanswered pings is followed by another 10 s later (relay-pacing.ts), and a
+ *   native peer silent for 3 s while we send to it is tested again (silent-relays.ts).
  * Hostile bytes never throw; every dropped packet is counted under its reason.
  */
 import { teredoClientAt, teredoPortAt } from './address.js';

@@ -14,6 +14,7 @@
 import { isTeredoAt } from './address.js';
 import { PEER_TRUSTED } from './peers-layout.js';
 import { count } from './relay-context.js';
+import { stampAgeSeconds } from './relay-pacing.js';
 import type { CoreContext } from './relay-context.js';
 import type { TunnelOutput } from './relay-types.js';
 
@@ -43,7 +44,9 @@ export function retestSilentRelays(
     if ((table.flags(slot) & PEER_TRUSTED) === 0) continue;
     if (age(nowSeconds, table.lastTx(slot)) > 1) continue;
     if (age(nowSeconds, table.lastRx(slot)) < SILENT_RELAY_SECONDS) continue;
-    if (table.pings(slot) > 0 && age(nowSeconds, table.lastPing(slot)) < SILENT_RELAY_SECONDS) continue;
+    if (table.pings(slot) > 0 && stampAgeSeconds(nowSeconds, table.lastPing(slot)) < SILENT_RELAY_SECONDS) {
+      continue;
+    }
     table.keyInto(slot, scratch, 0);
     // A Teredo peer is reached at the mapping its address embeds: no relay to replace.
     if (isTeredoAt(scratch, 0, context.prefix)) continue;

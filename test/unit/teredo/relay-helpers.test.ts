@@ -21,12 +21,14 @@ test('bubble pacing: first at once, then more than 2 s apart, 4 in a row, then 3
   assert.deepEqual(paceBubble(1, 101, 100, c), { verdict: 'wait', count: 1, lastSeconds: 101 });
 });
 
-test('ping pacing: first at once, then more than 2 s apart, never more than 4', () => {
+test('ping pacing: first at once, then more than 2 s apart, 4 in a round, a new round 10 s after a lost one', () => {
   const c = TEREDO_CONSTANTS;
   assert.deepEqual(pacePing(0, 0, 100, c), { verdict: 'send', count: 1, lastSeconds: 100 });
   assert.deepEqual(pacePing(1, 100, 102, c), { verdict: 'wait', count: 1, lastSeconds: 100 });
   assert.deepEqual(pacePing(3, 100, 103, c), { verdict: 'send', count: 4, lastSeconds: 103 });
-  assert.deepEqual(pacePing(4, 100, 100_000, c), { verdict: 'limit', count: 4, lastSeconds: 100 });
+  assert.deepEqual(pacePing(4, 103, 104, c), { verdict: 'limit', count: 4, lastSeconds: 103 });
+  assert.deepEqual(pacePing(4, 103, 113, c), { verdict: 'limit', count: 4, lastSeconds: 103 });
+  assert.deepEqual(pacePing(4, 103, 114, c), { verdict: 'send', count: 1, lastSeconds: 114 });
 });
 
 test('pacing follows the constants', () => {
@@ -35,12 +37,14 @@ test('pacing follows the constants', () => {
     bubbleBurst: 2,
     bubbleBackoffMs: 10_000,
     maxPingsPerPeer: 1,
+    pingRetryMs: 20_000,
   });
   assert.equal(paceBubble(1, 0, 5, c).verdict, 'wait');
   assert.equal(paceBubble(1, 0, 6, c).verdict, 'send');
   assert.equal(paceBubble(2, 0, 6, c).verdict, 'limit');
   assert.equal(paceBubble(2, 0, 11, c).verdict, 'send');
-  assert.equal(pacePing(1, 0, 1000, c).verdict, 'limit');
+  assert.equal(pacePing(1, 0, 20, c).verdict, 'limit');
+  assert.equal(pacePing(1, 0, 21, c).verdict, 'send');
 });
 
 test('peer queues: arrival order, copies, per-peer byte budget, totals', () => {

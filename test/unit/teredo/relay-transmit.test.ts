@@ -246,7 +246,7 @@ test('step 6, client: a native destination is queued and pinged through our own 
   assert.equal(b.counter('ping-sent'), 1);
 });
 
-test('ping pacing: more than 2 s apart, at most 4, then address unreachable', () => {
+test('ping pacing: more than 2 s apart, at most 4, then address unreachable until a new round 10 s later', () => {
   const b = bench();
   const packet = ipv6Packet(CLIENT_ADDRESS, NATIVE_HOST, new Uint8Array(0));
   const start = b.nowMs;
@@ -263,12 +263,15 @@ test('ping pacing: more than 2 s apart, at most 4, then address unreachable', ()
     }
   }
   assert.deepEqual(pings, [0, 3, 6, 9]);
-  for (const seconds of [10, 13, 200]) {
+  for (const seconds of [10, 13, 19]) {
     const sent = at(seconds);
     assert.equal(sent.length, 1);
     assertUnreachable(sent[0], UNREACHABLE_CODE.addressUnreachable, packet);
   }
-  assert.equal(b.counter('ping-sent'), 4);
+  const again = at(20);
+  assert.equal(again.length, 1);
+  assert.equal(udp(again[0]).ipv4, SERVER_IPV4, 'a new round of pings');
+  assert.equal(b.counter('ping-sent'), 5);
   assert.equal(b.counter('ping-paced'), 3);
   assert.equal(b.counter('tx-ping-limit'), 3);
 });

@@ -1,0 +1,89 @@
+/**
+ * The anycast relay fleet's part of a lab plan (pure): a router namespace between the native
+ * IPv6 host and 1-3 relays, each relay with a point-to-point link to the router over which its
+ * BIRD announces 2001::/32 by BGP; the router installs one ECMP route with a nexthop per relay.
+ *
+ *   wan ── br0 ── server 198.51.100.1 + .2, 2001:db8:1::1 (2001:db8:2::/64 via the router)
+ *              ├── router 2001:db8:1::fe ─ h0 2001:db8:2::1 ── ipv6host 2001:db8:2::2
+ *              │          └─ r<i> 2001:db8:10:<i>::1 ── up0 2001:db8:10:<i>::2 of relay<i>
+ *              ├── relay<i> 198.51.100.(90+i) (IPv6 only through its uplink)
+ *              └── NATs and clients as in any lab
+ */
+
+export interface AnycastSpec {
+  /** How many relays (relay1, relay2, ...): 1 to 3. */
+  readonly relays: number;
+  /** BFD between the router and each relay (100 ms, multiplier 3). Default off. */
+  readonly bfd?: boolean;
+  /** The relays' BIRD kernel protocol scan time in seconds (BIRD also hears changes at once over netlink). Default 1. */
+  readonly scanTimeS?: number;
+  /** The kernel routing table the relays' BIRD learns 2001::/32 from. Default 254 (main). */
+  readonly learnTable?: number;
+  /**
+   * Slow convergence: every BGP message from a relay reaches the router this much later (a
+   * delaying TCP proxy in the relay's namespace). Default 0 (direct session).
+   */
+  readonly bgpDelayMs?: number;
+}
+
+/** A relay's link to the router. */
+export interface RelayUplink {
+  /** The relay's end, in the relay's namespace. */
+  readonly interfaceName: string;
+  readonly ipv6: string;
+  /** The router's end, in the router's namespace. */
+  readonly routerInterface: string;
+  readonly routerIPv6: string;
+}
+
+export interface FleetSettings {
+  readonly bfd: boolean;
+  readonly scanTimeS: number;
+  readonly learnTable: number;
+  readonly bgpDelayMs: number;
+}
+
+export const MAX_FLEET_RELAYS = 3;
+export const ROUTER_WAN_IPV6 = '2001:db8:1::fe';
+export const ROUTER_HOST_IPV6 = '2001:db8:2::1';
+export const FLEET_IPV6HOST_IPV6 = '2001:db8:2::2';
+export const FLEET_HOST_PREFIX = '2001:db8:2::/64';
+/** A BIRD router id (any 32-bit number written as IPv4); not an address of the lab. */
+export const ROUTER_ID = '192.0.2.254';
+export const ROUTER_AS = 65000;
+export const RELAYS_AS = 65001;
+export const MAIN_TABLE = 254;
+
+export function fleetRelayName(index: number): string {
+  return `relay${index + 1}`;
+}
+
+export function fleetRelayIPv4(index: number): string {
+  return `198.51.100.${91 + index}`;
+}
+
+export function relayUplink(index: number): RelayUplink {
+  const link = `2001:db8:10:${index + 1}::`;
+  return {
+    interfaceName: 'up0',
+    ipv6: `${link}2`,
+    routerInterface: `r${index + 1}`,
+    routerIPv6: `${link}1`,
+  };
+}
+
+/** The settings with their defaults; throws on a spec that cannot be built. */
+export function fleetSettings(spec: AnycastSpec): FleetSettings {
+  if (!Number.isInteger(spec.relays) || spec.relays < 1 || spec.relays > MAX_FLEET_RELAYS)
+    throw new Error(`anycast.relays must be 1 to ${MAX_FLEET_RELAYS}`);
+  const scanTimeS = spec.scanTimeS ?? 1;
+  if (!Number.isInteger(scanTimeS) || scanTimeS < 1)
+    throw new Error('anycast.scanTimeS must be a whole >= 1');
+  const bgpDelayMs = spec.bgpDelayMs ?? 0;
+  if (bgpDelayMs < 0 || bgpDelayMs > 30_000) throw new Error('anycast.bgpDelayMs must be 0 to 30000');
+  if (bgpDelayMs > 0 && spec.bfd === true) throw new Error('anycast.bgpDelayMs and bfd do not go together');
+  const learnTable = spec.learnTable ?? MAIN_TABLE;
+  if (!Number.isInteger(learnTable) || learnTable < 1 || learnTable > 0xfffffffe)
+    throw new Error('anycast.learnTable must be a kernel table id');
+  return { bfd: spec.bfd ?? false, scanTimeS, learnTable, bgpDelayMs };
+}
