@@ -7,7 +7,7 @@ import type { Logger, LogSink } from '../log/logger.js';
 import type { LogLevel } from '../log/levels.js';
 import type { SyslogFacility } from '../log/syslog-facility.js';
 import { errnoText } from './errno-text.js';
-import { spawnEngine } from './engine-process.js';
+import { logEngineExit, spawnEngine } from './engine-process.js';
 import type { EngineExit, EngineProcess, EngineStart } from './engine-process.js';
 import { clientHookPath, createClientHook } from './client-hook.js';
 import { createHelper } from './helper.js';
@@ -26,6 +26,8 @@ import { signalDescription, signalNumber } from './signals.js';
 import { createClientNameService } from './name-service.js';
 import type { NameService } from './name-service.js';
 import { logStateSummary } from './state-summary.js';
+import type { Announcer } from './announcer.js';
+import { createAnnouncer } from './relay-announcement.js';
 
 export interface SupervisorTiming {
   /** Back-off before restarting an engine that died. */
@@ -113,6 +115,7 @@ class DaemonSupervisor implements Supervisor {
   private finish: (code: number) => void = () => undefined;
   private chain: Promise<void> = Promise.resolve();
   private readonly names: NameService;
+  private announcer: Announcer | null;
 
   constructor(private readonly config: SupervisorOptions) {
     this.log = config.log;
@@ -122,6 +125,7 @@ class DaemonSupervisor implements Supervisor {
     this.resources = config.resources;
     this.baseline = this.resources.baseline;
     this.helper = this.newHelper();
+    this.announcer = createAnnouncer(this.settings, this.resources, this.os, this.log);
     this.names = createClientNameService(() => this.settings, this.log);
     this.finished = new Promise<number>((resolve) => {
       this.finish = resolve;
@@ -232,6 +236,7 @@ class DaemonSupervisor implements Supervisor {
       log,
       onRequest: (request) => this.helper.handle(request),
       onResolve: (request) => this.names.answer(request),
+      onHealth: (message) => this.announcer?.health(message),
       readyTimeoutMs: this.timing.readyTimeoutMs,
     });
     this.engine = child;
@@ -248,6 +253,7 @@ class DaemonSupervisor implements Supervisor {
     if (child === null) return;
     this.engine = null;
     this.stopped.add(child);
+    this.announcer?.engineGone();
     await child.stop(this.timing.stopGraceMs);
     await this.helper.revertEngineChanges();
   }
@@ -255,6 +261,7 @@ class DaemonSupervisor implements Supervisor {
   private async cleanupAndFinish(code: number): Promise<void> {
     if (this.restartTimer !== null) clearTimeout(this.restartTimer);
     this.restartTimer = null;
+    await this.announcer?.stop();
     await this.stopEngine();
     await closeResources(this.resources, this.baseline, this.os, this.log);
     this.log.info(code === 0 ? 'Terminated with no error.' : 'Terminated with error(s).');
@@ -269,21 +276,10 @@ class DaemonSupervisor implements Supervisor {
   }
 
   private onEngineExit(child: EngineProcess, exit: EngineExit): void {
-    const { log } = this;
     if (this.stopped.delete(child)) return;
-    if (exit.signal !== null) {
-      const number = signalNumber(exit.signal);
-      log.info(
-        { child: child.pid },
-        'Child %d killed by signal %d (%s)',
-        child.pid,
-        number,
-        signalDescription(exit.signal),
-      );
-    } else {
-      log.notice({ child: child.pid }, 'Child %d exited (code: %d)', child.pid, exit.code ?? -1);
-    }
+    logEngineExit(this.log, child.pid, exit);
     if (this.engine === child) this.engine = null;
+    this.announcer?.engineGone();
     if (!this.running || this.exiting) return;
     this.enqueue(() => this.afterCrash());
   }
@@ -322,6 +318,9 @@ class DaemonSupervisor implements Supervisor {
         case 'syslog-facility':
           this.config.setFacility(change.to as SyslogFacility);
           break;
+        case 'drain-time':
+          // Read from the settings when a drain starts.
+          break;
       }
     }
     this.settings = next;
@@ -333,6 +332,7 @@ class DaemonSupervisor implements Supervisor {
   private async restartWith(next: DaemonSettings): Promise<void> {
     const { config, os, log } = this;
     const previous = this.settings;
+    await this.announcer?.stop();
     await this.stopEngine();
     await closeResources(this.resources, this.baseline, os, log);
     let opened = await openResources(next, poolSizeFor(next, config.poolSize), os);
@@ -349,6 +349,7 @@ class DaemonSupervisor implements Supervisor {
     this.resources = opened.resources;
     this.baseline = this.resources.baseline;
     this.helper = this.newHelper();
+    this.announcer = createAnnouncer(this.settings, this.resources, os, log);
     config.setFacility(this.settings.syslogFacility);
     this.restarts += 1;
     await this.launch().ready;

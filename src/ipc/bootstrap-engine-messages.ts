@@ -10,6 +10,7 @@ import { LOG_LEVEL_NAMES } from '../log/levels.js';
 import { ipv4Schema } from '../config/settings-schema.js';
 import { isHostName } from '../config/host-name.js';
 import { NAT_TYPES } from '../teredo/nat-type.js';
+import { MAX_DATAPLANE_WORKERS } from '../teredo/constants.js';
 import { PORT_MAPPING_PROTOCOLS } from '../teredo/port-mapping.js';
 import { engineConfigSchema } from './engine-config.js';
 import {
@@ -25,6 +26,7 @@ import {
   uint32,
   unprivilegedId,
   workerCount,
+  workerIndex,
 } from './fields.js';
 import { parseWith } from './parse.js';
 import type { Parsed } from './parse.js';
@@ -183,6 +185,18 @@ export const engineSummarySchema = z
   })
   .strict();
 
+/**
+ * The data plane's health, every HEALTH_INTERVAL_MS (engine/health-monitor.ts): the workers whose
+ * heartbeat stopped. A relay with an AnnounceTable keeps its announcement route only while these
+ * keep coming with no stalled worker (bootstrap/announcer.ts); the rest ignore them.
+ */
+export const healthMessageSchema = z
+  .object({
+    type: z.literal('health'),
+    stalled: z.array(workerIndex).max(MAX_DATAPLANE_WORKERS),
+  })
+  .strict();
+
 export const summaryReportSchema = z
   .object({ type: z.literal('summary-report'), id: requestId, summary: engineSummarySchema })
   .strict();
@@ -250,12 +264,14 @@ export const helperRequestSchema = z.discriminatedUnion('type', helperRequestSch
 
 export const engineToBootstrapSchema = z.discriminatedUnion('type', [
   readyMessageSchema,
+  healthMessageSchema,
   summaryReportSchema,
   resolveRequestSchema,
   ...helperRequestSchemas,
 ]);
 
 export type EngineSummary = z.infer<typeof engineSummarySchema>;
+export type HealthMessage = z.infer<typeof healthMessageSchema>;
 export type HelperRequest = z.infer<typeof helperRequestSchema>;
 export type ResolveRequest = z.infer<typeof resolveRequestSchema>;
 export type HookPortMapping = z.infer<typeof hookPortMappingSchema>;
