@@ -27,7 +27,7 @@ import { createClientNameService } from './name-service.js';
 import type { NameService } from './name-service.js';
 import { logStateSummary } from './state-summary.js';
 import type { Announcer } from './announcer.js';
-import { createAnnouncer } from './relay-announcement.js';
+import { createAnnouncer, Drainer, drainSecondsOf } from './relay-announcement.js';
 
 export interface SupervisorTiming {
   /** Back-off before restarting an engine that died. */
@@ -116,6 +116,7 @@ class DaemonSupervisor implements Supervisor {
   private chain: Promise<void> = Promise.resolve();
   private readonly names: NameService;
   private announcer: Announcer | null;
+  private readonly drainer: Drainer;
 
   constructor(private readonly config: SupervisorOptions) {
     this.log = config.log;
@@ -126,6 +127,7 @@ class DaemonSupervisor implements Supervisor {
     this.baseline = this.resources.baseline;
     this.helper = this.newHelper();
     this.announcer = createAnnouncer(this.settings, this.resources, this.os, this.log);
+    this.drainer = new Drainer(this.log);
     this.names = createClientNameService(() => this.settings, this.log);
     this.finished = new Promise<number>((resolve) => {
       this.finish = resolve;
@@ -152,6 +154,7 @@ class DaemonSupervisor implements Supervisor {
   }
 
   terminate(signal: NodeJS.Signals | null, code = 0): void {
+    if (signal !== null && this.drainer.cutShort(signal)) return;
     if (this.exiting) return;
     this.exiting = true;
     if (this.restartTimer !== null) clearTimeout(this.restartTimer);
@@ -159,7 +162,11 @@ class DaemonSupervisor implements Supervisor {
     if (signal !== null) {
       this.log.notice('Exiting on signal %d (%s)', signalNumber(signal), signalDescription(signal));
     }
-    this.enqueue(() => this.cleanupAndFinish(code));
+    const drainSeconds = drainSecondsOf(this.settings);
+    const finish = (): void => this.enqueue(() => this.cleanupAndFinish(code));
+    if (signal !== null && signal !== 'SIGQUIT' && this.announcer !== null && drainSeconds > 0) {
+      this.drainer.start(this.announcer, drainSeconds, finish);
+    } else finish();
   }
 
   summary(): Promise<void> {
