@@ -3,7 +3,8 @@
  * client behind a cone NAT at 10/s; something happens to the relay that carries the flow (the
  * one the router sends the echo requests to) after a while, and the pings lost are counted.
  *
- * MIREDO_TS_FLEET_RUNS and MIREDO_TS_FLEET_PINGS make the runs more and longer by hand
+ * MIREDO_TS_FLEET_RUNS and MIREDO_TS_FLEET_PINGS make the runs more and longer by hand,
+ * MIREDO_TS_FLEET_BFD=0 turns BFD off and MIREDO_TS_FLEET_HASH=1 makes the router hash 5-tuples
  * (README gives such figures); CI runs the defaults.
  */
 import assert from 'node:assert/strict';
@@ -14,6 +15,10 @@ import { QUALIFY_TIMEOUT_MS } from '../lab/lab-test-tools.js';
 
 export const RUNS = Number(process.env['MIREDO_TS_FLEET_RUNS'] ?? 3);
 export const PINGS = Number(process.env['MIREDO_TS_FLEET_PINGS'] ?? 100);
+export const BFD = process.env['MIREDO_TS_FLEET_BFD'] !== '0';
+/** MIREDO_TS_FLEET_FAILURE=freeze: the relay's machine hangs (SIGSTOP) instead of kill -9. */
+export const FREEZE = process.env['MIREDO_TS_FLEET_FAILURE'] === 'freeze';
+export const HASH_POLICY: 0 | 1 = process.env['MIREDO_TS_FLEET_HASH'] === '1' ? 1 : 0;
 /** The event comes this long after the flow starts. */
 export const EVENT_AFTER_MS = 3000;
 export const ANNOUNCE_TABLE = 3544;
@@ -93,6 +98,35 @@ export async function flowThrough(
   await event(carrier);
   const result = await ping;
   return { ping: result, carrier, lost: result.transmitted - result.received };
+}
+
+/**
+ * RUNS flows, each warmed up first; `event` acts on the carrier and returns what to report of it;
+ * `restore` brings the carrier back (restart, wait for the router). The losses, in run order.
+ */
+export async function measureRuns(
+  t: TestContext,
+  lab: Lab,
+  address: string,
+  runs: number,
+  event: (carrier: string) => Promise<string>,
+  restore: (carrier: string) => Promise<void>,
+): Promise<number[]> {
+  const losses: number[] = [];
+  for (let run = 1; run <= runs; run += 1) {
+    await warmUp(t, lab, address);
+    let what = '';
+    const flow = await flowThrough(lab, address, async (carrier) => {
+      what = await event(carrier);
+    });
+    losses.push(flow.lost);
+    t.diagnostic(
+      `run ${run}: ${flow.carrier}: ${what}; ${flow.lost} of ${flow.ping.transmitted} lost (seq ${lostSequences(flow.ping)})`,
+    );
+    await restore(flow.carrier);
+  }
+  t.diagnostic(`lost per run: ${losses.join(', ')} (of ${PINGS})`);
+  return losses;
 }
 
 /** Which pings went unanswered, as seq ranges (for the report). */
