@@ -9,6 +9,7 @@ import type { Logger } from '../log/logger.js';
 import { Announcer } from './announcer.js';
 import type { AnnouncementState } from './announcer.js';
 import type { OsApi } from './os-api.js';
+import type { AnnouncementMessage } from '../ipc/bootstrap-engine-messages.js';
 import { prefixRoute } from './resources.js';
 import type { KernelResources } from './resources.js';
 
@@ -57,16 +58,20 @@ export function createAnnouncer(
   resources: KernelResources,
   os: OsApi,
   log: Logger,
-  changed?: (state: AnnouncementState, reason: string) => void,
+  /** Tells the engine (miredo-ctl status, metrics). */
+  send: (message: AnnouncementMessage) => void,
 ): Announcer | null {
   if (settings.role !== 'relay' || settings.announceTable === undefined || resources.tunnel === null)
     return null;
   const route = prefixRoute(settings.prefix);
+  const table = settings.announceTable;
+  const changed = (state: AnnouncementState, reason: string): void =>
+    send({ type: 'announcement', table, announced: state === 'announced', reason: reason.slice(0, 64) });
   return new Announcer({
     route: { ...route, ifindex: resources.tunnel.index, table: settings.announceTable },
     prefixText: `${formatIPv6(route.dst)}/${route.prefixLen}`,
     os,
     log,
-    ...(changed === undefined ? {} : { changed }),
+    changed,
   });
 }

@@ -28,25 +28,11 @@ import type { NameService } from './name-service.js';
 import { logStateSummary } from './state-summary.js';
 import type { Announcer } from './announcer.js';
 import { createAnnouncer, Drainer, drainSecondsOf } from './relay-announcement.js';
+import { DEFAULT_TIMING } from './supervisor-timing.js';
+import type { SupervisorTiming } from './supervisor-timing.js';
 
-export interface SupervisorTiming {
-  /** Back-off before restarting an engine that died. */
-  readonly restartDelayMs: number;
-  /** Between `stop` and SIGKILL. */
-  readonly stopGraceMs: number;
-  /** More than maxCrashes engine deaths within crashWindowMs: give up. */
-  readonly crashWindowMs: number;
-  readonly maxCrashes: number;
-  readonly readyTimeoutMs: number;
-}
-
-export const DEFAULT_TIMING: SupervisorTiming = {
-  restartDelayMs: 1000,
-  stopGraceMs: 1000,
-  crashWindowMs: 60_000,
-  maxCrashes: 5,
-  readyTimeoutMs: 10_000,
-};
+export { DEFAULT_TIMING } from './supervisor-timing.js';
+export type { SupervisorTiming } from './supervisor-timing.js';
 
 export interface SupervisorOptions {
   readonly options: CommandLineOptions;
@@ -126,7 +112,7 @@ class DaemonSupervisor implements Supervisor {
     this.resources = config.resources;
     this.baseline = this.resources.baseline;
     this.helper = this.newHelper();
-    this.announcer = createAnnouncer(this.settings, this.resources, this.os, this.log);
+    this.announcer = this.newAnnouncer();
     this.drainer = new Drainer(this.log);
     this.names = createClientNameService(() => this.settings, this.log);
     this.finished = new Promise<number>((resolve) => {
@@ -208,6 +194,10 @@ class DaemonSupervisor implements Supervisor {
       tun: this.os,
       log,
     });
+  }
+
+  private newAnnouncer(): Announcer | null {
+    return createAnnouncer(this.settings, this.resources, this.os, this.log, (m) => this.engine?.send(m));
   }
 
   private launch(): EngineProcess {
@@ -356,7 +346,7 @@ class DaemonSupervisor implements Supervisor {
     this.resources = opened.resources;
     this.baseline = this.resources.baseline;
     this.helper = this.newHelper();
-    this.announcer = createAnnouncer(this.settings, this.resources, os, log);
+    this.announcer = this.newAnnouncer();
     config.setFacility(this.settings.syslogFacility);
     this.restarts += 1;
     await this.launch().ready;

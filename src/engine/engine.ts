@@ -26,7 +26,12 @@ import type { InjectedFault } from '../ipc/engine-launch.js';
 import { parseBootstrapToEngine } from '../ipc/bootstrap-engine-messages.js';
 import type { DataplaneTask, DirIdentity } from '../ipc/engine-worker-messages.js';
 import type { EngineConfig } from '../ipc/engine-config.js';
-import type { EngineSummary, EngineToBootstrap, InitMessage } from '../ipc/bootstrap-engine-messages.js';
+import type {
+  AnnouncementMessage,
+  EngineSummary,
+  EngineToBootstrap,
+  InitMessage,
+} from '../ipc/bootstrap-engine-messages.js';
 import type { DataplaneProgram, DataplaneThread } from './dataplane-program.js';
 import { createWorkerPool } from './worker-pool.js';
 import { startHealthMonitor } from './health-monitor.js';
@@ -124,6 +129,7 @@ class EngineInstance implements Engine {
   private counters: { readonly block: SharedArrayBuffer; readonly names: readonly string[] } | null = null;
   private listening: Listening[] = [];
   private health: HealthMonitor | null = null;
+  private announcement: AnnouncementMessage | null = null; // a relay's AnnounceTable state, as told
 
   constructor(private readonly env: EngineEnvironment) {
     this.log = env.log;
@@ -165,6 +171,9 @@ class EngineInstance implements Engine {
         return;
       case 'resolved':
         this.control?.resolved?.(message);
+        return;
+      case 'announcement':
+        this.announcement = message;
         return;
       case 'requalify':
         this.control?.requalify?.(message.reason);
@@ -315,6 +324,7 @@ class EngineInstance implements Engine {
       summary: () => this.summary(),
       control,
       interfaceName: message.interface?.name ?? null,
+      announcement: () => this.announcement,
     };
     const { control: controlFd, metrics: metricsFd } = message.fds;
     if (controlFd !== undefined)

@@ -115,6 +115,22 @@ export const requalifyMessageSchema = z
   .object({ type: z.literal('requalify'), reason: z.enum(['reload', 'network']) })
   .strict();
 
+/**
+ * A relay's announcement (AnnounceTable) changed: shown by `miredo-ctl status` and the metrics.
+ * The reason is the bootstrap's own words (announcer.ts), printable and short.
+ */
+export const announcementMessageSchema = z
+  .object({
+    type: z.literal('announcement'),
+    table: uint32,
+    announced: z.boolean(),
+    reason: z
+      .string()
+      .max(64)
+      .regex(/^[\x20-\x7e]*$/),
+  })
+  .strict();
+
 export const replyResultSchema = z.discriminatedUnion('ok', [
   z.object({ ok: z.literal(true) }).strict(),
   z.object({ ok: z.literal(false), kind: z.enum(['refused', 'failed']), reason }).strict(),
@@ -152,10 +168,12 @@ export const bootstrapToEngineSchema = z.union([
   requalifyMessageSchema,
   resolvedMessageSchema,
   replyMessageSchema,
+  announcementMessageSchema,
 ]);
 
 export type InitMessage = z.infer<typeof initMessageSchema>;
 export type ReplyResult = z.infer<typeof replyResultSchema>;
+export type AnnouncementMessage = z.infer<typeof announcementMessageSchema>;
 export type ReplyMessage = z.infer<typeof replyMessageSchema>;
 export type ResolvedMessage = z.infer<typeof resolvedMessageSchema>;
 export type ResolvedResult = ResolvedMessage['result'];
