@@ -124,7 +124,9 @@ export function fastPathFromUdp(
  * one for everybody is spent (slow-path-budget.ts). Spoofing one takes knowing which peers the
  * local side is reaching, and once a Teredo peer answered from its mapping it is trusted, so the
  * next ones no longer qualify. A peer behind a symmetric NAT answers from another mapping: it
- * shares the budget for everybody. Allocation-free; overwrites context.peer.
+ * shares the budget for everybody. A client also counts a trusted native peer whose new relay it
+ * is testing (native-relays.ts): the answers to those tests, and its packets, come through that
+ * relay. Allocation-free; overwrites context.peer.
  */
 export function fromSolicitedPeer(
   context: FastPathContext,
@@ -140,9 +142,15 @@ export function fromSolicitedPeer(
   const { table, peer } = context;
   const slot = table.find(bytes, source);
   if (slot < 0 || !table.read(slot, bytes, source, peer)) return false;
-  if ((peer.flags & (PEER_SOLICITED | PEER_TRUSTED)) !== PEER_SOLICITED) return false;
+  const native = !isTeredoAt(bytes, source, context.state.prefix);
+  if ((peer.flags & (PEER_SOLICITED | PEER_TRUSTED)) === PEER_SOLICITED) {
+    return native || teredoMappingMatchesAt(bytes, source, srcIPv4, srcPort);
+  }
+  // A trusted native peer whose packets came through a relay not validated for it: while the
+  // core tests that relay (PEER_COUNTING: native-relays.ts), the answers come through it too.
   return (
-    !isTeredoAt(bytes, source, context.state.prefix) ||
-    teredoMappingMatchesAt(bytes, source, srcIPv4, srcPort)
+    native &&
+    !context.relay &&
+    (peer.flags & (PEER_TRUSTED | PEER_COUNTING)) === (PEER_TRUSTED | PEER_COUNTING)
   );
 }

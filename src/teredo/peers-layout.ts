@@ -24,9 +24,12 @@
  *   word 8  lastRx       seconds; stored on its own by any thread (touchRx), no seqlock
  *   word 9  lastTx       seconds; likewise (touchTx)
  *   word 10 createdAt    seconds
- *   word 11 counters     bubbles in the low 16 bits, pings in the high 16   (writer only)
- *   word 12 lastBubble   seconds                                            (writer only)
- *   word 13 lastPing     seconds                                            (writer only)
+ *   word 11 counters     bubbles in bits 0-7, pings in bits 8-15, the alternate relay's
+ *                        port in bits 16-31                                 (writer only)
+ *   word 12 stamps       seconds mod 65536 of the last bubble (low 16 bits) and the last
+ *                        ping (high 16 bits); compared as signed 16-bit ages (writer only)
+ *   word 13 alternate    a native peer's alternate relay IPv4 (native-relays.ts), 0 if none
+ *                                                                           (writer only)
  *   word 14 newer        its eviction list's next newer slot + 1, 0 if none (writer only)
  *   word 15 older        its eviction list's next older slot + 1, 0 if none (writer only)
  * Words 1-9 are what readers see: the writer stores them with Atomics inside the seqlock. The
@@ -62,8 +65,8 @@ export const RECORD_LAST_RX = 8;
 export const RECORD_LAST_TX = 9;
 export const RECORD_CREATED_AT = 10;
 export const RECORD_COUNTERS = 11;
-export const RECORD_LAST_BUBBLE = 12;
-export const RECORD_LAST_PING = 13;
+export const RECORD_PACING_STAMPS = 12;
+export const RECORD_ALTERNATE_IPV4 = 13;
 export const RECORD_NEWER = 14;
 export const RECORD_OLDER = 15;
 /** Words from here on are read and written by the writer thread only. */

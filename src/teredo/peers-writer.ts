@@ -23,13 +23,13 @@ import {
   RECORD_CREATED_AT,
   RECORD_FLAGS,
   RECORD_KEY,
-  RECORD_LAST_BUBBLE,
-  RECORD_LAST_PING,
   RECORD_LAST_RX,
   RECORD_LAST_TX,
   RECORD_MAPPED_IPV4,
   RECORD_MAPPED_PORT,
   RECORD_OCCUPIED,
+  RECORD_ALTERNATE_IPV4,
+  RECORD_PACING_STAMPS,
   RECORD_SEQUENCE,
   RECORD_WORDS,
   RECORD_WRITER_ONLY,
@@ -95,8 +95,8 @@ export class PeerTableWriter extends PeerTableReader {
     this.store(base + RECORD_LAST_TX, 0);
     words[base + RECORD_CREATED_AT] = nowSeconds | 0;
     words[base + RECORD_COUNTERS] = 0;
-    words[base + RECORD_LAST_BUBBLE] = 0;
-    words[base + RECORD_LAST_PING] = 0;
+    words[base + RECORD_PACING_STAMPS] = 0;
+    words[base + RECORD_ALTERNATE_IPV4] = 0;
     this.store(base + RECORD_FLAGS, recordFlags);
     this.endWrite(base, sequence);
     const list = listOf(recordFlags);
@@ -212,35 +212,52 @@ export class PeerTableWriter extends PeerTableReader {
   }
 
   bubbles(slot: number): number {
-    return this.unsignedWord(slot, RECORD_COUNTERS) & 0xffff;
+    return this.unsignedWord(slot, RECORD_COUNTERS) & 0xff;
   }
 
   pings(slot: number): number {
-    return this.unsignedWord(slot, RECORD_COUNTERS) >>> 16;
+    return (this.unsignedWord(slot, RECORD_COUNTERS) >>> 8) & 0xff;
   }
 
   lastBubble(slot: number): number {
-    return this.unsignedWord(slot, RECORD_LAST_BUBBLE);
+    return this.unsignedWord(slot, RECORD_PACING_STAMPS) & 0xffff;
   }
 
   lastPing(slot: number): number {
-    return this.unsignedWord(slot, RECORD_LAST_PING);
+    return this.unsignedWord(slot, RECORD_PACING_STAMPS) >>> 16;
   }
 
   setBubbles(slot: number, count: number, lastSeconds: number): void {
     const base = this.liveBase(slot);
     if (base < 0) return;
-    const counters = this.words[base + RECORD_COUNTERS]!;
-    this.words[base + RECORD_COUNTERS] = (counters & ~0xffff) | clampCount(count);
-    this.words[base + RECORD_LAST_BUBBLE] = lastSeconds | 0;
+    const words = this.words;
+    words[base + RECORD_COUNTERS] = (words[base + RECORD_COUNTERS]! & ~0xff) | clampCount(count);
+    words[base + RECORD_PACING_STAMPS] =
+      (words[base + RECORD_PACING_STAMPS]! & ~0xffff) | (lastSeconds & 0xffff);
   }
 
   setPings(slot: number, count: number, lastSeconds: number): void {
     const base = this.liveBase(slot);
     if (base < 0) return;
-    const counters = this.words[base + RECORD_COUNTERS]!;
-    this.words[base + RECORD_COUNTERS] = (counters & 0xffff) | (clampCount(count) << 16);
-    this.words[base + RECORD_LAST_PING] = lastSeconds | 0;
+    const words = this.words;
+    words[base + RECORD_COUNTERS] = (words[base + RECORD_COUNTERS]! & ~0xff00) | (clampCount(count) << 8);
+    words[base + RECORD_PACING_STAMPS] = (words[base + RECORD_PACING_STAMPS]! & 0xffff) | (lastSeconds << 16);
+  }
+
+  alternateIPv4(slot: number): number {
+    return this.unsignedWord(slot, RECORD_ALTERNATE_IPV4);
+  }
+
+  alternatePort(slot: number): number {
+    return this.unsignedWord(slot, RECORD_COUNTERS) >>> 16;
+  }
+
+  setAlternate(slot: number, ipv4: number, port: number): void {
+    const base = this.liveBase(slot);
+    if (base < 0) return;
+    const words = this.words;
+    words[base + RECORD_ALTERNATE_IPV4] = ipv4 | 0;
+    words[base + RECORD_COUNTERS] = (words[base + RECORD_COUNTERS]! & 0xffff) | (port << 16);
   }
 
   keyInto(slot: number, out: Uint8Array, outOffset: number): void {
@@ -267,5 +284,5 @@ export class PeerTableWriter extends PeerTableReader {
 }
 
 function clampCount(count: number): number {
-  return Math.min(0xffff, Math.max(0, Math.trunc(count) || 0));
+  return Math.min(0xff, Math.max(0, Math.trunc(count) || 0));
 }

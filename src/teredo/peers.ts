@@ -128,13 +128,24 @@ export interface PeerTable {
   lastRx(slot: number): number;
   lastTx(slot: number): number;
   createdAt(slot: number): number;
-  /** Small per-peer counters for the control plane (bubbles, pings, 0..65535) and their timestamps (seconds). */
+  /**
+   * Small per-peer counters for the control plane (bubbles, pings, 0..255) and their timestamps
+   * (seconds mod 65536: compare them as signed 16-bit ages, as relay-pacing.ts does).
+   */
   bubbles(slot: number): number;
   setBubbles(slot: number, count: number, lastSeconds: number): void;
   lastBubble(slot: number): number;
   pings(slot: number): number;
   setPings(slot: number, count: number, lastSeconds: number): void;
   lastPing(slot: number): number;
+  /**
+   * A native peer's alternate relay (native-relays.ts): a second validated mapping, besides
+   * the one packets go to. 0:0 if none. Writer only, like the counters: data-plane workers
+   * never read it.
+   */
+  alternateIPv4(slot: number): number;
+  alternatePort(slot: number): number;
+  setAlternate(slot: number, ipv4: number, port: number): void;
   keyInto(slot: number, out: Uint8Array, outOffset: number): void;
   /**
    * Incremental expiry: a clock hand visits the next `budget` slots (at most one full turn) and

@@ -16,6 +16,7 @@ import type { IcmpRateLimiter } from './icmp-rate-limiter.js';
 import { IPV6_DESTINATION_OFFSET } from './ipv6-header.js';
 import type { NatType } from './nat-type.js';
 import type { PeerQueues } from './peer-queue.js';
+import { relayMatch } from './native-relays.js';
 import { PEER_COUNTING, PEER_QUEUED, PEER_SOLICITED, PEER_TRUSTED, PEER_UNPROVEN } from './peers.js';
 import type { PeerTable } from './peers.js';
 import type { ControlPackets } from './relay-packets.js';
@@ -136,7 +137,7 @@ export function createPeer(
  * reset the bubble and ping counters (Miredo resets them only on its receive case 1; doing it on
  * every accepted reception lets the data plane take the peer over at once), then release its
  * queue: outgoing packets go to the new mapping, incoming ones are delivered only if they came
- * from it.
+ * from it (or, from a native peer, from its other validated relay: native-relays.ts).
  *
  * Whether it has also proven two-way traffic, and so may never be evicted for room: yes if it
  * had, or if the local side solicited it (PEER_SOLICITED: the TUN device sent it a packet that
@@ -176,7 +177,7 @@ export function trustPeer(
         out.sendUdp(item.bytes, 0, item.bytes.length, ipv4, port);
         count(context, 'encapsulated');
         count(context, 'queue-flushed');
-      } else if (item.ipv4 === ipv4 >>> 0 && item.port === port) {
+      } else if (relayMatch(table, slot, item.ipv4, item.port) !== 'none') {
         out.writeTun(item.bytes, 0, item.bytes.length);
         count(context, 'decapsulated');
         count(context, 'queue-flushed');

@@ -21,9 +21,12 @@ export interface Pacing {
   readonly lastSeconds: number;
 }
 
-/** Signed 32-bit difference, like the peer table's ages: a stamp slightly ahead of us is "just now". */
+/**
+ * Signed 16-bit difference (the table keeps these stamps mod 65536: peers-layout.ts), like the
+ * peer table's ages: a stamp slightly ahead of us is "just now".
+ */
 function elapsedMs(nowSeconds: number, lastSeconds: number): number {
-  return Math.max(0, (nowSeconds - lastSeconds) | 0) * 1000;
+  return Math.max(0, ((nowSeconds - lastSeconds) << 16) >> 16) * 1000;
 }
 
 export function paceBubble(

@@ -11,7 +11,8 @@ import type { Hairpinning } from './hairpinning.js';
 import type { TeredoConstants } from './constants.js';
 import { buildEcho, echoPacketLength } from './echo.js';
 import { isGlobalUnicastIPv4 } from './ipv4.js';
-import { bubbleInterfaceId, pingHash, PING_HASH_BYTES } from './security.js';
+import { bubbleInterfaceId, pingHash, PING_HASH_BYTES, PING_VARIANTS } from './security.js';
+import { testAliasFlags } from './native-relays.js';
 import { ALTERNATE_ADDRESS_MAX_BYTES } from './trailers.js';
 import type { SecurityContext } from './security.js';
 import type { TunnelOutput } from './relay-types.js';
@@ -45,7 +46,13 @@ export interface ControlPackets {
     port: number,
     out: TunnelOutput,
   ): boolean;
-  /** An authenticated Echo Request from `source` (our address) to `destination`, via our server. */
+  /**
+   * An authenticated Echo Request from `source` (our address) to `destination`, via our server.
+   * `fromAlias`: from the next alias of our address, with the next variant's Echo identifier
+   * (security.ts, PING_VARIANTS; native-relays.ts, testAliasFlags), so that successive tests
+   * hash differently on routers that spread flows over several relays. Else from our address
+   * with Miredo's authenticator (variant 0).
+   */
   sendPing(
     source: Uint8Array,
     destination: Uint8Array,
@@ -53,6 +60,7 @@ export interface ControlPackets {
     wallSeconds: number,
     serverIPv4: number,
     out: TunnelOutput,
+    fromAlias?: boolean,
   ): void;
 }
 
@@ -68,6 +76,8 @@ export function createControlPackets(
   const ping = new Uint8Array(PING_PACKET_BYTES);
   const authenticator = new Uint8Array(PING_HASH_BYTES);
   const pingDestination = new Uint8Array(16);
+  const pingSource = new Uint8Array(16);
+  let nextAlias = 1;
 
   const packets: ControlPackets = {
     sendBubbleTo(dst, dstOffset, indirect, out): boolean {
@@ -105,12 +115,18 @@ export function createControlPackets(
       out.sendUdp(bubble, 0, BUBBLE_BYTES, ipv4, port);
       return true;
     },
-    sendPing(source, destination, destinationOffset, wallSeconds, serverIPv4, out): void {
+    sendPing(source, destination, destinationOffset, wallSeconds, serverIPv4, out, fromAlias = false): void {
+      const variant = fromAlias ? nextAlias : 0;
+      if (fromAlias) nextAlias = nextAlias + 1 === PING_VARIANTS ? 1 : nextAlias + 1;
       pingDestination.set(destination.subarray(destinationOffset, destinationOffset + 16));
-      pingHash(security, wallSeconds >>> 0, source, pingDestination, authenticator);
+      pingSource.set(source.subarray(0, 16));
+      const flags = testAliasFlags((source[8]! << 8) | source[9]!, variant);
+      pingSource[8] = flags >>> 8;
+      pingSource[9] = flags & 0xff;
+      pingHash(security, wallSeconds >>> 0, pingSource, pingDestination, authenticator, 0, variant);
       const length = buildEcho(ping, 0, {
         kind: 'request',
-        source,
+        source: pingSource,
         destination: pingDestination,
         hopLimit: constants.pingHopLimit,
         identifier: (authenticator[0]! << 8) | authenticator[1]!,

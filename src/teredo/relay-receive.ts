@@ -11,14 +11,18 @@
  *    link may be local discovery's (local-discovery.ts); then link-local sources are dropped (no
  *    forged Router Advertisements for the kernel). Relay: only Teredo sources;
  * 3. multicast destinations dropped;
- * 4. a trusted peer at the outer source: accepted. Client: a valid reply to our direct
- *    connectivity ping makes its sender's mapping trusted (the reply itself is not delivered);
+ * 4. a trusted peer at the outer source: accepted. Client: a native peer's packet through its
+ *    alternate validated relay is accepted and makes that relay its primary; a valid reply to
+ *    our direct connectivity ping makes its sender's mapping trusted, a native peer's previous
+ *    relay staying validated as its alternate (native-relays.ts; the reply is not delivered);
  * 5. a Teredo source whose address embeds the outer source, or a bubble addressed to the
  *    link-local interface ID we give the source's mapping (Miredo's extension for peers behind
  *    symmetric NATs), or (client) a neighbour answering from the local address we sent a hairpin
  *    bubble to (hairpinning.ts): trusted at the outer source, accepted; a client greets a mapping
  *    learnt so (symmetric-nat.ts rule 2). A relay only accepts peers it has an entry for;
- * 6. client, native source: queued as incoming, and a direct connectivity ping checks it;
+ * 6. client, native source (new, or through a relay not validated for it): queued as
+ *    incoming, and a direct connectivity ping checks it (for a trusted peer, a burst with
+ *    distinct identifiers: native-relays.ts);
  * 7. anything else dropped.
  * Bubbles are never delivered to the TUN device. Peers this creates are unproven (anyone can
  * spoof cases 5 and 6); a ping reply, or a bubble to our interface ID, from a peer the local side
@@ -26,10 +30,12 @@
  */
 import { isTeredoAt, teredoClientAt, teredoMappingMatchesAt, teredoPortAt } from './address.js';
 import { isBubbleAt } from './bubble.js';
+import { bytesEqual } from './bytes.js';
 import { isLinkLocalIPv6At, isMulticastIPv6At } from './ipv6-address.js';
 import { IPV6_DESTINATION_OFFSET, IPV6_SOURCE_OFFSET } from './ipv6-header.js';
 import { peerKey } from './peer-queue.js';
 import { PEER_SOLICITED, PEER_TRUSTED } from './peers.js';
+import { adoptRelay, PROBE_BURST, relayMatch, switchToAlternate } from './native-relays.js';
 import { count, createPeer, secondsOf, syncFlags, trustPeer } from './relay-context.js';
 import type { CoreContext } from './relay-context.js';
 import { pacePing } from './relay-pacing.js';
@@ -167,11 +173,39 @@ export function createReceiver(context: CoreContext, localBubble: LocalBubbleHoo
     table.setPings(slot, pacing.count, pacing.lastSeconds);
     syncFlags(context, slot, key);
     if (pacing.verdict === 'send') {
-      context.packets.sendPing(identity.address, packet, source, wallSeconds, identity.serverIPv4, out);
-      count(context, 'ping-sent');
+      // A trusted peer's packet through another relay: a burst, each with its own identifier, so
+      // that their replies come back through several relays, one of them hopefully this packet's.
+      // A first contact (which anyone may spoof) draws one ping, like Miredo's.
+      const trusted = (table.flags(slot) & PEER_TRUSTED) !== 0;
+      const burst = trusted ? PROBE_BURST : 1;
+      for (let probe = 0; probe < burst; probe++) {
+        const { address, serverIPv4 } = identity;
+        context.packets.sendPing(address, packet, source, wallSeconds, serverIPv4, out, trusted);
+      }
+      count(context, 'ping-sent', burst);
     } else {
       count(context, pacing.verdict === 'wait' ? 'ping-paced' : 'rx-ping-limit');
     }
+  }
+
+  /** Whether the packet at `at` is addressed to our own Teredo address (not to an alias of it). */
+  function toOurAddress(packet: Uint8Array, at: number): boolean {
+    const identity = context.identity;
+    return identity !== null && bytesEqual(packet, at + IPV6_DESTINATION_OFFSET, identity.address, 0, 16);
+  }
+
+  /**
+   * Whether a native peer's connectivity test is under way (a burst went out less than the ping
+   * interval ago, for a packet through a relay not yet validated): a packet through the primary
+   * relay is then delivered without resetting the ping count or releasing the held packets, so
+   * that the peer's packets through the unvalidated relay draw one burst per interval, not one
+   * per packet, and wait that long for a reply through their relay.
+   */
+  function probing(slot: number, nowSeconds: number): boolean {
+    const { table } = context;
+    if (table.pings(slot) === 0) return false;
+    const elapsed = (((nowSeconds - table.lastPing(slot)) << 16) >> 16) * 1000;
+    return elapsed <= context.constants.pingMinIntervalMs;
   }
 
   return {
@@ -219,15 +253,45 @@ export function createReceiver(context: CoreContext, localBubble: LocalBubbleHoo
       const key = peerKey(packet, source);
       let slot = table.find(packet, source);
       if (slot >= 0) {
-        const trusted = (table.flags(slot) & PEER_TRUSTED) !== 0;
-        if (trusted && table.mappedIPv4(slot) === ipv4 && table.mappedPort(slot) === srcPort) {
-          trustPeer(context, slot, key, ipv4, srcPort, nowSeconds, out, answersOurBubble(packet, at, slot));
+        const match = relayMatch(table, slot, ipv4, srcPort);
+        if (match === 'primary') {
+          if (!probing(slot, nowSeconds)) {
+            trustPeer(context, slot, key, ipv4, srcPort, nowSeconds, out, answersOurBubble(packet, at, slot));
+          } else if (context.pingCheck.answersOurPing(packet, at, packetLength, wallSeconds)) {
+            // A test for another relay answered through this one: the held packets wait on.
+            count(context, 'rx-ping-reply');
+            table.touchRx(slot, nowSeconds);
+            return;
+          } else {
+            table.touchRx(slot, nowSeconds);
+          }
+          deliver(packet, at, packetLength, out);
+          return;
+        }
+        if (match === 'alternate' && context.client && !sourceIsTeredo && toOurAddress(packet, at)) {
+          // The peer's packets come through its other validated relay: ours follow them.
+          switchToAlternate(table, slot);
+          count(context, 'rx-relay-switched');
+          trustPeer(context, slot, key, ipv4, srcPort, nowSeconds, out, false);
           deliver(packet, at, packetLength, out);
           return;
         }
         if (context.client && context.pingCheck.answersOurPing(packet, at, packetLength, wallSeconds)) {
           count(context, 'rx-ping-reply');
-          trustPeer(context, slot, key, ipv4, srcPort, nowSeconds, out, true);
+          let mappedIPv4 = ipv4;
+          let mappedPort = srcPort;
+          if (!sourceIsTeredo) {
+            // A reply to a test from an alias proves the relay, which may not know our own
+            // address yet (relays only take packets from clients they have sent to): it joins
+            // as the alternate, and becomes the primary once it carries a packet to us.
+            const toUs = toOurAddress(packet, at);
+            if (adoptRelay(table, slot, ipv4, srcPort, toUs)) count(context, 'rx-relay-validated');
+            if (!toUs && (table.flags(slot) & PEER_TRUSTED) !== 0) {
+              mappedIPv4 = table.mappedIPv4(slot);
+              mappedPort = table.mappedPort(slot);
+            }
+          }
+          trustPeer(context, slot, key, mappedIPv4, mappedPort, nowSeconds, out, true);
           return;
         }
       }

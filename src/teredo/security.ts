@@ -84,9 +84,10 @@ function hashWithPidAndTime(
   prefixLength: number,
   ts: number,
   tsLittleEndian: boolean,
+  pidField: number = ctx.pid16,
 ): Uint8Array {
   const message = ctx.message;
-  let at = putU16(message, prefixLength, ctx.pid16);
+  let at = putU16(message, prefixLength, pidField);
   at = tsLittleEndian ? putU32LittleEndian(message, at, ts) : putU32BigEndian(message, at, ts);
   return ctx.hmac.macInto(message.subarray(0, at), ctx.digest);
 }
@@ -149,16 +150,32 @@ export function flagBits(ctx: SecurityContext, ts: number): number {
   return (hash[0]! << 8) | hash[1]!;
 }
 
-function pingHmac(ctx: SecurityContext, ts: number, src16: Uint8Array, dst16: Uint8Array): Uint8Array {
+function pingHmac(
+  ctx: SecurityContext,
+  ts: number,
+  src16: Uint8Array,
+  dst16: Uint8Array,
+  identifier: number,
+): Uint8Array {
   ctx.message.set(src16, 0);
   ctx.message.set(dst16, 16);
-  return hashWithPidAndTime(ctx, 32, ts, false);
+  return hashWithPidAndTime(ctx, 32, ts, false, identifier);
 }
 
 /**
+ * Identifier variants of the ping authenticator: the Echo identifier is pid16 XOR a variant
+ * below this, and the HMAC covers the identifier instead of pid16 (variant 0 is exactly
+ * Miredo's authenticator). Routers that spread flows over several relays by a hash of the ICMPv6
+ * identifier (ECMP, Linux fib_multipath_hash_policy=1) send the replies of different variants
+ * through different relays, which is how the client tests the relay a native peer's data come
+ * through (native-relays.ts).
+ */
+export const PING_VARIANTS = 64;
+
+/**
  * The 22-byte ping authenticator for an Echo Request from `src16` to `dst16` sent at wall-clock
- * second `ts`: identifier = pid16, sequence = low 16 bits of ts, then the high 16 bits of ts and
- * the 16-byte HMAC as echo data.
+ * second `ts`: identifier = pid16 XOR `variant` (0..PING_VARIANTS-1), sequence = low 16 bits of
+ * ts, then the high 16 bits of ts and the 16-byte HMAC (over the identifier) as echo data.
  */
 export function pingHash(
   ctx: SecurityContext,
@@ -167,14 +184,19 @@ export function pingHash(
   dst16: Uint8Array,
   out: Uint8Array = new Uint8Array(PING_HASH_BYTES),
   outOffset = 0,
+  variant = 0,
 ): Uint8Array {
   if (src16.length !== 16 || dst16.length !== 16) {
     throw new RangeError('ping hash addresses must be 16 bytes');
   }
-  putU16(out, outOffset, ctx.pid16);
+  if (!Number.isInteger(variant) || variant < 0 || variant >= PING_VARIANTS) {
+    throw new RangeError(`ping variant must be an integer in 0..${PING_VARIANTS - 1}, got ${variant}`);
+  }
+  const identifier = ctx.pid16 ^ variant;
+  putU16(out, outOffset, identifier);
   putU16(out, outOffset + 2, ts & 0xffff);
   putU16(out, outOffset + 4, ts >>> 16);
-  out.set(pingHmac(ctx, ts >>> 0, src16, dst16), outOffset + 6);
+  out.set(pingHmac(ctx, ts >>> 0, src16, dst16, identifier), outOffset + 6);
   return out;
 }
 
@@ -192,10 +214,11 @@ export function verifyPingHash(
   if (hash22.length !== PING_HASH_BYTES || src16.length !== 16 || dst16.length !== 16) {
     return 'wrong-length';
   }
-  if (((hash22[0]! << 8) | hash22[1]!) !== ctx.pid16) return 'wrong-pid';
+  const identifier = (hash22[0]! << 8) | hash22[1]!;
+  if ((identifier ^ ctx.pid16) >= PING_VARIANTS) return 'wrong-pid';
   const ts = ((hash22[4]! << 24) | (hash22[5]! << 16) | (hash22[2]! << 8) | hash22[3]!) >>> 0;
   if ((now - ts) >>> 0 >= PING_HASH_LIFETIME_SECONDS) return 'expired';
-  const expected = pingHmac(ctx, ts, src16, dst16);
+  const expected = pingHmac(ctx, ts, src16, dst16, identifier);
   let difference = 0;
   for (let i = 0; i < HMAC_MD5_BYTES; i++) difference |= expected[i]! ^ hash22[6 + i]!;
   return difference === 0 ? 'valid' : 'bad-hmac';

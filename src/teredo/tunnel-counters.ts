@@ -59,6 +59,10 @@ export const TUNNEL_COUNTER_NAMES = Object.freeze([
   'rx-hmac-bubble',
   'rx-queued',
   'rx-ping-limit',
+  // A native peer's relays (native-relays.ts): another relay validated for it by our ping
+  // reply, and packets through its alternate relay that made that relay its primary.
+  'rx-relay-validated',
+  'rx-relay-switched',
 
   // Control packets the core sends.
   'bubble-sent',

@@ -6,13 +6,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { fastPathFromTun, fastPathFromUdp } from '../../../src/teredo/fast-path.js';
+import { fastPathFromTun, fastPathFromUdp, fromSolicitedPeer } from '../../../src/teredo/fast-path.js';
 import type { FastPathContext } from '../../../src/teredo/fast-path.js';
 import { createPeerSnapshot, createTunnelShared } from '../../../src/ipc/tunnel-shared.js';
 import type { TunnelShared } from '../../../src/ipc/tunnel-shared.js';
 import { createTunnelSnapshot } from '../../../src/ipc/tunnel-state.js';
 import { clientLinkLocal } from '../../../src/teredo/address.js';
-import { PEER_COUNTING, PEER_QUEUED, PEER_TRUSTED } from '../../../src/teredo/peers.js';
+import { PEER_COUNTING, PEER_QUEUED, PEER_SOLICITED, PEER_TRUSTED } from '../../../src/teredo/peers.js';
 import { createTunnelCore } from '../../../src/teredo/relay.js';
 import type { TunnelOutput } from '../../../src/teredo/relay.js';
 import { createSecurityContext } from '../../../src/teredo/security.js';
@@ -248,6 +248,25 @@ const packetArbitrary = fc.record({
   payload: fc.uint8Array({ maxLength: 24 }),
   cut: mostly(fc.constant(0), [1, 3, 30]),
   outer: mostly(fc.constantFrom(OUTER[0]!, OUTER[1]!), OUTER),
+});
+
+describe('slow-path budget of answers we wait for (fromSolicitedPeer)', () => {
+  const fromHost = ipv6Packet({ source: NATIVE_HOST, destination: CLIENT_ADDRESS });
+  const solicited = (s: Setup, ipv4: number): boolean =>
+    fromSolicitedPeer(s.context, fromHost, 0, fromHost.length, ipv4, RELAY_PORT);
+
+  it('counts a trusted native peer only while a new relay of its is being tested', () => {
+    const s = setup('client');
+    const slot = s.peer(NATIVE_HOST, PEER_TRUSTED, RELAY_IPV4, RELAY_PORT);
+    assert.equal(solicited(s, RELAY_IPV4 + 1), false, 'trusted, nothing under test');
+    s.shared.table.setFlags(slot, PEER_TRUSTED | PEER_COUNTING | PEER_QUEUED);
+    assert.equal(solicited(s, RELAY_IPV4 + 1), true, 'its relays are being tested');
+    s.shared.table.setFlags(slot, PEER_SOLICITED);
+    assert.equal(solicited(s, RELAY_IPV4 + 1), true, 'pending and solicited, as before');
+    const relay = setup('relay');
+    relay.peer(NATIVE_HOST, PEER_TRUSTED | PEER_COUNTING, RELAY_IPV4, RELAY_PORT);
+    assert.equal(solicited(relay, RELAY_IPV4 + 1), false, 'a relay tests no relays');
+  });
 });
 
 describe('fast path agrees with the tunnel core', () => {

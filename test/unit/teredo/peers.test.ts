@@ -231,7 +231,7 @@ test('timestamps are whole seconds as uint32', () => {
   table.touchRx(-1, 1);
 });
 
-test('bubble and ping counters are independent, clamped to 0..65535, with their timestamps', () => {
+test('bubble and ping counters are independent, clamped to 0..255, with their timestamps', () => {
   const table = createPeerTable(4, SEED);
   const slot = insertOrFail(table, keyFor(1));
   table.setBubbles(slot, 3, 11);
@@ -242,12 +242,21 @@ test('bubble and ping counters are independent, clamped to 0..65535, with their 
   assert.equal(table.lastPing(slot), 12);
   table.setBubbles(slot, 70_000, 13);
   table.setPings(slot, -5, 14);
-  assert.equal(table.bubbles(slot), 0xffff);
+  assert.equal(table.bubbles(slot), 0xff);
   assert.equal(table.pings(slot), 0);
-  table.setPings(slot, 65_535, 15);
-  assert.equal(table.bubbles(slot), 0xffff);
-  assert.equal(table.pings(slot), 0xffff);
-  assert.equal(table.lastPing(slot), 15);
+  table.setPings(slot, 65_535, 0x10000 + 15);
+  assert.equal(table.bubbles(slot), 0xff);
+  assert.equal(table.pings(slot), 0xff);
+  assert.equal(table.lastPing(slot), 15, 'stamps are kept mod 65536');
+  assert.equal(table.lastBubble(slot), 13);
+  table.setAlternate(slot, 0xc0000201, 3544);
+  assert.equal(table.alternateIPv4(slot), 0xc0000201);
+  assert.equal(table.alternatePort(slot), 3544);
+  assert.equal(table.bubbles(slot), 0xff, 'the alternate leaves the counters alone');
+  assert.equal(table.pings(slot), 0xff);
+  table.setBubbles(slot, 0, 1);
+  table.setPings(slot, 0, 2);
+  assert.equal(table.alternatePort(slot), 3544, 'and the counters leave the alternate alone');
 });
 
 test('setters ignore empty slots and getters return 0 for them', () => {

@@ -8,6 +8,7 @@ import {
   isOwnBubbleInterfaceId,
   nonce,
   pingHash,
+  PING_VARIANTS,
   verifyPingHash,
 } from '../../../src/teredo/security.js';
 import { hex, ipv4Number, ipv6Bytes } from '../../support/inet.js';
@@ -140,11 +141,40 @@ test('flipping any bit of any of the 22 bytes makes verification fail', () => {
       tampered[index]! ^= mask;
       const verdict = verifyPingHash(ctx, tampered, CLIENT, NATIVE, PING_TS + delay);
       assert.notEqual(verdict, 'valid');
-      if (index < 2) assert.equal(verdict, 'wrong-pid');
+      // The identifier may only differ from pid16 by a variant, which the HMAC covers.
+      if (index < 2) assert.ok(verdict === 'wrong-pid' || verdict === 'bad-hmac', verdict);
       if (index >= 6) assert.equal(verdict, 'bad-hmac');
     }),
     { numRuns: 500 },
   );
+});
+
+test('every identifier variant verifies, is bound by the HMAC, and none beyond them', () => {
+  const ctx = createSecurityContext(KEY, PID);
+  const seen = new Set<number>();
+  for (let variant = 0; variant < PING_VARIANTS; variant++) {
+    const hash = pingHash(ctx, PING_TS, CLIENT, NATIVE, undefined, 0, variant);
+    const identifier = (hash[0]! << 8) | hash[1]!;
+    assert.equal(identifier, PID ^ variant);
+    seen.add(identifier);
+    assert.equal(verifyPingHash(ctx, hash, CLIENT, NATIVE, PING_TS), 'valid');
+    // Another variant's identifier on this HMAC: refused.
+    const moved = hash.slice();
+    const other = PID ^ ((variant + 1) % PING_VARIANTS);
+    moved[0] = other >>> 8;
+    moved[1] = other & 0xff;
+    assert.equal(verifyPingHash(ctx, moved, CLIENT, NATIVE, PING_TS), 'bad-hmac');
+  }
+  assert.equal(seen.size, PING_VARIANTS);
+  assert.deepEqual(
+    pingHash(ctx, PING_TS, CLIENT, NATIVE, undefined, 0, 0),
+    pingHash(ctx, PING_TS, CLIENT, NATIVE),
+  );
+  const beyond = pingHash(ctx, PING_TS, CLIENT, NATIVE);
+  beyond[0] = (PID ^ PING_VARIANTS) >>> 8;
+  beyond[1] = (PID ^ PING_VARIANTS) & 0xff;
+  assert.equal(verifyPingHash(ctx, beyond, CLIENT, NATIVE, PING_TS), 'wrong-pid');
+  assert.throws(() => pingHash(ctx, PING_TS, CLIENT, NATIVE, undefined, 0, PING_VARIANTS), RangeError);
 });
 
 test('pingHash round-trips for any key, pid, time, addresses and delay under 30 s', () => {

@@ -1,0 +1,233 @@
+/**
+ * Issue 18, "every flow reaches its client with several relays": two and then three of our
+ * relays announce 2001::/32 to a BGP router that spreads flows over them by 5-tuple (ICMPv6
+ * echo identifiers included: scripts/lab/fleet.ts). A fresh client (a restart: new port, new NAT
+ * mapping, new Teredo address, empty peer table) must be reachable from the IPv6 host at first
+ * contact, and carry a TCP transfer started from each side, in every one of 20 fresh starts with
+ * two relays and 20 with three. The host's flows and the replies to the client's direct
+ * connectivity tests hash onto different relays about half the time; before the client accepted
+ * a native peer through more than one validated relay (native-relays.ts), all the host's pings
+ * were lost in those starts.
+ *
+ * Five clients behind two cone NATs start at once, four rounds per relay count. Then a flow of
+ * pings from the host to a fresh client loses at most 1 s of pings when the relay carrying it
+ * is killed (kill -9). About 75 s.
+ *
+ * Measurements, not run by default (their figures are in README):
+ *   MIREDO_FLEET_CLIENT=debian       Debian's Miredo client instead of ours (reported, not asserted)
+ *   MIREDO_FLEET_PACKAGE_ROOT=DIR    our client from another build (e.g. before this change)
+ *   MIREDO_FLEET_ROUNDS=N            rounds per relay count (default 4)
+ *   MIREDO_FLEET_ROUTER_HASH=addresses  the router hashes source and destination addresses only
+ *                                    (fib_multipath_hash_policy=3, fields 0x3): a network-side measure
+ */
+import { describe, it } from 'node:test';
+import type { TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { netnsSkip } from '../../support/netns.js';
+import { createLab, FLEET_IPV6HOST_IPV6 } from '../../../scripts/lab/index.js';
+import type { Implementation, Lab, TeredoClient } from '../../../scripts/lab/index.js';
+import { LabStory } from '../lab/lab-test-tools.js';
+import { engineCounters, formatCounters, tcpTransfer } from '../lab/tunnel-tools.js';
+
+const CLIENTS = ['alice', 'bob', 'carol', 'dave', 'erin'] as const;
+const ROUNDS = Number(process.env['MIREDO_FLEET_ROUNDS'] ?? '4');
+const IMPL: Implementation = process.env['MIREDO_FLEET_CLIENT'] === 'debian' ? 'debian' : 'ours';
+const PACKAGE_ROOT = process.env['MIREDO_FLEET_PACKAGE_ROOT'];
+const ADDRESS_HASH = process.env['MIREDO_FLEET_ROUTER_HASH'] === 'addresses';
+/** Measuring someone else's client (Debian's, or an older build): report, do not assert. */
+const MEASURING = IMPL !== 'ours' || PACKAGE_ROOT !== undefined || ADDRESS_HASH;
+const TCP_BYTES = 64 * 1024;
+const TCP_TIMEOUT_MS = 10_000;
+/** Pings (at 10/s) a flow may lose when the relay carrying it is killed: about 1 s. */
+const KILL_LOSS_BOUND = 10;
+
+interface Trial {
+  readonly client: string;
+  readonly qualified: boolean;
+  /** Echo replies the host got of its first 3 (0 = first contact failed). */
+  readonly pingReplies: number;
+  readonly tcpFromHost: boolean;
+  readonly tcpToHost: boolean;
+  readonly note: string;
+}
+
+let nextPort = 0;
+
+const works = (trial: Trial): boolean => trial.pingReplies > 0 && trial.tcpFromHost && trial.tcpToHost;
+
+async function identicalTransfer(
+  t: TestContext,
+  lab: Lab,
+  options: Parameters<typeof tcpTransfer>[2],
+): Promise<[boolean, string]> {
+  try {
+    const transfer = await tcpTransfer(t, lab, options);
+    return [transfer.receivedSha256 === transfer.sentSha256, ''];
+  } catch (error) {
+    return [false, (error as Error).message.split('\n')[0] ?? ''];
+  }
+}
+
+/** The client under test, started afresh on `node` (a new port, so a new mapping and address). */
+function startFresh(lab: Lab, node: string): Promise<TeredoClient> {
+  return lab.startClient(node, IMPL, {
+    ...(PACKAGE_ROOT === undefined ? {} : { packageRoot: PACKAGE_ROOT }),
+    ...(IMPL === 'ours' ? { extraConfig: ['DataplaneWorkers 1'] } : {}),
+  });
+}
+
+/** One fresh start of `client`: qualify, first contact from the host, TCP from each side, stop. */
+async function trial(t: TestContext, lab: Lab, client: string, port: number): Promise<Trial> {
+  const daemon = await startFresh(lab, client);
+  try {
+    const qualified = await lab.waitQualified(daemon, 20_000).catch(() => null);
+    if (qualified === null) {
+      return {
+        client,
+        qualified: false,
+        pingReplies: 0,
+        tcpFromHost: false,
+        tcpToHost: false,
+        note: 'no address',
+      };
+    }
+    const ping = await lab.ping6('ipv6host', qualified.address, {
+      count: 3,
+      intervalSeconds: 0.2,
+      deadlineSeconds: 4,
+    });
+    const [tcpFromHost, fromNote] = await identicalTransfer(t, lab, {
+      from: 'ipv6host',
+      to: client,
+      address: qualified.address,
+      port: 5002,
+      bytes: TCP_BYTES,
+      timeoutMs: TCP_TIMEOUT_MS,
+    });
+    const [tcpToHost, toNote] = await identicalTransfer(t, lab, {
+      from: client,
+      to: 'ipv6host',
+      address: FLEET_IPV6HOST_IPV6,
+      port,
+      bytes: TCP_BYTES,
+      timeoutMs: TCP_TIMEOUT_MS,
+    });
+    const result = {
+      client,
+      qualified: true,
+      pingReplies: ping.received,
+      tcpFromHost,
+      tcpToHost,
+      note: [fromNote, toNote].filter((note) => note !== '').join('; '),
+    };
+    if (!works(result) && IMPL === 'ours') {
+      const counters = await engineCounters(daemon.daemon).catch(() => ({}));
+      return { ...result, note: `${result.note} counters: ${formatCounters(counters)}` };
+    }
+    return result;
+  } finally {
+    await daemon.stop(2000);
+  }
+}
+
+/** `ROUNDS` rounds of a fresh start of every client at once; every trial, in order. */
+async function freshStarts(t: TestContext, lab: Lab): Promise<Trial[]> {
+  const trials: Trial[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    // A port of its own per trial on the host: no listener of an earlier one in the way.
+    const port = (index: number): number => 5100 + (nextPort++ % 800) * CLIENTS.length + index;
+    trials.push(...(await Promise.all(CLIENTS.map((client, index) => trial(t, lab, client, port(index))))));
+  }
+  return trials;
+}
+
+function summary(relays: number, trials: readonly Trial[]): string {
+  const count = (test: (trial: Trial) => boolean): number => trials.filter(test).length;
+  const failed = trials.filter((trial) => !works(trial));
+  return (
+    `${IMPL}${PACKAGE_ROOT === undefined ? '' : ` (${PACKAGE_ROOT})`} client, ${relays} relays` +
+    `${ADDRESS_HASH ? ' hashing addresses only' : ''}: ` +
+    `${count(works)} of ${trials.length} fresh starts worked; first contact ${count((x) => x.pingReplies > 0)}, ` +
+    `TCP from the host ${count((x) => x.tcpFromHost)}, TCP to the host ${count((x) => x.tcpToHost)}, ` +
+    `qualified ${count((x) => x.qualified)}` +
+    (failed.length === 0
+      ? ''
+      : `; failed: ${failed.map((x) => `${x.client} (${x.pingReplies}/3 pings, ${x.note || 'tcp'})`).join(', ')}`)
+  );
+}
+
+/**
+ * A fresh client, a ping flow from the host at 10/s, and kill -9 of the relay carrying it after
+ * 3 s: the router withdraws it (BIRD) and the flow comes through another relay, which the client
+ * accepts at once if validated, else after one burst of tests. Returns the pings lost.
+ */
+async function lossOnRelayKill(t: TestContext, lab: Lab): Promise<number> {
+  const daemon = await startFresh(lab, 'alice');
+  try {
+    const qualified = await lab.waitQualified(daemon, 20_000);
+    await lab.ping6('ipv6host', qualified.address, { count: 3, deadlineSeconds: 4 });
+    const before = await lab.fleet.relayTraffic();
+    const flow = lab.ping6('ipv6host', qualified.address, {
+      count: 110,
+      intervalSeconds: 0.1,
+      deadlineSeconds: 11,
+    });
+    await sleep(3000);
+    const during = await lab.fleet.relayTraffic();
+    const carried = lab.relays.map((relay) => (during.get(relay) ?? 0) - (before.get(relay) ?? 0));
+    const carrier = lab.relays[carried.indexOf(Math.max(...carried))] ?? 'relay1';
+    await lab.fleet.killRelay(carrier);
+    const ping = await flow;
+    const lost = ping.transmitted - ping.received;
+    t.diagnostic(
+      `${IMPL} client, kill -9 of ${carrier} (which carried ${carried.join('/')} packets to the client ` +
+        `per relay): ${lost} of ${ping.transmitted} pings at 10/s lost`,
+    );
+    return lost;
+  } finally {
+    await daemon.stop(2000);
+  }
+}
+
+describe('anycast fleet: first contact and TCP with a fresh client', { skip: netnsSkip() }, () => {
+  it('work in every fresh start with two relays and with three', async (t) => {
+    const story = new LabStory();
+    let lab: Lab | undefined;
+    try {
+      lab = await createLab({
+        anycast: { relays: 3 },
+        nats: [
+          { name: 'cone1', kind: 'cone', clients: ['alice', 'bob', 'carol'] },
+          { name: 'cone2', kind: 'cone', clients: ['dave', 'erin'] },
+        ],
+        onProgress: story.listener,
+      });
+      const fleetLab = lab;
+      if (ADDRESS_HASH) {
+        await fleetLab.run('router', 'sysctl', ['-q', '-w', 'net.ipv6.fib_multipath_hash_fields=0x0003']);
+        await fleetLab.run('router', 'sysctl', ['-q', '-w', 'net.ipv6.fib_multipath_hash_policy=3']);
+      }
+      await fleetLab.startServer('ours');
+      const failures: string[] = [];
+      for (const relays of [2, 3]) {
+        const names = fleetLab.relays.slice(0, relays);
+        for (const node of names.slice(relays === 2 ? 0 : 2)) {
+          await fleetLab.startRelay('ours', { node, extraConfig: ['DataplaneWorkers 1'] });
+        }
+        await fleetLab.fleet.waitRouterNexthops(names, 10_000);
+        const trials = await freshStarts(t, fleetLab);
+        const line = summary(relays, trials);
+        t.diagnostic(line);
+        if (trials.some((x) => !works(x))) failures.push(line);
+      }
+      const lost = await lossOnRelayKill(t, fleetLab);
+      if (!MEASURING) {
+        assert.deepEqual(failures, [], story.lines.slice(-40).join('\n'));
+        assert.ok(lost <= KILL_LOSS_BOUND, `${lost} pings lost when the relay carrying them died`);
+      }
+    } finally {
+      await lab?.destroy();
+    }
+  });
+});
