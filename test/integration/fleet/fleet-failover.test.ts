@@ -5,12 +5,12 @@
  *   a second either way, BFD only matters when a relay's machine hangs): how many pings are lost;
  * - drain (SIGTERM, DrainTime 6 s) of the relay carrying the flow while each BGP message takes
  *   3 s to reach the router (slow convergence): none may be lost.
- * BFD is on (MIREDO_TS_FLEET_BFD=0: off). The router hashes addresses only (hashPolicy 0, and
- * the IPv6 host sends flow label 0; MIREDO_TS_FLEET_HASH=1: 5-tuples): every packet between the IPv6 host and alice,
- * the client's connectivity tests included, takes one relay, so these runs measure the relays'
- * side (withdrawal, drain) and not how the client copes with a flow split over relays (item 1 of
- * the issue, the client's part). Runs: MIREDO_TS_FLEET_RUNS (3 kills, 2 drains) of
- * MIREDO_TS_FLEET_PINGS (100) pings; about 85 s in all.
+ * BFD is on (MIREDO_TS_FLEET_BFD=0: off). The router hashes 5-tuples (MIREDO_TS_FLEET_HASH=0:
+ * addresses only, the IPv6 host sending flow label 0), so the flow and the client's connectivity
+ * tests may take different relays: the client accepts the host through any relay it validated
+ * (native-relays.ts), and follows the flow to the relay left after a kill or a drain.
+ * Runs: MIREDO_TS_FLEET_RUNS (3 kills, 2 drains) of MIREDO_TS_FLEET_PINGS (100) pings; about
+ * 85 s in all.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
