@@ -24,6 +24,12 @@ export interface AnycastSpec {
    * delaying TCP proxy in the relay's namespace). Default 0 (direct session).
    */
   readonly bgpDelayMs?: number;
+  /**
+   * The router's ECMP hash (net.ipv6.fib_multipath_hash_policy): 1 (the default) hashes the
+   * 5-tuple, ICMP echo identifiers included, so flows between the same two hosts may take
+   * different relays; 0 hashes addresses only, so all of them take one relay.
+   */
+  readonly hashPolicy?: 0 | 1;
 }
 
 /** A relay's link to the router. */
@@ -41,6 +47,7 @@ export interface FleetSettings {
   readonly scanTimeS: number;
   readonly learnTable: number;
   readonly bgpDelayMs: number;
+  readonly hashPolicy: 0 | 1;
 }
 
 export const MAX_FLEET_RELAYS = 3;
@@ -85,5 +92,5 @@ export function fleetSettings(spec: AnycastSpec): FleetSettings {
   const learnTable = spec.learnTable ?? MAIN_TABLE;
   if (!Number.isInteger(learnTable) || learnTable < 1 || learnTable > 0xfffffffe)
     throw new Error('anycast.learnTable must be a kernel table id');
-  return { bfd: spec.bfd ?? false, scanTimeS, learnTable, bgpDelayMs };
+  return { bfd: spec.bfd ?? false, scanTimeS, learnTable, bgpDelayMs, hashPolicy: spec.hashPolicy ?? 1 };
 }

@@ -242,6 +242,13 @@ export class Fleet {
     return pids;
   }
 
+  /** SIGCONT to every process of the namespace: the frozen machine runs again. */
+  async thawRelay(relay: string): Promise<void> {
+    this.relayNode(relay);
+    this.signal(await this.context.namespace(relay).pids(), 'SIGCONT');
+    this.context.report(relay, "the relay's machine runs again (SIGCONT)");
+  }
+
   private signal(pids: readonly number[], signal: NodeJS.Signals): void {
     for (const pid of pids) {
       try {

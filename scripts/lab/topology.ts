@@ -20,10 +20,18 @@ export async function prepareNamespace(ns: LabNamespace, node: LabNode): Promise
   ];
   if (node.role === 'relay') settings.push(['net.ipv6.conf.all.forwarding', 1]);
   if (node.role === 'router') {
-    // ECMP by 5-tuple (ports, and ICMP echo identifiers), as routers spreading flows do.
-    settings.push(['net.ipv6.conf.all.forwarding', 1], ['net.ipv6.fib_multipath_hash_policy', 1]);
+    // ECMP by 5-tuple (ports, and ICMP echo identifiers), as routers spreading flows do, or by addresses.
+    settings.push(
+      ['net.ipv6.conf.all.forwarding', 1],
+      ['net.ipv6.fib_multipath_hash_policy', node.fleet.hashPolicy],
+    );
   }
   if (node.role === 'nat') settings.push(['net.ipv4.ip_forward', 1]);
+  if (node.role === 'ipv6host' && node.router !== null) {
+    // Flow label 0 on everything it sends: Linux's address-only ECMP hash (policy 0) includes the
+    // flow label, which would otherwise differ per socket and split one host pair over relays.
+    settings.push(['net.ipv6.auto_flowlabels', 0]);
+  }
   if (node.role === 'client' && node.portRange !== null) {
     settings.push(['net.ipv4.ip_local_port_range', node.portRange.join(' ')]);
   }

@@ -12,16 +12,24 @@
 import { spawn } from 'node:child_process';
 import type { Socket } from 'node:net';
 import type { Logger, LogSink } from '../log/logger.js';
+import { signalDescription, signalNumber } from './signals.js';
 import { engineLogLine } from '../log/engine-line.js';
 import { createLineSplitter } from '../log/line-splitter.js';
 import { openFrameChannel } from '../ipc/channel.js';
 import { describeFrameViolation } from '../ipc/frames.js';
 import { createRequestQueue } from './helper-queue.js';
-import { CHANNEL_FD, FAULT_INJECTION_ENV, FIRST_PASSED_FD, workersArgument } from '../ipc/engine-launch.js';
+import {
+  CHANNEL_FD,
+  FAULT_INJECTION_ENV,
+  FIRST_PASSED_FD,
+  injectedFault,
+  workersArgument,
+} from '../ipc/engine-launch.js';
 import { parseEngineToBootstrap } from '../ipc/bootstrap-engine-messages.js';
 import type {
   BootstrapToEngine,
   EngineSummary,
+  HealthMessage,
   HelperRequest,
   InitMessage,
   ReplyResult,
@@ -64,6 +72,8 @@ export interface EngineProcessOptions {
   readonly onRequest: (request: HelperRequest) => Promise<ReplyResult>;
   /** A client's `resolve` request (name-service.ts); absent: refused. */
   readonly onResolve?: (request: ResolveRequest) => Promise<ResolvedResult>;
+  /** The engine's data-plane health reports (a relay's announcer); absent: ignored. */
+  readonly onHealth?: (message: HealthMessage) => void;
   readonly readyTimeoutMs?: number;
 }
 
@@ -122,7 +132,24 @@ export function renumberDescriptors(fds: EngineDescriptors): {
  * root started the bootstrap with it (SECURITY.md).
  */
 export function engineEnvironment(bootstrapEnv: NodeJS.ProcessEnv): Record<string, string> {
-  return bootstrapEnv[FAULT_INJECTION_ENV] === '1' ? { [FAULT_INJECTION_ENV]: '1' } : {};
+  const value = bootstrapEnv[FAULT_INJECTION_ENV];
+  return injectedFault(value) === null || value === undefined ? {} : { [FAULT_INJECTION_ENV]: value };
+}
+
+/** The supervisor's line for an engine that ended by itself (Miredo's wording). */
+export function logEngineExit(log: Logger, pid: number, exit: EngineExit): void {
+  if (exit.signal !== null) {
+    const number = signalNumber(exit.signal);
+    log.info(
+      { child: pid },
+      'Child %d killed by signal %d (%s)',
+      pid,
+      number,
+      signalDescription(exit.signal),
+    );
+  } else {
+    log.notice({ child: pid }, 'Child %d exited (code: %d)', pid, exit.code ?? -1);
+  }
 }
 
 function exitText(exit: EngineExit): string {
@@ -208,6 +235,9 @@ export function spawnEngine(options: EngineProcessOptions): EngineProcess {
       case 'ready':
         clearTimeout(readyTimer);
         settleReady({ ok: true });
+        return;
+      case 'health':
+        options.onHealth?.(message);
         return;
       case 'summary-report': {
         const resolve = summaries.get(message.id);

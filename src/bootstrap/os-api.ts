@@ -3,6 +3,7 @@
  * helper are written against it (and tested with fakes); os-system.ts binds it to src/os/.
  */
 import type { LocalLinkInfo } from '../os/local-link.js';
+import type { TableRoute } from '../os/route-table.js';
 import type { TunControl } from './tun-control.js';
 
 export interface OpenedTun {
@@ -24,6 +25,8 @@ export interface OsApi extends TunControl {
   openMulticast4(group: string, port: number, interfaceAddress: string): number;
   setMulticastSend(fd: number, interfaceAddress: string): void;
   openRaw6(): number | Promise<number>;
+  /** Adds (present) or removes a route in a table of its own (a relay's AnnounceTable); removing an absent one is fine. */
+  setTableRoute6(route: TableRoute, present: boolean): void | Promise<void>;
   /** A listening TCP socket (MetricsListen), served by the engine. */
   openTcpListener(address: string, port: number): number;
   closeFd(fd: number): void;

@@ -7,6 +7,7 @@ import type { ControlSocketOps } from './control-socket.js';
 import { openRaw6 } from '../os/raw.js';
 import { addAddress6, addRoute6, delAddress6, delRoute6, openTun, setLinkUp, setMtu } from '../os/tun.js';
 import { localLinkTowards } from '../os/local-link.js';
+import { addTableRoute6, delTableRoute6 } from '../os/route-table.js';
 import { localPort, openMulticast4, openUdp4, setMulticastSend } from '../os/udp.js';
 import type { OsApi } from './os-api.js';
 
@@ -24,6 +25,7 @@ export const SYSTEM_OS: OsApi = {
   openMulticast4,
   setMulticastSend,
   openRaw6,
+  setTableRoute6: (route, present) => (present ? addTableRoute6(route) : delTableRoute6(route)),
   openTcpListener,
   closeFd,
 };

@@ -7,7 +7,8 @@ import type { DaemonSettings } from '../config/settings-schema.js';
 
 export type InPlaceChange =
   | { readonly kind: 'mtu'; readonly from: number; readonly to: number }
-  | { readonly kind: 'syslog-facility'; readonly from: string; readonly to: string };
+  | { readonly kind: 'syslog-facility'; readonly from: string; readonly to: string }
+  | { readonly kind: 'drain-time'; readonly from: number | null; readonly to: number | null };
 
 export type ReloadPlan =
   | { readonly kind: 'unchanged' }
@@ -33,6 +34,8 @@ export function planReload(current: DaemonSettings, next: DaemonSettings): Reloa
     // The engine's tunnel core classifies packets by prefix: a new one needs a new engine.
     restartFields = [
       ...changed(current, next, ['relayType', 'interfaceName', 'bindAddress', 'bindPort', 'prefix']),
+      // The announcement route lives in that table: a new table, a new start (withdrawn from the old).
+      ...changed(current, next, ['announceTable']),
       ...changed(current, next, SIZES),
     ];
   } else if (current.role === 'client' && next.role === 'client') {
@@ -76,6 +79,9 @@ export function planReload(current: DaemonSettings, next: DaemonSettings): Reloa
   if (current.role === 'relay' && next.role === 'relay') {
     if (current.interfaceMtu !== next.interfaceMtu) {
       changes.push({ kind: 'mtu', from: current.interfaceMtu, to: next.interfaceMtu });
+    }
+    if (current.drainTime !== next.drainTime) {
+      changes.push({ kind: 'drain-time', from: current.drainTime ?? null, to: next.drainTime ?? null });
     }
   }
   if (current.syslogFacility !== next.syslogFacility) {

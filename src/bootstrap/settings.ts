@@ -78,12 +78,14 @@ async function clientOrRelay(options: CommandLineOptions, sources: SettingsSourc
   );
   if (!bind.ok) return failed(bind.error);
   if (config.relayType !== 'client') {
-    const { relayType, prefix, interfaceMtu } = config;
+    const { relayType, prefix, interfaceMtu, announceTable, drainTime } = config;
     const settings = {
       role: 'relay',
       relayType,
       prefix,
       interfaceMtu,
+      ...(announceTable === undefined ? {} : { announceTable }),
+      ...(drainTime === undefined ? {} : { drainTime }),
       bindAddress: bind.address,
       ...common,
     } as const;

@@ -7,7 +7,7 @@ import type { Logger, LogSink } from '../log/logger.js';
 import type { LogLevel } from '../log/levels.js';
 import type { SyslogFacility } from '../log/syslog-facility.js';
 import { errnoText } from './errno-text.js';
-import { spawnEngine } from './engine-process.js';
+import { logEngineExit, spawnEngine } from './engine-process.js';
 import type { EngineExit, EngineProcess, EngineStart } from './engine-process.js';
 import { clientHookPath, createClientHook } from './client-hook.js';
 import { createHelper } from './helper.js';
@@ -26,25 +26,13 @@ import { signalDescription, signalNumber } from './signals.js';
 import { createClientNameService } from './name-service.js';
 import type { NameService } from './name-service.js';
 import { logStateSummary } from './state-summary.js';
+import type { Announcer } from './announcer.js';
+import { createAnnouncer, Drainer, drainSecondsOf } from './relay-announcement.js';
+import { DEFAULT_TIMING } from './supervisor-timing.js';
+import type { SupervisorTiming } from './supervisor-timing.js';
 
-export interface SupervisorTiming {
-  /** Back-off before restarting an engine that died. */
-  readonly restartDelayMs: number;
-  /** Between `stop` and SIGKILL. */
-  readonly stopGraceMs: number;
-  /** More than maxCrashes engine deaths within crashWindowMs: give up. */
-  readonly crashWindowMs: number;
-  readonly maxCrashes: number;
-  readonly readyTimeoutMs: number;
-}
-
-export const DEFAULT_TIMING: SupervisorTiming = {
-  restartDelayMs: 1000,
-  stopGraceMs: 1000,
-  crashWindowMs: 60_000,
-  maxCrashes: 5,
-  readyTimeoutMs: 10_000,
-};
+export { DEFAULT_TIMING } from './supervisor-timing.js';
+export type { SupervisorTiming } from './supervisor-timing.js';
 
 export interface SupervisorOptions {
   readonly options: CommandLineOptions;
@@ -113,6 +101,8 @@ class DaemonSupervisor implements Supervisor {
   private finish: (code: number) => void = () => undefined;
   private chain: Promise<void> = Promise.resolve();
   private readonly names: NameService;
+  private announcer: Announcer | null;
+  private readonly drainer: Drainer;
 
   constructor(private readonly config: SupervisorOptions) {
     this.log = config.log;
@@ -122,6 +112,8 @@ class DaemonSupervisor implements Supervisor {
     this.resources = config.resources;
     this.baseline = this.resources.baseline;
     this.helper = this.newHelper();
+    this.announcer = this.newAnnouncer();
+    this.drainer = new Drainer(this.log);
     this.names = createClientNameService(() => this.settings, this.log);
     this.finished = new Promise<number>((resolve) => {
       this.finish = resolve;
@@ -148,6 +140,7 @@ class DaemonSupervisor implements Supervisor {
   }
 
   terminate(signal: NodeJS.Signals | null, code = 0): void {
+    if (signal !== null && this.drainer.cutShort(signal)) return;
     if (this.exiting) return;
     this.exiting = true;
     if (this.restartTimer !== null) clearTimeout(this.restartTimer);
@@ -155,7 +148,11 @@ class DaemonSupervisor implements Supervisor {
     if (signal !== null) {
       this.log.notice('Exiting on signal %d (%s)', signalNumber(signal), signalDescription(signal));
     }
-    this.enqueue(() => this.cleanupAndFinish(code));
+    const drainSeconds = drainSecondsOf(this.settings);
+    const finish = (): void => this.enqueue(() => this.cleanupAndFinish(code));
+    if (signal !== null && signal !== 'SIGQUIT' && this.announcer !== null && drainSeconds > 0) {
+      this.drainer.start(this.announcer, drainSeconds, finish);
+    } else finish();
   }
 
   summary(): Promise<void> {
@@ -199,6 +196,10 @@ class DaemonSupervisor implements Supervisor {
     });
   }
 
+  private newAnnouncer(): Announcer | null {
+    return createAnnouncer(this.settings, this.resources, this.os, this.log, (m) => this.engine?.send(m));
+  }
+
   private launch(): EngineProcess {
     const { config, resources, log } = this;
     const { discovery } = resources;
@@ -232,6 +233,7 @@ class DaemonSupervisor implements Supervisor {
       log,
       onRequest: (request) => this.helper.handle(request),
       onResolve: (request) => this.names.answer(request),
+      onHealth: (message) => this.announcer?.health(message),
       readyTimeoutMs: this.timing.readyTimeoutMs,
     });
     this.engine = child;
@@ -248,6 +250,7 @@ class DaemonSupervisor implements Supervisor {
     if (child === null) return;
     this.engine = null;
     this.stopped.add(child);
+    this.announcer?.engineGone();
     await child.stop(this.timing.stopGraceMs);
     await this.helper.revertEngineChanges();
   }
@@ -255,6 +258,7 @@ class DaemonSupervisor implements Supervisor {
   private async cleanupAndFinish(code: number): Promise<void> {
     if (this.restartTimer !== null) clearTimeout(this.restartTimer);
     this.restartTimer = null;
+    await this.announcer?.stop();
     await this.stopEngine();
     await closeResources(this.resources, this.baseline, this.os, this.log);
     this.log.info(code === 0 ? 'Terminated with no error.' : 'Terminated with error(s).');
@@ -269,21 +273,10 @@ class DaemonSupervisor implements Supervisor {
   }
 
   private onEngineExit(child: EngineProcess, exit: EngineExit): void {
-    const { log } = this;
     if (this.stopped.delete(child)) return;
-    if (exit.signal !== null) {
-      const number = signalNumber(exit.signal);
-      log.info(
-        { child: child.pid },
-        'Child %d killed by signal %d (%s)',
-        child.pid,
-        number,
-        signalDescription(exit.signal),
-      );
-    } else {
-      log.notice({ child: child.pid }, 'Child %d exited (code: %d)', child.pid, exit.code ?? -1);
-    }
+    logEngineExit(this.log, child.pid, exit);
     if (this.engine === child) this.engine = null;
+    this.announcer?.engineGone();
     if (!this.running || this.exiting) return;
     this.enqueue(() => this.afterCrash());
   }
@@ -322,6 +315,9 @@ class DaemonSupervisor implements Supervisor {
         case 'syslog-facility':
           this.config.setFacility(change.to as SyslogFacility);
           break;
+        case 'drain-time':
+          // Read from the settings when a drain starts.
+          break;
       }
     }
     this.settings = next;
@@ -333,6 +329,7 @@ class DaemonSupervisor implements Supervisor {
   private async restartWith(next: DaemonSettings): Promise<void> {
     const { config, os, log } = this;
     const previous = this.settings;
+    await this.announcer?.stop();
     await this.stopEngine();
     await closeResources(this.resources, this.baseline, os, log);
     let opened = await openResources(next, poolSizeFor(next, config.poolSize), os);
@@ -349,6 +346,7 @@ class DaemonSupervisor implements Supervisor {
     this.resources = opened.resources;
     this.baseline = this.resources.baseline;
     this.helper = this.newHelper();
+    this.announcer = this.newAnnouncer();
     config.setFacility(this.settings.syslogFacility);
     this.restarts += 1;
     await this.launch().ready;

@@ -41,6 +41,13 @@ function portMappingText(status: ControlStatus): string | null {
   return `${mapping.protocol} ${where}, lifetime ${mapping.lifetime} s (renewed before ${Math.round(mapping.expiresInSeconds)} s)${cone}`;
 }
 
+function announcementText(status: ControlStatus): string | null {
+  const announcement = status.announcement;
+  if (announcement === undefined) return null;
+  const state = announcement.announced ? 'yes' : 'no, withdrawn';
+  return `${state} (table ${announcement.table}): ${announcement.reason}`;
+}
+
 export function formatStatus(status: ControlStatus): string {
   const table = status.peerTable;
   return lines([
@@ -53,6 +60,7 @@ export function formatStatus(status: ControlStatus): string {
     ['Port map', portMappingText(status)],
     ['MTU', status.mtu === null ? null : String(status.mtu)],
     ['Prefix', status.prefix],
+    ['Announced', announcementText(status)],
     ...status.servers.map(
       (server) =>
         [

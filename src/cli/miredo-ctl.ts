@@ -1,9 +1,10 @@
-/** miredo-ctl: the read-only view of a running miredo or miredo-server (man/miredo-ctl.8). */
+/** miredo-ctl: the read-only view of a running miredo or miredo-server, and its drain (man/miredo-ctl.8). */
 import { controlSocketPath } from '../ipc/control-protocol.js';
 import type { ControlReply } from '../ipc/control-protocol.js';
 import { PACKAGE_NAME, PACKAGE_VERSION } from '../version.js';
 import { CTL_USAGE, parseCtlArgs } from './ctl-args.js';
 import { CTL_EXIT, queryDaemon } from './ctl-client.js';
+import { drainDaemon } from './ctl-drain.js';
 import { formatCounters, formatPeers, formatStatus } from './ctl-format.js';
 import { exitAfterStderr } from './exit.js';
 
@@ -31,6 +32,11 @@ async function main(argv: readonly string[]): Promise<number> {
     return CTL_EXIT.usage;
   }
   const { args } = parsed;
+  if (args.action === 'drain') {
+    const drained = await drainDaemon(args.pidFile, (line) => process.stdout.write(line));
+    if (drained.status !== CTL_EXIT.ok) process.stderr.write(`miredo-ctl: ${drained.message}\n`);
+    return drained.status;
+  }
   if (args.action !== 'run') {
     process.stdout.write(
       args.action === 'help' ? CTL_USAGE : `miredo-ctl (${PACKAGE_NAME}) version ${PACKAGE_VERSION}\n`,

@@ -11,7 +11,9 @@
  * LocalDiscovery (RFC 4380 section 5.2.8, a boolean in Miredo's syntax, on by default; Miredo's
  * later releases have it, off by default) is read in client mode only, and so are PortMapping
  * (`auto`, `off` or one of `pcp`, `natpmp`, `upnp`; Miredo's booleans mean `auto` and `off`) and
- * PortMappingLifetime (seconds asked for the mapping).
+ * PortMappingLifetime (seconds asked for the mapping). AnnounceTable (the routing table where a
+ * healthy relay keeps its prefix route for a BGP daemon) and DrainTime (seconds of forwarding
+ * between the withdrawal and the stop) are read in relay modes only.
  */
 import { z } from 'zod';
 import {
@@ -29,8 +31,10 @@ import type { OriginTracker } from './origins.js';
 import { SettingReader } from './setting-reader.js';
 import { strtoulWhole } from './strtoul.js';
 import {
+  MAX_DRAIN_TIME_SECONDS,
   MAX_PORT_MAPPING_LIFETIME,
   MIN_PEER_TABLE_CAPACITY,
+  announceTableSchema,
   MIN_PORT_MAPPING_LIFETIME,
   PORT_MAPPING_MODES,
   PortMappingModeSchema,
@@ -71,6 +75,8 @@ function countValue(min: number, max: number, what: string) {
 
 const peerTableCapacityValue = countValue(MIN_PEER_TABLE_CAPACITY, MAX_PEER_CAPACITY, 'a number of peers');
 const dataplaneWorkersValue = countValue(0, MAX_DATAPLANE_WORKERS, 'a number of workers (0 = automatic)');
+const drainTimeValue = countValue(0, MAX_DRAIN_TIME_SECONDS, 'a number of seconds');
+const announceTableValue = countValue(1, 0xfffffffe, 'a routing table number').pipe(announceTableSchema);
 const portMappingLifetimeValue = countValue(
   MIN_PORT_MAPPING_LIFETIME,
   MAX_PORT_MAPPING_LIFETIME,
@@ -153,6 +159,8 @@ interface ModeDirectives {
   readonly localDiscovery: boolean;
   readonly portMapping: MiredoConfig['portMapping'];
   readonly portMappingLifetime: number;
+  readonly announceTable: number | undefined;
+  readonly drainTime: number | undefined;
   /** The other mode's directives, with why they are not read. */
   readonly notRead: Map<string, string>;
 }
@@ -173,6 +181,8 @@ function readModeDirectives(
       .set('portmapping', CLIENT_ONLY)
       .set('portmappinglifetime', CLIENT_ONLY);
     return {
+      announceTable: valueOf('announceTable', reader.read('AnnounceTable', announceTableValue)),
+      drainTime: valueOf('drainTime', reader.read('DrainTime', drainTimeValue)),
       serverAddress: null,
       serverAddress2: null,
       localDiscovery: MIREDO_DEFAULTS.localDiscovery,
@@ -196,11 +206,22 @@ function readModeDirectives(
       valueOf('portMappingLifetime', reader.read('PortMappingLifetime', portMappingLifetimeValue)) ??
       MIREDO_DEFAULTS.portMappingLifetime,
   };
-  notRead.set('prefix', RELAY_ONLY).set('interfacemtu', RELAY_ONLY);
+  notRead
+    .set('prefix', RELAY_ONLY)
+    .set('interfacemtu', RELAY_ONLY)
+    .set('announcetable', RELAY_ONLY)
+    .set('draintime', RELAY_ONLY);
   if (opts.serverOverride !== undefined) {
     notRead.set('serveraddress', OVERRIDDEN).set('serveraddress2', OVERRIDDEN);
     const serverAddress = reader.readArgument('server', opts.serverOverride, ipv4OrHostNameValue) ?? null;
-    return { serverAddress, serverAddress2: null, ...defaults, notRead };
+    return {
+      serverAddress,
+      serverAddress2: null,
+      ...defaults,
+      announceTable: undefined,
+      drainTime: undefined,
+      notRead,
+    };
   }
   const primary = reader.read('ServerAddress', ipv4OrHostNameValue);
   if (primary.kind === 'absent') {
@@ -215,6 +236,8 @@ function readModeDirectives(
     serverAddress: valueOf('serverAddress', primary) ?? null,
     serverAddress2: valueOf('serverAddress2', reader.read('ServerAddress2', ipv4OrHostNameValue)) ?? null,
     ...defaults,
+    announceTable: undefined,
+    drainTime: undefined,
     notRead,
   };
 }
@@ -238,12 +261,16 @@ export function parseMiredoConf(
     );
   }
 
-  const { serverAddress, serverAddress2, prefix, interfaceMtu, notRead, ...clientOnly } = readModeDirectives(
-    reader,
-    valueOf,
-    relayType,
-    opts,
-  );
+  const {
+    serverAddress,
+    serverAddress2,
+    prefix,
+    interfaceMtu,
+    notRead,
+    announceTable,
+    drainTime,
+    ...clientOnly
+  } = readModeDirectives(reader, valueOf, relayType, opts);
 
   const bindAddress = valueOf('bindAddress', reader.read('BindAddress', ipv4OrHostNameValue));
   const bindPort = valueOf('bindPort', reader.read('BindPort', portValue));
@@ -278,6 +305,8 @@ export function parseMiredoConf(
       peerTableCapacity: peerTableCapacity ?? defaultPeerTableCapacity(relayType),
       dataplaneWorkers: dataplaneWorkers ?? MIREDO_DEFAULTS.dataplaneWorkers,
       ...(metricsListen === undefined ? {} : { metricsListen }),
+      ...(announceTable === undefined ? {} : { announceTable }),
+      ...(drainTime === undefined ? {} : { drainTime }),
     }),
     origins,
   }));

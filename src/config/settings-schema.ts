@@ -118,6 +118,27 @@ export const clientSettingsSchema = z
   })
   .strict();
 
+/**
+ * AnnounceTable (relay, our extension): the kernel routing table where the relay keeps its prefix
+ * route only while it is healthy and not draining, for a BGP daemon to learn and announce
+ * (README "Deployment: a relay fleet"). Not 0 (unspecified) nor 253-255 (default, main, local):
+ * those route real traffic.
+ */
+export const announceTableSchema = z
+  .number()
+  .int()
+  .min(1)
+  .max(0xfffffffe)
+  .refine(
+    (table) => table < 253 || table > 255,
+    'tables 253 (default), 254 (main) and 255 (local) route traffic',
+  );
+export const MAX_DRAIN_TIME_SECONDS = 3600;
+/** DrainTime (relay, our extension): seconds of forwarding after the withdrawal, before the stop. */
+export const drainTimeSchema = z.number().int().min(0).max(MAX_DRAIN_TIME_SECONDS);
+/** DrainTime's default when AnnounceTable is set (a withdrawal takes a few seconds to converge). */
+export const DEFAULT_DRAIN_TIME_SECONDS = 10;
+
 export const relaySettingsSchema = z
   .object({
     role: z.literal('relay'),
@@ -131,6 +152,10 @@ export const relaySettingsSchema = z
     peerTableCapacity: peerTableCapacitySchema,
     dataplaneWorkers: dataplaneWorkersSchema,
     metricsListen: metricsListenSchema.optional(),
+    /** Absent: no announcement route (and nothing to drain). */
+    announceTable: announceTableSchema.optional(),
+    /** Absent: DEFAULT_DRAIN_TIME_SECONDS with an AnnounceTable, 0 without. */
+    drainTime: drainTimeSchema.optional(),
   })
   .strict();
 

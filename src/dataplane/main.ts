@@ -16,11 +16,13 @@ import { SERVER_COUNTER_NAMES } from '../teredo/server-counters.js';
 import { TUNNEL_COUNTER_NAMES } from '../teredo/tunnel-counters.js';
 import { counterRow } from '../ipc/counters.js';
 import type { DataplaneLoop } from './loop.js';
-import { FAULT_INJECTION_ENV } from '../ipc/engine-launch.js';
+import { FAULT_INJECTION_ENV, injectedFault } from '../ipc/engine-launch.js';
 import { parseDataplaneTask, parseEngineToWorker } from '../ipc/engine-worker-messages.js';
 import type { DataplaneTask, WorkerToEngine } from '../ipc/engine-worker-messages.js';
 import { identifyDirectory, threadIds } from '../os/identity.js';
 import { readingRefusal } from './reading-check.js';
+import { startHeartbeat } from './heartbeat.js';
+import type { Heartbeat } from './heartbeat.js';
 import { prepareServerDataplane } from './server-loop.js';
 import { prepareTunnelDataplane } from './tunnel-loop.js';
 
@@ -30,7 +32,7 @@ import { prepareTunnelDataplane } from './tunnel-loop.js';
  * as a bug in the packet loop would (an uncaught exception that ends this thread).
  */
 function crashFromPacketLoop(task: DataplaneTask, loop: DataplaneLoop): void {
-  if (process.env[FAULT_INJECTION_ENV] !== '1') return;
+  if (injectedFault(process.env[FAULT_INJECTION_ENV]) === null) return;
   const fd = task.udpFds[0];
   if (fd === undefined) return;
   loop.stop();
@@ -46,20 +48,28 @@ function prepare(task: DataplaneTask, toEngine: (message: WorkerToEngine) => voi
     : prepareTunnelDataplane(task, counterRow(task.counters, TUNNEL_COUNTER_NAMES, workerIndex), toEngine);
 }
 
-/** Starts the loop if this thread may read; says which it did. */
+/** Test only (`worker-fault` wedge): this thread blocks for good, its loop and heartbeat stopped. */
+function wedge(task: DataplaneTask): void {
+  if (injectedFault(process.env[FAULT_INJECTION_ENV]) === null) return;
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+  throw new Error(`worker ${task.workerIndex} woke from its wedge`);
+}
+
+/** Starts the loop and the heartbeat if this thread may read; says which it did. */
 function startReading(
   task: DataplaneTask,
   loop: DataplaneLoop,
   toEngine: (message: WorkerToEngine) => void,
-): void {
+): Heartbeat | null {
   const ids = threadIds();
   const refusal = readingRefusal(ids, identifyDirectory('/'), task.jail);
   if (refusal !== null) {
     toEngine({ type: 'worker-refused', workerIndex: task.workerIndex, reason: refusal.slice(0, 512) });
-    return;
+    return null;
   }
   toEngine({ type: 'worker-reading', workerIndex: task.workerIndex, uid: ids.uid, gid: ids.gid });
   loop.start();
+  return startHeartbeat(task.heartbeat, task.workerIndex);
 }
 
 export function serveDataplane(port: MessagePort): void {
@@ -67,14 +77,19 @@ export function serveDataplane(port: MessagePort): void {
   setNoNewPrivs();
   const toEngine = (message: WorkerToEngine, transfer?: ArrayBuffer[]): void =>
     port.postMessage(message, transfer);
-  let worker: { readonly task: DataplaneTask; readonly loop: DataplaneLoop; started: boolean } | null = null;
+  let worker: {
+    readonly task: DataplaneTask;
+    readonly loop: DataplaneLoop;
+    started: boolean;
+    heartbeat: Heartbeat | null;
+  } | null = null;
   port.on('message', (raw: unknown) => {
     if (worker === null) {
       const parsed = parseDataplaneTask(raw);
       // Thrown: the thread ends, and the engine sees a worker that failed before it was ready.
       if (!parsed.ok) throw new Error(`invalid data-plane task: ${parsed.error}`);
       const task = parsed.message;
-      worker = { task, loop: prepare(task, toEngine), started: false };
+      worker = { task, loop: prepare(task, toEngine), started: false, heartbeat: null };
       toEngine({ type: 'worker-ready', workerIndex: task.workerIndex });
       return;
     }
@@ -84,14 +99,16 @@ export function serveDataplane(port: MessagePort): void {
       case 'worker-start':
         if (worker.started) return;
         worker.started = true;
-        startReading(worker.task, worker.loop, toEngine);
+        worker.heartbeat = startReading(worker.task, worker.loop, toEngine);
         return;
       case 'worker-stop':
+        worker.heartbeat?.stop();
         worker.loop.stop();
         port.close();
         return;
       case 'worker-fault':
-        crashFromPacketLoop(worker.task, worker.loop);
+        if (command.message.fault === 'wedge') wedge(worker.task);
+        else crashFromPacketLoop(worker.task, worker.loop);
         return;
     }
   });

@@ -9,8 +9,9 @@ import {
   controlReplySchema,
   parsePeerFilter,
 } from '../ipc/control-protocol.js';
-import type { ControlReply, ControlRequest } from '../ipc/control-protocol.js';
-import type { EngineSummary } from '../ipc/bootstrap-engine-messages.js';
+import type { ControlReply, ControlRequest, ControlStatus } from '../ipc/control-protocol.js';
+import type { AnnouncementMessage, EngineSummary } from '../ipc/bootstrap-engine-messages.js';
+import type { MetricFamily } from '../ipc/prometheus.js';
 import { renderPrometheus } from '../ipc/prometheus.js';
 import type { ControlPlane } from './control-plane.js';
 import { counterFamilies, engineFamilies } from './control-metrics.js';
@@ -20,6 +21,22 @@ export interface ControlSources {
   readonly summary: () => EngineSummary;
   readonly control: ControlPlane;
   readonly interfaceName: string | null;
+  /** A relay's announcement (AnnounceTable) as the bootstrap last told it. */
+  readonly announcement?: () => AnnouncementMessage | null;
+}
+
+/** `miredo_announced{table}`: 1 while a relay's AnnounceTable holds its route. */
+function announcementFamilies(sources: ControlSources): MetricFamily[] {
+  const announcement = sources.announcement?.() ?? null;
+  if (announcement === null) return [];
+  return [
+    {
+      name: 'miredo_announced',
+      help: 'Whether the relay keeps its prefix route in its AnnounceTable (1) or withdrew it (0).',
+      type: 'gauge',
+      samples: [{ labels: { table: String(announcement.table) }, value: announcement.announced ? 1 : 0 }],
+    },
+  ];
 }
 
 export function renderMetrics(sources: ControlSources): string {
@@ -28,7 +45,15 @@ export function renderMetrics(sources: ControlSources): string {
     ...engineFamilies(summary),
     ...counterFamilies(summary.counters),
     ...sources.control.metricFamilies(),
+    ...announcementFamilies(sources),
   ]);
+}
+
+function announcementStatus(sources: ControlSources): Pick<ControlStatus, 'announcement'> {
+  const announcement = sources.announcement?.() ?? null;
+  if (announcement === null) return {};
+  const { table, announced, reason } = announcement;
+  return { announcement: { table, announced, reason } };
 }
 
 async function reply(sources: ControlSources, request: ControlRequest): Promise<ControlReply> {
@@ -46,6 +71,7 @@ async function reply(sources: ControlSources, request: ControlRequest): Promise<
           interface: sources.interfaceName,
           ...sources.control.status(),
           nativePeers,
+          ...announcementStatus(sources),
         },
       };
     }

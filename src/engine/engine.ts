@@ -21,13 +21,21 @@ import type { CheckOperations, DropOperations } from './drop-privileges.js';
 import { openFrameChannel } from '../ipc/channel.js';
 import type { FrameChannel } from '../ipc/channel.js';
 import { describeFrameViolation } from '../ipc/frames.js';
-import { CHANNEL_FD, FAULT_INJECTION_ENV } from '../ipc/engine-launch.js';
+import { CHANNEL_FD, FAULT_INJECTION_ENV, injectedFault } from '../ipc/engine-launch.js';
+import type { InjectedFault } from '../ipc/engine-launch.js';
 import { parseBootstrapToEngine } from '../ipc/bootstrap-engine-messages.js';
-import type { DataplaneTask, DirIdentity } from '../ipc/engine-worker-messages.js';
 import type { EngineConfig } from '../ipc/engine-config.js';
-import type { EngineSummary, EngineToBootstrap, InitMessage } from '../ipc/bootstrap-engine-messages.js';
+import type {
+  AnnouncementMessage,
+  EngineSummary,
+  EngineToBootstrap,
+  InitMessage,
+} from '../ipc/bootstrap-engine-messages.js';
 import type { DataplaneProgram, DataplaneThread } from './dataplane-program.js';
 import { createWorkerPool } from './worker-pool.js';
+import { dataplaneTasks, keptDescriptors } from './init-descriptors.js';
+import { startHealthMonitor } from './health-monitor.js';
+import type { HealthMonitor } from './health-monitor.js';
 import { createControlAnswer, renderMetrics } from './control-queries.js';
 import type { ControlSources } from './control-queries.js';
 import { serveControlSocket } from './control-server.js';
@@ -52,6 +60,8 @@ export interface EngineEnvironment {
   readonly replacementPolicy?: ReplacementPolicy;
   /** Tests only: root started the daemon with FAULT_INJECTION_ENV=1 (injectFault works). */
   readonly faultInjection?: boolean;
+  /** What injectFault does to the worker (FAULT_INJECTION_ENV's value); default crash. */
+  readonly injectedFault?: InjectedFault;
   /** The worker threads main.ts started before loading the engine (early-threads.ts). */
   readonly early?: readonly DataplaneThread[] | null;
 }
@@ -73,39 +83,6 @@ export function createEngine(env: EngineEnvironment): Engine {
   return new EngineInstance(env);
 }
 
-/** The descriptors that may cross from the bootstrap: stdio, the channel, those of `init`. */
-function keptDescriptors(message: InitMessage): ReadonlySet<number> {
-  const { tun, udp, raw, discovery, control, metrics, jailer } = message.fds;
-  const others = [raw, discovery, control, metrics, jailer].filter(
-    (one) => one !== null && one !== undefined,
-  );
-  return new Set([CHANNEL_FD, ...tun, ...udp, ...others]);
-}
-
-/** Each worker's task: its descriptors, the shared table and counters, the jail's identity. */
-function dataplaneTasks(
-  message: InitMessage,
-  counters: SharedArrayBuffer,
-  shared: SharedArrayBuffer | null,
-  jail: DirIdentity,
-): DataplaneTask[] {
-  const { fds, config } = message;
-  return Array.from({ length: message.poolSize }, (_, workerIndex) => {
-    const udpFd = fds.udp[workerIndex];
-    return {
-      workerIndex,
-      config,
-      tunFd: fds.tun[workerIndex] ?? null,
-      // The server's single worker serves both of its sockets.
-      udpFds: config.role === 'server' ? [...fds.udp] : udpFd === undefined ? [] : [udpFd],
-      rawFd: fds.raw,
-      counters,
-      shared,
-      jail,
-    };
-  });
-}
-
 class EngineInstance implements Engine {
   private readonly log: Logger;
   private readonly startedAt = Date.now();
@@ -116,6 +93,8 @@ class EngineInstance implements Engine {
   private control: ControlPlane | null = null;
   private counters: { readonly block: SharedArrayBuffer; readonly names: readonly string[] } | null = null;
   private listening: Listening[] = [];
+  private health: HealthMonitor | null = null;
+  private announcement: AnnouncementMessage | null = null; // a relay's AnnounceTable state, as told
 
   constructor(private readonly env: EngineEnvironment) {
     this.log = env.log;
@@ -158,6 +137,9 @@ class EngineInstance implements Engine {
       case 'resolved':
         this.control?.resolved?.(message);
         return;
+      case 'announcement':
+        this.announcement = message;
+        return;
       case 'requalify':
         this.control?.requalify?.(message.reason);
         return;
@@ -176,8 +158,14 @@ class EngineInstance implements Engine {
 
   injectFault(workerIndex: number): boolean {
     if (this.env.faultInjection !== true || this.pool === null || this.stopping) return false;
-    this.log.warning({ worker: workerIndex }, 'Fault injection: crashing data-plane worker %d', workerIndex);
-    return this.pool.post(workerIndex, { type: 'worker-fault' });
+    const fault = this.env.injectedFault ?? 'crash';
+    this.log.warning(
+      { worker: workerIndex, fault },
+      'Fault injection: %s data-plane worker %d',
+      fault,
+      workerIndex,
+    );
+    return this.pool.post(workerIndex, { type: 'worker-fault', fault });
   }
 
   /** The workers' and the control plane's counters, and the engine's own worker failures. */
@@ -210,6 +198,7 @@ class EngineInstance implements Engine {
     this.stopping = true;
     this.log.alert(text);
     this.log.info('Terminated with error(s).');
+    this.health?.stop();
     this.pool?.destroy();
     this.env.exit(1);
   }
@@ -219,6 +208,7 @@ class EngineInstance implements Engine {
     if (this.stopping) return;
     this.stopping = true;
     for (const listener of this.listening) listener.close();
+    this.health?.stop();
     await this.control
       ?.stop()
       .catch((error: unknown) => log.error('Control plane stop failed: %s', errorText(error)));
@@ -263,10 +253,11 @@ class EngineInstance implements Engine {
     this.control = controlPlane;
     // Taken before the chroot: each worker compares its root directory with it before it reads.
     const jail = env.drop.identify(message.chrootDir);
+    const heartbeat = new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT * message.poolSize);
     const workers = createWorkerPool({
       log,
       program: env.program,
-      tasks: dataplaneTasks(message, block, factory.shared, jail),
+      tasks: dataplaneTasks(message, block, factory.shared, jail, heartbeat),
       slowPath: (slow) => controlPlane.slowPath(slow),
       fatal,
       early: env.early ?? null,
@@ -278,10 +269,20 @@ class EngineInstance implements Engine {
     workers.start();
     if (env.faultInjection === true)
       log.warning(
-        'Fault injection is on (tests only): SIGUSR2 crashes data-plane worker %d',
+        'Fault injection is on (tests only): SIGUSR2 %s data-plane worker %d',
+        env.injectedFault === 'wedge' ? 'wedges' : 'crashes',
         FAULT_INJECTION_WORKER,
       );
     controlPlane.start();
+    this.health = startHealthMonitor({
+      heartbeat,
+      workers: message.poolSize,
+      send: env.send,
+      changed: (stalled) => {
+        if (stalled.length === 0) log.notice('Every data-plane worker is alive again');
+        else log.error({ workers: stalled }, 'Data-plane worker(s) %s stalled', stalled.join(', '));
+      },
+    });
     this.serveListeners(message, controlPlane);
     // A thread that ends before it is ready rejects this, which ends the engine (see above).
     await workers.ready;
@@ -294,6 +295,7 @@ class EngineInstance implements Engine {
       summary: () => this.summary(),
       control,
       interfaceName: message.interface?.name ?? null,
+      announcement: () => this.announcement,
     };
     const { control: controlFd, metrics: metricsFd } = message.fds;
     if (controlFd !== undefined)
@@ -329,7 +331,8 @@ class EngineInstance implements Engine {
 export function runEngineProcess(program: DataplaneProgram, early: readonly DataplaneThread[] = []): void {
   const log = createLogger({ name: ENGINE_LOG_NAME, sink: stderrSink() });
   // Only root can set it: the bootstrap passes it on from its own environment (engine-process.ts).
-  const faultInjection = process.env[FAULT_INJECTION_ENV] === '1';
+  const fault = injectedFault(process.env[FAULT_INJECTION_ENV]);
+  const faultInjection = fault !== null;
   let toBootstrap: FrameChannel | null = null;
   const engine = createEngine({
     log,
@@ -340,6 +343,7 @@ export function runEngineProcess(program: DataplaneProgram, early: readonly Data
     check: SYSTEM_CHECK,
     closeInherited: closeInheritedDescriptors,
     faultInjection,
+    ...(fault === null ? {} : { injectedFault: fault }),
     early,
   });
   process.on('uncaughtException', (error) => {

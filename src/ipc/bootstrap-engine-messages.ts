@@ -10,6 +10,7 @@ import { LOG_LEVEL_NAMES } from '../log/levels.js';
 import { ipv4Schema } from '../config/settings-schema.js';
 import { isHostName } from '../config/host-name.js';
 import { NAT_TYPES } from '../teredo/nat-type.js';
+import { MAX_DATAPLANE_WORKERS } from '../teredo/constants.js';
 import { engineConfigSchema } from './engine-config.js';
 import {
   fd,
@@ -25,6 +26,7 @@ import {
   uint32,
   unprivilegedId,
   workerCount,
+  workerIndex,
 } from './fields.js';
 import { parseWith } from './parse.js';
 import type { Parsed } from './parse.js';
@@ -113,6 +115,22 @@ export const requalifyMessageSchema = z
   .object({ type: z.literal('requalify'), reason: z.enum(['reload', 'network']) })
   .strict();
 
+/**
+ * A relay's announcement (AnnounceTable) changed: shown by `miredo-ctl status` and the metrics.
+ * The reason is the bootstrap's own words (announcer.ts), printable and short.
+ */
+export const announcementMessageSchema = z
+  .object({
+    type: z.literal('announcement'),
+    table: uint32,
+    announced: z.boolean(),
+    reason: z
+      .string()
+      .max(64)
+      .regex(/^[\x20-\x7e]*$/),
+  })
+  .strict();
+
 export const replyResultSchema = z.discriminatedUnion('ok', [
   z.object({ ok: z.literal(true) }).strict(),
   z.object({ ok: z.literal(false), kind: z.enum(['refused', 'failed']), reason }).strict(),
@@ -150,10 +168,12 @@ export const bootstrapToEngineSchema = z.union([
   requalifyMessageSchema,
   resolvedMessageSchema,
   replyMessageSchema,
+  announcementMessageSchema,
 ]);
 
 export type InitMessage = z.infer<typeof initMessageSchema>;
 export type ReplyResult = z.infer<typeof replyResultSchema>;
+export type AnnouncementMessage = z.infer<typeof announcementMessageSchema>;
 export type ReplyMessage = z.infer<typeof replyMessageSchema>;
 export type ResolvedMessage = z.infer<typeof resolvedMessageSchema>;
 export type ResolvedResult = ResolvedMessage['result'];
@@ -180,6 +200,18 @@ export const engineSummarySchema = z
       .refine((record) => Object.keys(record).length <= 256, 'too many counters'),
     /** Client: what the NAT type probe found (src/teredo/nat-type.ts). */
     natType: z.enum(NAT_TYPES).optional(),
+  })
+  .strict();
+
+/**
+ * The data plane's health, every HEALTH_INTERVAL_MS (engine/health-monitor.ts): the workers whose
+ * heartbeat stopped. A relay with an AnnounceTable keeps its announcement route only while these
+ * keep coming with no stalled worker (bootstrap/announcer.ts); the rest ignore them.
+ */
+export const healthMessageSchema = z
+  .object({
+    type: z.literal('health'),
+    stalled: z.array(workerIndex).max(MAX_DATAPLANE_WORKERS),
   })
   .strict();
 
@@ -243,12 +275,14 @@ export const helperRequestSchema = z.discriminatedUnion('type', helperRequestSch
 
 export const engineToBootstrapSchema = z.discriminatedUnion('type', [
   readyMessageSchema,
+  healthMessageSchema,
   summaryReportSchema,
   resolveRequestSchema,
   ...helperRequestSchemas,
 ]);
 
 export type EngineSummary = z.infer<typeof engineSummarySchema>;
+export type HealthMessage = z.infer<typeof healthMessageSchema>;
 export type HelperRequest = z.infer<typeof helperRequestSchema>;
 export type ResolveRequest = z.infer<typeof resolveRequestSchema>;
 export type HookPortMapping = z.infer<typeof hookPortMappingSchema>;

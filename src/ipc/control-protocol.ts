@@ -142,6 +142,8 @@ export const controlStatusSchema = z
     nativePeers: nativePeersSchema.nullable(),
     /** Client only: the port mapping on its NAT (PortMapping), null without one. */
     portMapping: portMappingStatusSchema.nullable().optional(),
+    /** A relay with an AnnounceTable: whether its prefix route is there, and why (or why not). */
+    announcement: z.object({ table: uint32, announced: z.boolean(), reason: text }).strict().optional(),
   })
   .strict();
 

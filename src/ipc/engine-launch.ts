@@ -9,8 +9,20 @@ export const CHANNEL_FD = 3;
 /** The descriptors of `init` (TUN queues, UDP sockets, raw socket, discovery socket) start here, in that order. */
 export const FIRST_PASSED_FD = 4;
 
-/** Set to "1" in the root bootstrap's environment, it enables `worker-fault` (tests only). */
+/**
+ * Set in the root bootstrap's environment, it enables `worker-fault` (tests only): "1" makes
+ * SIGUSR2 to the engine crash a worker, "wedge" makes it block the worker's thread for good.
+ */
 export const FAULT_INJECTION_ENV = 'MIREDO_TS_FAULT_INJECTION';
+
+export type InjectedFault = 'crash' | 'wedge';
+
+/** The fault SIGUSR2 injects under this environment value, or null when injection is off. */
+export function injectedFault(value: string | undefined): InjectedFault | null {
+  if (value === '1') return 'crash';
+  if (value === 'wedge') return 'wedge';
+  return null;
+}
 
 /**
  * The pool size, on the engine's command line so that the engine can start its data-plane

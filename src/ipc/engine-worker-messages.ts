@@ -29,6 +29,11 @@ export const dataplaneTaskSchema = z
     shared: z.instanceof(SharedArrayBuffer).nullable(),
     /** The jail directory, identified before the chroot: the worker's root must be it before it reads. */
     jail: dirIdentitySchema,
+    /**
+     * Int32 heartbeats, one per worker: each worker counts its own up while its event loop turns
+     * (dataplane/heartbeat.ts), and the engine's health monitor watches them.
+     */
+    heartbeat: z.instanceof(SharedArrayBuffer).optional(),
   })
   .strict();
 
@@ -64,10 +69,11 @@ export const engineToWorkerSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('worker-start') }).strict(),
   z.object({ type: z.literal('worker-stop') }).strict(),
   /**
-   * Test only: the worker throws from its packet loop, as a bug would. The engine sends it only
+   * Test only: the worker throws from its packet loop, as a bug would (`crash`), or blocks its
+   * thread for good (`wedge`: alive, but its loop no longer turns). The engine sends it only
    * when root started the daemon with FAULT_INJECTION_ENV=1 (see SECURITY.md).
    */
-  z.object({ type: z.literal('worker-fault') }).strict(),
+  z.object({ type: z.literal('worker-fault'), fault: z.enum(['crash', 'wedge']).optional() }).strict(),
 ]);
 
 export type DirIdentity = z.infer<typeof dirIdentitySchema>;

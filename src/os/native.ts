@@ -28,6 +28,8 @@ export interface NativeAddon {
   delAddress6(ifindex: number, address: Uint8Array, prefixLen: number): void;
   addRoute6(ifindex: number, dst: Uint8Array, prefixLen: number, metric: number): void;
   delRoute6(ifindex: number, dst: Uint8Array, prefixLen: number, metric: number): void;
+  /** One NETLINK_ROUTE request with NLM_F_ACK (route-table.ts); 0 or the errno the kernel answered. */
+  netlinkRouteRequest(message: Uint8Array): number;
 
   openUdp4(bindAddress: string, port: number, reusePort: boolean, receiveBufferBytes: number): number;
   localPort(fd: number): number;

@@ -4,6 +4,7 @@ import { createLogger } from '../../src/log/logger.js';
 import type { Logger } from '../../src/log/logger.js';
 import { formatIPv6 } from '../../src/teredo/ipv6-text.js';
 import type { OpenedTun, OsApi } from '../../src/bootstrap/os-api.js';
+import type { TableRoute } from '../../src/os/route-table.js';
 import type { InitMessage } from '../../src/ipc/bootstrap-engine-messages.js';
 import type { DaemonSettings } from '../../src/config/settings-schema.js';
 import { createEngine } from '../../src/engine/engine.js';
@@ -79,6 +80,12 @@ export class FakeOs implements OsApi {
     this.record(`delRoute6 ${ifindex} ${formatIPv6(dst)}/${prefixLen} ${metric}`);
     this.routes.delete(`${formatIPv6(dst)}/${prefixLen} ${metric}`);
   }
+  setTableRoute6(route: TableRoute, present: boolean): void {
+    const key = `table ${route.table} ${formatIPv6(route.dst)}/${route.prefixLen} ${route.metric}`;
+    this.record(`${present ? 'add' : 'del'}TableRoute6 ${route.ifindex} ${key}`);
+    if (present) this.routes.add(key);
+    else this.routes.delete(key);
+  }
   openUdp4(
     bindAddress: string,
     port: number,
@@ -149,6 +156,19 @@ export const SERVER_SETTINGS: Extract<DaemonSettings, { role: 'server' }> = {
   interfaceMtu: 1280,
   rsRateLimit: { perSecond: 50, burst: 100 },
   forwardRateLimit: { perSecond: 1000, burst: 2000 },
+};
+
+export const RELAY_SETTINGS: Extract<DaemonSettings, { role: 'relay' }> = {
+  role: 'relay',
+  relayType: 'cone',
+  interfaceName: 'teredo',
+  syslogFacility: 'daemon',
+  prefix: 0x20010000,
+  interfaceMtu: 1280,
+  bindAddress: '0.0.0.0',
+  bindPort: 3545,
+  peerTableCapacity: 1024,
+  dataplaneWorkers: 0,
 };
 
 /** What the engine's privilege check sees once it runs as nobody (65534), root out of reach. */

@@ -71,7 +71,12 @@ function judge(raw: unknown): string {
   const parsed = parseEngineToBootstrap(raw);
   if (!parsed.ok) return 'schema';
   const message = parsed.message;
-  if (message.type === 'ready' || message.type === 'summary-report' || message.type === 'resolve')
+  if (
+    message.type === 'ready' ||
+    message.type === 'summary-report' ||
+    message.type === 'resolve' ||
+    message.type === 'health'
+  )
     return message.type;
   let outcome = message.type;
   for (const context of CONTEXTS) {

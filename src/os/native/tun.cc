@@ -1,7 +1,10 @@
 // TUN device creation and the interface ioctls Miredo's libtun6 uses: MTU, flags, IPv6
-// addresses (in6_ifreq) and routes (in6_rtmsg), all through an AF_INET6 datagram socket.
+// addresses (in6_ifreq) and routes (in6_rtmsg), all through an AF_INET6 datagram socket; and one
+// rtnetlink request at a time for what the ioctls cannot say (a route in another table).
 #include <fcntl.h>
 #include <linux/if_tun.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <net/route.h>
 #include <netinet/in.h>
@@ -236,6 +239,51 @@ Napi::Value DelRoute6(const Napi::CallbackInfo& info) {
   return ChangeRoute(info, SIOCDELRT, "ioctl(SIOCDELRT)");
 }
 
+// netlinkRouteRequest(message: Uint8Array): sends one NETLINK_ROUTE request, built and checked by
+// route-table.ts with NLM_F_ACK set, and waits (1 s at most) for the kernel's acknowledgement.
+// Returns 0 or the positive errno the kernel answered (ESRCH: no such route, ...).
+Napi::Value NetlinkRouteRequest(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  void* data = nullptr;
+  size_t length = 0;
+  if (!ArgTypedArray(info, 0, "message", napi_uint8_array, &data, &length)) return env.Null();
+  if (length < NLMSG_HDRLEN || length > 4096) {
+    Napi::RangeError::New(env, "message must be a netlink message of at most 4096 bytes").ThrowAsJavaScriptException();
+    return env.Null();
+  }
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (fd < 0) {
+    ThrowErrno(env, errno, "socket", "AF_NETLINK NETLINK_ROUTE");
+    return env.Null();
+  }
+  struct timeval timeout = {1, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  struct sockaddr_nl kernel;
+  std::memset(&kernel, 0, sizeof kernel);
+  kernel.nl_family = AF_NETLINK;
+  if (sendto(fd, data, length, 0, reinterpret_cast<const struct sockaddr*>(&kernel), sizeof kernel) < 0) {
+    int err = errno;
+    close(fd);
+    ThrowErrno(env, err, "sendto", "NETLINK_ROUTE");
+    return env.Null();
+  }
+  alignas(struct nlmsghdr) char answer[8192];
+  ssize_t received = recv(fd, answer, sizeof answer, 0);
+  int err = errno;
+  close(fd);
+  if (received < 0) {
+    ThrowErrno(env, err, "recv", "NETLINK_ROUTE");
+    return env.Null();
+  }
+  const struct nlmsghdr* header = reinterpret_cast<const struct nlmsghdr*>(answer);
+  if (static_cast<size_t>(received) < NLMSG_LENGTH(sizeof(struct nlmsgerr)) || header->nlmsg_type != NLMSG_ERROR) {
+    ThrowErrno(env, EPROTO, "recv", "NETLINK_ROUTE", "no acknowledgement from the kernel");
+    return env.Null();
+  }
+  const struct nlmsgerr* ack = static_cast<const struct nlmsgerr*>(NLMSG_DATA(header));
+  return Napi::Number::New(env, ack->error < 0 ? -ack->error : 0);
+}
+
 }  // namespace
 
 void RegisterTun(Napi::Env env, Napi::Object exports) {
@@ -248,6 +296,7 @@ void RegisterTun(Napi::Env env, Napi::Object exports) {
   exports.Set("delAddress6", Napi::Function::New(env, DelAddress6, "delAddress6"));
   exports.Set("addRoute6", Napi::Function::New(env, AddRoute6, "addRoute6"));
   exports.Set("delRoute6", Napi::Function::New(env, DelRoute6, "delRoute6"));
+  exports.Set("netlinkRouteRequest", Napi::Function::New(env, NetlinkRouteRequest, "netlinkRouteRequest"));
 }
 
 }  // namespace miredo

@@ -27,7 +27,13 @@ describe('anycast fleet plan', () => {
     const router = plan.nodes.get('router');
     assert.ok(router?.role === 'router');
     assert.deepEqual(router.relays, ['relay1', 'relay2', 'relay3']);
-    assert.deepEqual(router.fleet, { bfd: true, scanTimeS: 1, learnTable: 254, bgpDelayMs: 0 });
+    assert.deepEqual(router.fleet, {
+      bfd: true,
+      scanTimeS: 1,
+      learnTable: 254,
+      bgpDelayMs: 0,
+      hashPolicy: 1,
+    });
     const relays = router.relays.map((name) => plan.nodes.get(name));
     assert.deepEqual(
       relays.map((relay) => (relay?.role === 'relay' ? [relay.ipv4, relay.uplink?.ipv6] : null)),

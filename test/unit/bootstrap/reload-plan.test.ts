@@ -2,20 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { planReload } from '../../../src/bootstrap/reload-plan.js';
 import type { DaemonSettings } from '../../../src/config/settings-schema.js';
-import { SERVER_SETTINGS } from '../../support/fakes.js';
+import { RELAY_SETTINGS, SERVER_SETTINGS } from '../../support/fakes.js';
 
-const relay: DaemonSettings = {
-  role: 'relay',
-  relayType: 'cone',
-  interfaceName: 'teredo',
-  syslogFacility: 'daemon',
-  prefix: 0x20010000,
-  interfaceMtu: 1280,
-  bindAddress: '0.0.0.0',
-  bindPort: 3545,
-  peerTableCapacity: 1024,
-  dataplaneWorkers: 0,
-};
+const relay: DaemonSettings = RELAY_SETTINGS;
 
 const client: DaemonSettings = {
   role: 'client',

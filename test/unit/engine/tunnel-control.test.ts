@@ -130,7 +130,8 @@ function bench(init: InitMessage): Bench {
     init,
     send: (message: EngineToBootstrap) => {
       if (message.type === 'resolve') resolves.push(message);
-      else if (message.type !== 'ready' && message.type !== 'summary-report') requests.push(message);
+      else if (message.type !== 'ready' && message.type !== 'summary-report' && message.type !== 'health')
+        requests.push(message);
     },
     fatal: (text) => assert.fail(`fatal: ${text}`),
     counters,
