@@ -18,8 +18,10 @@ const REASONS: ReadonlyMap<string, string> = new Map([
 
 export async function resolveIPv4(name: string): Promise<ResolveResult> {
   if (name === '') return { ok: false, code: 'EINVAL', message: 'empty host name' };
-  // Node answers IP literals itself, even an IPv6 one to a family-4 query.
-  if (isIPv6(name)) return { ok: false, code: 'EAI_ADDRFAMILY', message: 'not an IPv4 address' };
+  // Node answers IP literals itself, even an IPv6 one to a family-4 query. The colon test first:
+  // isIPv6's first call compiles a large regular expression (9 ms here, on every daemon start).
+  if (name.includes(':') && isIPv6(name))
+    return { ok: false, code: 'EAI_ADDRFAMILY', message: 'not an IPv4 address' };
   try {
     const { address, family } = await lookup(name, { family: 4 });
     if (family !== 4) return { ok: false, code: 'EAI_ADDRFAMILY', message: 'not an IPv4 address' };

@@ -289,9 +289,9 @@ export type HookPortMapping = z.infer<typeof hookPortMappingSchema>;
 export type EngineToBootstrap = z.infer<typeof engineToBootstrapSchema>;
 
 export function parseBootstrapToEngine(raw: unknown): Parsed<BootstrapToEngine> {
-  return parseWith(bootstrapToEngineSchema, raw);
+  return parseWith(bootstrapToEngineSchema, raw, true);
 }
 
 export function parseEngineToBootstrap(raw: unknown): Parsed<EngineToBootstrap> {
-  return parseWith(engineToBootstrapSchema, raw);
+  return parseWith(engineToBootstrapSchema, raw, true);
 }
