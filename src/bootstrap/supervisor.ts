@@ -220,6 +220,7 @@ class DaemonSupervisor implements Supervisor {
         chrootDir: config.chrootDir,
         poolSize: resources.tunnel === null ? 1 : resources.tunFds.length,
         logLevel: config.logLevel,
+        ...(this.announcer === null ? {} : { healthReports: true }),
       },
       fds: {
         tun: resources.tunFds,

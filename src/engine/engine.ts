@@ -253,7 +253,10 @@ class EngineInstance implements Engine {
     this.control = controlPlane;
     // Taken before the chroot: each worker compares its root directory with it before it reads.
     const jail = env.drop.identify(message.chrootDir);
-    const heartbeat = new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT * message.poolSize);
+    const heartbeat =
+      message.healthReports === true
+        ? new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT * message.poolSize)
+        : undefined;
     const workers = createWorkerPool({
       log,
       program: env.program,
@@ -274,15 +277,18 @@ class EngineInstance implements Engine {
         FAULT_INJECTION_WORKER,
       );
     controlPlane.start();
-    this.health = startHealthMonitor({
-      heartbeat,
-      workers: message.poolSize,
-      send: env.send,
-      changed: (stalled) => {
-        if (stalled.length === 0) log.notice('Every data-plane worker is alive again');
-        else log.error({ workers: stalled }, 'Data-plane worker(s) %s stalled', stalled.join(', '));
-      },
-    });
+    this.health =
+      heartbeat === undefined
+        ? null
+        : startHealthMonitor({
+            heartbeat,
+            workers: message.poolSize,
+            send: env.send,
+            changed: (stalled) => {
+              if (stalled.length === 0) log.notice('Every data-plane worker is alive again');
+              else log.error({ workers: stalled }, 'Data-plane worker(s) %s stalled', stalled.join(', '));
+            },
+          });
     this.serveListeners(message, controlPlane);
     // A thread that ends before it is ready rejects this, which ends the engine (see above).
     await workers.ready;

@@ -21,7 +21,7 @@ export function dataplaneTasks(
   counters: SharedArrayBuffer,
   shared: SharedArrayBuffer | null,
   jail: DirIdentity,
-  heartbeat: SharedArrayBuffer,
+  heartbeat: SharedArrayBuffer | undefined,
 ): DataplaneTask[] {
   const { fds, config } = message;
   return Array.from({ length: message.poolSize }, (_, workerIndex) => {
@@ -36,7 +36,7 @@ export function dataplaneTasks(
       counters,
       shared,
       jail,
-      heartbeat,
+      ...(heartbeat === undefined ? {} : { heartbeat }),
     };
   });
 }

@@ -68,6 +68,11 @@ export const initMessageSchema = z
     chrootDir: z.string().min(1).max(4096).startsWith('/'),
     poolSize: workerCount.min(1),
     logLevel: z.enum(LOG_LEVEL_NAMES),
+    /**
+     * A relay with an AnnounceTable: its workers beat and the engine reports their health every
+     * 250 ms (health-monitor.ts). Nothing else needs them, so nothing else pays their wake-ups.
+     */
+    healthReports: z.boolean().optional(),
   })
   .strict()
   .superRefine((init, ctx) => {
@@ -206,7 +211,8 @@ export const engineSummarySchema = z
 /**
  * The data plane's health, every HEALTH_INTERVAL_MS (engine/health-monitor.ts): the workers whose
  * heartbeat stopped. A relay with an AnnounceTable keeps its announcement route only while these
- * keep coming with no stalled worker (bootstrap/announcer.ts); the rest ignore them.
+ * keep coming with no stalled worker (bootstrap/announcer.ts). Only such a relay's engine sends
+ * them: init's healthReports.
  */
 export const healthMessageSchema = z
   .object({

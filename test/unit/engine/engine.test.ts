@@ -182,3 +182,24 @@ test('a worker whose root directory is not the jail refuses to read, and the eng
   );
   assert.ok(!records.some((r) => /reads as uid/.test(String(r['msg']))));
 });
+
+workerTest(
+  'health reports (and worker heartbeats) run only when init asks for them: a relay with an AnnounceTable',
+  {},
+  async () => {
+    const reporting = harness();
+    const quiet = harness();
+    reporting.engine.handle({ ...init, healthReports: true });
+    quiet.engine.handle(init);
+    await until(() => reporting.sent.some((m) => m.type === 'ready'), 'ready (reporting)');
+    await until(() => quiet.sent.some((m) => m.type === 'ready'), 'ready (quiet)');
+    // The reporting engine's second report is the clock: by then the quiet one would have sent one.
+    await until(() => reporting.sent.filter((m) => m.type === 'health').length >= 2, 'two health reports');
+    const report = reporting.sent.find((m) => m.type === 'health');
+    assert.deepEqual(report, { type: 'health', stalled: [] });
+    assert.equal(quiet.sent.filter((m) => m.type === 'health').length, 0);
+    reporting.engine.handle({ type: 'stop' });
+    quiet.engine.handle({ type: 'stop' });
+    assert.deepEqual(await Promise.all([reporting.exited, quiet.exited]), [0, 0]);
+  },
+);
