@@ -107,6 +107,8 @@ export function createTunnelCore(options: TunnelCoreOptions): TunnelCore {
       : null;
   const receiver = createReceiver(context, discovery === null ? null : discovery.receiveLocalBubble);
   let lastTickMs = Number.NaN;
+  /** Where the next silent-relay scan starts (silent-relays.ts). */
+  let silentHand = 0;
 
   function forgetEveryPeer(): void {
     count(context, 'peers-reset', context.table.size());
@@ -173,7 +175,7 @@ export function createTunnelCore(options: TunnelCoreOptions): TunnelCore {
     },
 
     retestSilentRelays(nowMs, wallSeconds, out): void {
-      retestSilentRelays(context, secondsOf(nowMs), wallSeconds, keyScratch, out);
+      silentHand = retestSilentRelays(context, secondsOf(nowMs), wallSeconds, keyScratch, out, silentHand);
     },
 
     tick(nowMs: number): void {

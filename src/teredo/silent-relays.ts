@@ -19,6 +19,12 @@ import type { CoreContext } from './relay-context.js';
 import type { TunnelOutput } from './relay-types.js';
 
 export const SILENT_RELAY_SECONDS = 3;
+/**
+ * Tests per call (per second) at most, for the whole client: the server forwards each one, and a
+ * client with many one-way flows must not turn them into a stream of tests. The scan resumes
+ * where the budget stopped it, so every silent peer gets its turn.
+ */
+export const SILENT_RELAY_TESTS_PER_SECOND = 8;
 
 /** Signed, like the table's ages: a stamp a tick ahead of us (another thread's clock) is "now". */
 function age(nowSeconds: number, thenSeconds: number): number {
@@ -26,9 +32,10 @@ function age(nowSeconds: number, thenSeconds: number): number {
 }
 
 /**
- * Sends a test to every trusted native peer that we still send to but that has been silent for
- * SILENT_RELAY_SECONDS (the table's writer thread, once a second); returns how many were sent.
- * `scratch` holds 16 bytes. Nothing for a relay, or a client without an address.
+ * Sends a test to each trusted native peer that we still send to but that has been silent for
+ * SILENT_RELAY_SECONDS (the table's writer thread, once a second), at most
+ * SILENT_RELAY_TESTS_PER_SECOND, visiting the slots from `from` on (wrapping); returns where the
+ * next call starts. `scratch` holds 16 bytes. Nothing for a relay, or a client without an address.
  */
 export function retestSilentRelays(
   context: CoreContext,
@@ -36,11 +43,16 @@ export function retestSilentRelays(
   wallSeconds: number,
   scratch: Uint8Array,
   out: TunnelOutput,
+  from = 0,
 ): number {
   const { identity, table } = context;
   if (!context.client || identity === null) return 0;
+  const slots = table.slots;
+  const start = from >= 0 && from < slots ? from : 0;
   let sent = 0;
-  for (let slot = 0; slot < table.slots; slot++) {
+  for (let visited = 0; visited < slots; visited++) {
+    const slot = start + visited < slots ? start + visited : start + visited - slots;
+    if (sent === SILENT_RELAY_TESTS_PER_SECOND) return slot;
     if ((table.flags(slot) & PEER_TRUSTED) === 0) continue;
     if (age(nowSeconds, table.lastTx(slot)) > 1) continue;
     if (age(nowSeconds, table.lastRx(slot)) < SILENT_RELAY_SECONDS) continue;
@@ -55,5 +67,5 @@ export function retestSilentRelays(
     count(context, 'ping-silent-relay');
     sent++;
   }
-  return sent;
+  return start;
 }

@@ -6,8 +6,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SILENT_RELAY_SECONDS } from '../../../src/teredo/silent-relays.js';
+import { SILENT_RELAY_SECONDS, SILENT_RELAY_TESTS_PER_SECOND } from '../../../src/teredo/silent-relays.js';
 import {
+  address,
   bench,
   CLIENT_ADDRESS,
   echoReplyTo,
@@ -127,4 +128,29 @@ test("a relay's core and an unqualified client test nothing", () => {
   assert.deepEqual(retest(relay), []);
   const unqualified = bench({ qualified: false });
   assert.deepEqual(retest(unqualified), []);
+});
+
+test('many silent peers: at most SILENT_RELAY_TESTS_PER_SECOND tests a second, and every peer gets its turn', () => {
+  const b = bench();
+  const hosts = Array.from({ length: 20 }, (_, index) => address(`2001:db8:5::${index + 1}`));
+  for (const host of hosts) {
+    const sent = b.tun(ipv6Packet(CLIENT_ADDRESS, host));
+    b.udp(echoReplyTo(udp(sent[0]).bytes), RELAY_IPV4, RELAY_PORT);
+  }
+  b.out.take();
+  const tested = new Set<string>();
+  const perSecond: number[] = [];
+  for (let second = 1; second <= SILENT_RELAY_SECONDS + 3; second++) {
+    b.advance(1000);
+    for (const host of hosts) b.tun(ipv6Packet(CLIENT_ADDRESS, host));
+    b.out.take();
+    const tests = retest(b);
+    perSecond.push(tests.length);
+    for (const item of tests) tested.add(Buffer.from(udp(item).bytes.subarray(24, 40)).toString('hex'));
+  }
+  assert.ok(
+    perSecond.every((n) => n <= SILENT_RELAY_TESTS_PER_SECOND),
+    `tests per second: ${perSecond.join(', ')}`,
+  );
+  assert.equal(tested.size, hosts.length, `tested ${tested.size} of ${hosts.length}`);
 });
