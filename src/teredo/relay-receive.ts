@@ -38,7 +38,7 @@ import { PEER_SOLICITED, PEER_TRUSTED } from './peers.js';
 import { adoptRelay, PROBE_BURST, relayMatch, switchToAlternate } from './native-relays.js';
 import { count, createPeer, secondsOf, syncFlags, trustPeer } from './relay-context.js';
 import type { CoreContext } from './relay-context.js';
-import { pacePing } from './relay-pacing.js';
+import { pacePing, stampAgeSeconds } from './relay-pacing.js';
 import { createTrailerReceiver } from './relay-trailers.js';
 import type { ClientIdentity, TunnelCore, TunnelOutput } from './relay-types.js';
 import { isOwnBubbleInterfaceId } from './security.js';
@@ -204,8 +204,7 @@ export function createReceiver(context: CoreContext, localBubble: LocalBubbleHoo
   function probing(slot: number, nowSeconds: number): boolean {
     const { table } = context;
     if (table.pings(slot) === 0) return false;
-    const elapsed = (((nowSeconds - table.lastPing(slot)) << 16) >> 16) * 1000;
-    return elapsed <= context.constants.pingMinIntervalMs;
+    return stampAgeSeconds(nowSeconds, table.lastPing(slot)) * 1000 <= context.constants.pingMinIntervalMs;
   }
 
   return {
