@@ -79,19 +79,19 @@ function packet(source: Uint8Array, destination: Uint8Array, payload: number): U
 }
 
 /**
- * Open (issue 17): on Node 26 resident memory grows by 70-120 MB over the flood (30-40 MB on Node
- * 20) while array buffers do not grow. The core's garbage on this path is down from about 880 to
- * about 170 bytes per packet (V8's sampling heap profiler with collected objects included: the
- * bubble's and HMAC's typed-array views, the header's fields object and peerKey's closure are
- * gone; the queue key strings and boxed numbers remain), yet Node 26's growth did not change
- * with it: its heap ends at 30-45 MB and V8's own malloced memory at 11-49 MB from run to run,
- * so it is not the garbage rate. Until that is understood, the bound is reported (todo), not
- * enforced, on those lines.
+ * Resident memory: the table's and slab's pages, plus what the engine's runtime keeps between
+ * collections. Node 20 grows by 30-45 MB over the flood. Node 22+ (V8 12+) grows by 100-120 MB
+ * while the JS heap stays at 16-45 MB and array buffers do not grow at all: the rest is memory
+ * V8 allocates with malloc (its compilers' zones and heap bookkeeping: with every JIT tier off,
+ * `--no-sparkplug --no-maglev --no-turbofan`, the growth was 59 MB) and keeps at its high-water
+ * mark. It is a plateau, not a leak: a flood of 8,000,000 packets on Node 26.12.1 stood at
+ * 180.1 MB of RSS after 4 million and 178.7 MB after 8 million; after 2 million it is 162 MB,
+ * 21-22 MB above the first million. So the total allows for that high-water mark on those lines,
+ * and the second million, on every line, must add little.
  */
-const RSS_TODO =
-  Number(process.versions.node.split('.')[0]) > 20
-    ? 'resident memory on Node 22+: see the comment above'
-    : false;
+const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
+const RUNTIME_SLACK = NODE_MAJOR > 20 ? 160_000_000 : 64_000_000;
+const SECOND_MILLION_SLACK = 32_000_000;
 
 function megabytes(bytes: number): string {
   return `${(bytes / 1e6).toFixed(1)} MB`;
@@ -215,17 +215,12 @@ test('2,000,000 spoofed sources: the table stays within its capacity and memory,
   );
   // The buffers were all allocated up front; the flood only touches their pages.
   assert.ok(growth.arrayBuffers <= 1_000_000, `arrayBuffers grew by ${growth.arrayBuffers} B`);
-  // Resident memory: the table's and slab's pages, plus room for the heap's garbage between GCs.
-  const heapSlack = 64_000_000;
-  await t.test(
-    'resident memory stays within the table, the slab and the heap’s slack',
-    { todo: RSS_TODO },
-    () => {
-      assert.ok(growth.rss <= bound + heapSlack, `rss grew by ${megabytes(growth.rss)}`);
-      assert.ok(
-        growth.rssSecondHalf <= heapSlack / 2,
-        `rss grew by ${megabytes(growth.rssSecondHalf)} in the second million`,
-      );
-    },
+  assert.ok(
+    growth.rss <= bound + RUNTIME_SLACK,
+    `rss grew by ${megabytes(growth.rss)} (bound ${megabytes(bound + RUNTIME_SLACK)})`,
+  );
+  assert.ok(
+    growth.rssSecondHalf <= SECOND_MILLION_SLACK,
+    `rss grew by ${megabytes(growth.rssSecondHalf)} in the second million`,
   );
 });
