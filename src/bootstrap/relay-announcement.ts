@@ -68,7 +68,12 @@ export function createAnnouncer(
   const changed = (state: AnnouncementState, reason: string): void =>
     send({ type: 'announcement', table, announced: state === 'announced', reason: reason.slice(0, 64) });
   return new Announcer({
-    route: { ...route, ifindex: resources.tunnel.index, table: settings.announceTable },
+    route: {
+      ...route,
+      metric: settings.announceMetric ?? route.metric,
+      ifindex: resources.tunnel.index,
+      table: settings.announceTable,
+    },
     prefixText: `${formatIPv6(route.dst)}/${route.prefixLen}`,
     os,
     log,

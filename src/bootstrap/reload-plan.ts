@@ -34,8 +34,9 @@ export function planReload(current: DaemonSettings, next: DaemonSettings): Reloa
     // The engine's tunnel core classifies packets by prefix: a new one needs a new engine.
     restartFields = [
       ...changed(current, next, ['relayType', 'interfaceName', 'bindAddress', 'bindPort', 'prefix']),
-      // The announcement route lives in that table: a new table, a new start (withdrawn from the old).
-      ...changed(current, next, ['announceTable']),
+      // The announcement route lives in that table, with that metric: a new one, a new start
+      // (withdrawn from the old).
+      ...changed(current, next, ['announceTable', 'announceMetric']),
       ...changed(current, next, SIZES),
     ];
   } else if (current.role === 'client' && next.role === 'client') {

@@ -78,13 +78,14 @@ async function clientOrRelay(options: CommandLineOptions, sources: SettingsSourc
   );
   if (!bind.ok) return failed(bind.error);
   if (config.relayType !== 'client') {
-    const { relayType, prefix, interfaceMtu, announceTable, drainTime } = config;
+    const { relayType, prefix, interfaceMtu, announceTable, announceMetric, drainTime } = config;
     const settings = {
       role: 'relay',
       relayType,
       prefix,
       interfaceMtu,
       ...(announceTable === undefined ? {} : { announceTable }),
+      ...(announceMetric === undefined ? {} : { announceMetric }),
       ...(drainTime === undefined ? {} : { drainTime }),
       bindAddress: bind.address,
       ...common,

@@ -34,6 +34,9 @@ import {
   MAX_DRAIN_TIME_SECONDS,
   MAX_PORT_MAPPING_LIFETIME,
   MIN_PEER_TABLE_CAPACITY,
+  ANNOUNCE_MAIN_TABLE,
+  announceMetricSchema,
+  MAX_ANNOUNCE_METRIC,
   announceTableSchema,
   MIN_PORT_MAPPING_LIFETIME,
   PORT_MAPPING_MODES,
@@ -77,6 +80,7 @@ const peerTableCapacityValue = countValue(MIN_PEER_TABLE_CAPACITY, MAX_PEER_CAPA
 const dataplaneWorkersValue = countValue(0, MAX_DATAPLANE_WORKERS, 'a number of workers (0 = automatic)');
 const drainTimeValue = countValue(0, MAX_DRAIN_TIME_SECONDS, 'a number of seconds');
 const announceTableValue = countValue(1, 0xfffffffe, 'a routing table number').pipe(announceTableSchema);
+const announceMetricValue = countValue(1, MAX_ANNOUNCE_METRIC, 'a route metric').pipe(announceMetricSchema);
 const portMappingLifetimeValue = countValue(
   MIN_PORT_MAPPING_LIFETIME,
   MAX_PORT_MAPPING_LIFETIME,
@@ -160,9 +164,38 @@ interface ModeDirectives {
   readonly portMapping: MiredoConfig['portMapping'];
   readonly portMappingLifetime: number;
   readonly announceTable: number | undefined;
+  readonly announceMetric: number | undefined;
   readonly drainTime: number | undefined;
   /** The other mode's directives, with why they are not read. */
   readonly notRead: Map<string, string>;
+}
+
+/**
+ * AnnounceTable and AnnounceMetric: the main table only with a metric (the announcement route
+ * must not be the forwarding route itself), a metric only with a table.
+ */
+function readAnnouncement(
+  reader: SettingReader,
+  valueOf: OriginTracker<MiredoConfig>['valueOf'],
+): { announceTable: number | undefined; announceMetric: number | undefined } {
+  const table = reader.read('AnnounceTable', announceTableValue);
+  const metric = reader.read('AnnounceMetric', announceMetricValue);
+  if (table.kind === 'set' && table.value === ANNOUNCE_MAIN_TABLE && metric.kind === 'absent') {
+    const message = 'table 254 (main) routes traffic: only with an AnnounceMetric below 1024';
+    reader.report(table.entry.line, table.entry.name, 'error', message);
+  }
+  if (metric.kind === 'set' && table.kind === 'absent')
+    reader.report(
+      metric.entry.line,
+      metric.entry.name,
+      'warning',
+      'only used with an AnnounceTable; ignored',
+    );
+  const announceTable = valueOf('announceTable', table);
+  return {
+    announceTable,
+    announceMetric: announceTable === undefined ? undefined : valueOf('announceMetric', metric),
+  };
 }
 
 /** The directives of one mode: the client's server (or the command line's), a relay's prefix and MTU. */
@@ -181,7 +214,7 @@ function readModeDirectives(
       .set('portmapping', CLIENT_ONLY)
       .set('portmappinglifetime', CLIENT_ONLY);
     return {
-      announceTable: valueOf('announceTable', reader.read('AnnounceTable', announceTableValue)),
+      ...readAnnouncement(reader, valueOf),
       drainTime: valueOf('drainTime', reader.read('DrainTime', drainTimeValue)),
       serverAddress: null,
       serverAddress2: null,
@@ -210,6 +243,7 @@ function readModeDirectives(
     .set('prefix', RELAY_ONLY)
     .set('interfacemtu', RELAY_ONLY)
     .set('announcetable', RELAY_ONLY)
+    .set('announcemetric', RELAY_ONLY)
     .set('draintime', RELAY_ONLY);
   if (opts.serverOverride !== undefined) {
     notRead.set('serveraddress', OVERRIDDEN).set('serveraddress2', OVERRIDDEN);
@@ -219,6 +253,7 @@ function readModeDirectives(
       serverAddress2: null,
       ...defaults,
       announceTable: undefined,
+      announceMetric: undefined,
       drainTime: undefined,
       notRead,
     };
@@ -237,6 +272,7 @@ function readModeDirectives(
     serverAddress2: valueOf('serverAddress2', reader.read('ServerAddress2', ipv4OrHostNameValue)) ?? null,
     ...defaults,
     announceTable: undefined,
+    announceMetric: undefined,
     drainTime: undefined,
     notRead,
   };
@@ -268,6 +304,7 @@ export function parseMiredoConf(
     interfaceMtu,
     notRead,
     announceTable,
+    announceMetric,
     drainTime,
     ...clientOnly
   } = readModeDirectives(reader, valueOf, relayType, opts);
@@ -306,6 +343,7 @@ export function parseMiredoConf(
       dataplaneWorkers: dataplaneWorkers ?? MIREDO_DEFAULTS.dataplaneWorkers,
       ...(metricsListen === undefined ? {} : { metricsListen }),
       ...(announceTable === undefined ? {} : { announceTable }),
+      ...(announceMetric === undefined ? {} : { announceMetric }),
       ...(drainTime === undefined ? {} : { drainTime }),
     }),
     origins,

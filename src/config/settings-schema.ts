@@ -10,7 +10,12 @@
  */
 import { z } from 'zod';
 import { SyslogFacilitySchema } from '../log/syslog-facility.js';
-import { MAX_DATAPLANE_WORKERS, MAX_PEER_CAPACITY, TEREDO_CONSTANTS } from '../teredo/constants.js';
+import {
+  MAX_DATAPLANE_WORKERS,
+  MAX_PEER_CAPACITY,
+  TEREDO_CONSTANTS,
+  TEREDO_ROUTE_METRIC,
+} from '../teredo/constants.js';
 import { isGlobalUnicastIPv4, parseIPv4 } from '../teredo/ipv4.js';
 import { parseIPv6 } from '../teredo/ipv6-text.js';
 
@@ -121,18 +126,25 @@ export const clientSettingsSchema = z
 /**
  * AnnounceTable (relay, our extension): the kernel routing table where the relay keeps its prefix
  * route only while it is healthy and not draining, for a BGP daemon to learn and announce
- * (README "Deployment: a relay fleet"). Not 0 (unspecified) nor 253-255 (default, main, local):
- * those route real traffic.
+ * (README "Deployment: a relay fleet"). Not 0 (unspecified) nor 253 or 255 (default, local); 254
+ * (main) only with an AnnounceMetric (miredo-conf.ts checks), for FRR's zebra, which learns
+ * IPv6 routes from the main table only.
  */
+export const ANNOUNCE_MAIN_TABLE = 254;
 export const announceTableSchema = z
   .number()
   .int()
   .min(1)
   .max(0xfffffffe)
-  .refine(
-    (table) => table < 253 || table > 255,
-    'tables 253 (default), 254 (main) and 255 (local) route traffic',
-  );
+  .refine((table) => table !== 253 && table !== 255, 'tables 253 (default) and 255 (local) route traffic');
+/**
+ * AnnounceMetric (relay, our extension): the announcement route's metric, below the forwarding
+ * route's (1024), so that in the main table it is the one a routing daemon selects and can
+ * tell apart (FRR: `redistribute kernel` with `match metric`). Both go through the tunnel.
+ * Absent: 1024, which only another table can hold.
+ */
+export const MAX_ANNOUNCE_METRIC = TEREDO_ROUTE_METRIC.prefixRoute - 1;
+export const announceMetricSchema = z.number().int().min(1).max(MAX_ANNOUNCE_METRIC);
 export const MAX_DRAIN_TIME_SECONDS = 3600;
 /** DrainTime (relay, our extension): seconds of forwarding after the withdrawal, before the stop. */
 export const drainTimeSchema = z.number().int().min(0).max(MAX_DRAIN_TIME_SECONDS);
@@ -154,6 +166,8 @@ export const relaySettingsSchema = z
     metricsListen: metricsListenSchema.optional(),
     /** Absent: no announcement route (and nothing to drain). */
     announceTable: announceTableSchema.optional(),
+    /** Absent: the forwarding route's metric (never with AnnounceTable 254). */
+    announceMetric: announceMetricSchema.optional(),
     /** Absent: DEFAULT_DRAIN_TIME_SECONDS with an AnnounceTable, 0 without. */
     drainTime: drainTimeSchema.optional(),
   })
