@@ -3,10 +3,11 @@
 # miredo packages start their services (they would contact public Teredo servers).
 # miniupnpd-iptables, miniupnpc, natpmpc: the port mapping lab test's gateway (run inside a NAT namespace).
 # bird2: the anycast relay fleet's BGP speakers (one per router and relay namespace).
+# frr: zebra, bgpd, bfdd and vtysh for the fleet's FRR relays (examples/frr-relay.conf, fleet-frr.test.ts).
 # prometheus: only its promtool, which checks the metrics text (test/unit/ipc/prometheus.test.ts).
 set -euo pipefail
 
-packages=(iproute2 iptables miredo miredo-server tshark iperf3 netcat-openbsd iputils-ping procps ethtool mmdebstrap systemd-container prometheus miniupnpd-iptables miniupnpc natpmpc conntrack bird2)
+packages=(iproute2 iptables miredo miredo-server tshark iperf3 netcat-openbsd iputils-ping procps ethtool mmdebstrap systemd-container prometheus miniupnpd-iptables miniupnpc natpmpc conntrack bird2 frr)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -39,7 +40,7 @@ apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 
 # The miredo and prometheus packages enable their services: make sure none runs outside the tests.
 if command -v systemctl >/dev/null 2>&1; then
-	systemctl disable --now miredo.service miredo-server.service prometheus.service miniupnpd.service bird.service >/dev/null 2>&1 || true
+	systemctl disable --now miredo.service miredo-server.service prometheus.service miniupnpd.service bird.service frr.service >/dev/null 2>&1 || true
 fi
 pkill -x miredo >/dev/null 2>&1 || true
 pkill -x miredo-server >/dev/null 2>&1 || true

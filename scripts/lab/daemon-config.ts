@@ -8,7 +8,7 @@
 export type Implementation = 'ours' | 'debian';
 export type DaemonRole = 'server' | 'relay' | 'client';
 /** Every process the lab keeps as a LabDaemon: the Teredo daemons, and the fleet's BIRDs and BGP delayers. */
-export type LabProcessRole = DaemonRole | 'bird' | 'bgp-delay';
+export type LabProcessRole = DaemonRole | 'bird' | 'bgp-delay' | 'frr';
 export type RelayType = 'cone' | 'restricted';
 
 export interface ServerConfigInput {
@@ -125,6 +125,7 @@ export function daemonCommand(
 export function describeDaemon(impl: Implementation, role: LabProcessRole): string {
   if (role === 'bird') return 'BIRD';
   if (role === 'bgp-delay') return 'the BGP delaying proxy';
+  if (role === 'frr') return 'FRR';
   const who = impl === 'ours' ? 'our' : "Debian's";
   const binary = role === 'server' ? 'miredo-server' : 'miredo';
   return `${who} ${binary} (${role})`;

@@ -30,7 +30,15 @@ export interface AnycastSpec {
    * different relays; 0 hashes addresses only, so all of them take one relay.
    */
   readonly hashPolicy?: 0 | 1;
+  /**
+   * What announces each relay's route: BIRD (the default), or FRR (frr.ts: examples/frr-relay.conf,
+   * with BFD; the relays keep their route in the main table, so learnTable is not for it). The
+   * router runs BIRD either way.
+   */
+  readonly routing?: FleetRouting;
 }
+
+export type FleetRouting = 'bird' | 'frr';
 
 /** A relay's link to the router. */
 export interface RelayUplink {
@@ -48,6 +56,8 @@ export interface FleetSettings {
   readonly learnTable: number;
   readonly bgpDelayMs: number;
   readonly hashPolicy: 0 | 1;
+  /** Set only for FRR: BIRD without it. */
+  readonly routing?: 'frr';
 }
 
 export const MAX_FLEET_RELAYS = 3;
@@ -92,5 +102,13 @@ export function fleetSettings(spec: AnycastSpec): FleetSettings {
   const learnTable = spec.learnTable ?? MAIN_TABLE;
   if (!Number.isInteger(learnTable) || learnTable < 1 || learnTable > 0xfffffffe)
     throw new Error('anycast.learnTable must be a kernel table id');
-  return { bfd: spec.bfd ?? false, scanTimeS, learnTable, bgpDelayMs, hashPolicy: spec.hashPolicy ?? 1 };
+  const routing = spec.routing ?? 'bird';
+  if (routing === 'frr' && (spec.learnTable !== undefined || bgpDelayMs > 0 || spec.bfd === false))
+    throw new Error(
+      'anycast.routing frr takes the example as it is: no learnTable, bgpDelayMs nor bfd false',
+    );
+  // frr-relay.conf has BFD: the router's BIRD must run it too.
+  const bfd = routing === 'frr' || (spec.bfd ?? false);
+  const settings = { bfd, scanTimeS, learnTable, bgpDelayMs, hashPolicy: spec.hashPolicy ?? 1 };
+  return routing === 'frr' ? { ...settings, routing } : settings;
 }

@@ -17,6 +17,7 @@ import type { Ipv6HostNode, LabNode, RelayNode, RouterNode } from './plan.js';
 import type { Report } from './topology.js';
 import { pollUntil, settleAll } from './wait.js';
 import { startBgpDelay } from './bgp-delay-process.js';
+import { startRelayFrr } from './frr.js';
 
 export interface FleetContext {
   readonly directory: string;
@@ -123,8 +124,12 @@ export class Fleet {
           );
           this.machinePids.set(name, [...(this.machinePids.get(name) ?? []), delayer.pid]);
         }
-        const bird = await this.startBird(name, relayBirdConfig(router.fleet, routerId, relay.uplink));
-        this.machinePids.set(name, [...(this.machinePids.get(name) ?? []), bird.pid]);
+        const routing =
+          router.fleet.routing === 'frr'
+            ? await startRelayFrr(this.context, { name, routerId, uplink: relay.uplink })
+            : [await this.startBird(name, relayBirdConfig(router.fleet, routerId, relay.uplink))];
+        const pids = routing.map((daemon) => daemon.pid);
+        this.machinePids.set(name, [...(this.machinePids.get(name) ?? []), ...pids]);
       }),
     );
     await pollUntil(

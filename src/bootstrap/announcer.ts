@@ -1,11 +1,13 @@
 /**
  * A relay's announcement (AnnounceTable): its prefix route, on its own tunnel, in a routing table
  * that routes nothing, which a BGP daemon on the host learns and announces (BIRD's kernel
- * protocol with `kernel table N; learn;`, FRR's `redistribute table N`). The route is there only
- * while the data plane works: the engine is running, its health reports (engine/health-monitor.ts)
- * keep coming, and they name no stalled worker; and the relay is not draining. The forwarding
- * route in the main table is never touched: packets that still arrive while routers converge
- * are forwarded as before.
+ * protocol with `kernel table N; learn;`); or in the main table with a metric of its own below the
+ * forwarding route's (AnnounceMetric), which FRR 8.4 announces with `redistribute kernel` and a
+ * route-map matching that metric (it learns IPv6 routes from no other table). The route is there
+ * only while the data plane works: the engine is running, its health reports
+ * (engine/health-monitor.ts) keep coming, and they name no stalled worker; and the relay is not
+ * draining. The forwarding route (metric 1024 in the main table) is never touched: packets that
+ * still arrive while routers converge are forwarded as before.
  *
  * The bootstrap owns it (it holds CAP_NET_ADMIN; the engine cannot add routes, and a wedged
  * engine could not withdraw its own). If the bootstrap itself dies, the tunnel goes with it,
