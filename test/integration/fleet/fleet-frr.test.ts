@@ -14,7 +14,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { netnsSkip } from '../../support/netns.js';
-import { createLab, REPO_ROOT } from '../../../scripts/lab/index.js';
+import { createLab, pollUntil, REPO_ROOT } from '../../../scripts/lab/index.js';
 import type { Lab, LabDaemon } from '../../../scripts/lab/index.js';
 import { fleetSettings, relayUplink } from '../../../scripts/lab/fleet-plan.js';
 import { FRR_RELAY_DIRECTIVES, relayFrrConfig } from '../../../scripts/lab/frr-config.js';
@@ -90,8 +90,15 @@ describe('FRR announces a relay only while its data plane works', { skip: NO_FRR
           relays.set(node, await active.startRelay('ours', { node, extraConfig: config }));
         const announcedMs = await active.fleet.waitRouterNexthops(['relay1', 'relay2'], 10_000);
         t.diagnostic(`both relays announced by FRR ${announcedMs} ms after the second started`);
-        const bfd = await active.fleet.birdc('router', ['show', 'bfd', 'sessions']);
-        assert.equal(bfd.match(/\sUp\s/g)?.length, 2, bfd);
+        // BFD comes up on its own schedule, after BGP: the frozen machine below needs it.
+        await pollUntil(
+          async () => {
+            const bfd = await active.fleet.birdc('router', ['show', 'bfd', 'sessions']);
+            return bfd.match(/\sUp\s/g)?.length === 2 ? true : undefined;
+          },
+          10_000,
+          'both BFD sessions up at the router',
+        );
         const relay2 = relays.get('relay2');
         assert.ok(relay2);
         const engine = enginePid(relay2);
