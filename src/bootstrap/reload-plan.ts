@@ -56,6 +56,10 @@ export function planReload(current: DaemonSettings, next: DaemonSettings): Reloa
       ]),
       ...changed(current, next, SIZES),
     ];
+    // A new list of servers starts again from the primary, as a restart does.
+    if (current.fallbackServers.join('\n') !== next.fallbackServers.join('\n')) {
+      restartFields.push('fallbackServers');
+    }
   } else if (current.role === 'server' && next.role === 'server') {
     // The server's rules live in its data-plane worker: any change of them means a new engine
     // (a server keeps no state, so nothing is lost).

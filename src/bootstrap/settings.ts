@@ -118,6 +118,7 @@ async function clientOrRelay(options: CommandLineOptions, sources: SettingsSourc
       serverName,
       serverAddress: server.ok && isGlobalUnicastIPv4(parseIPv4(server.address) ?? 0) ? server.address : null,
       serverAddress2,
+      fallbackServers: config.fallbackServers.map((fallback) => fallback.name),
       bindAddress: bind.address,
       localDiscovery: config.localDiscovery,
       portMapping: config.portMapping,

@@ -48,6 +48,13 @@ function announcementText(status: ControlStatus): string | null {
   return `${state} (table ${announcement.table}): ${announcement.reason}`;
 }
 
+/** A client's server: which configured name it comes from, when that says more than its address. */
+function serverOrigin(server: ControlStatus['servers'][number]): string {
+  if (server.name === undefined || server.name === server.address)
+    return server.fallback === true ? 'fallback, ' : '';
+  return `${server.fallback === true ? 'fallback ' : ''}${server.name}, `;
+}
+
 export function formatStatus(status: ControlStatus): string {
   const table = status.peerTable;
   return lines([
@@ -67,7 +74,7 @@ export function formatStatus(status: ControlStatus): string {
           'Server',
           status.role === 'server'
             ? server.address
-            : `${server.address} (last answer ${ago(server.lastAnswerSecondsAgo)})`,
+            : `${server.address} (${serverOrigin(server)}last answer ${ago(server.lastAnswerSecondsAgo)})`,
         ] as const,
     ),
     [

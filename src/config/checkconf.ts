@@ -3,13 +3,14 @@
  * Miredo 1.2.6's does. Exit status 0 when the file is valid and nothing needs saying, 255 when
  * anything at all is reported (errors, superfluous directives, ignored lines), each message as
  * `FILE:LINE: Directive: message`, then "Fatal configuration error". Like 1.2.6 it resolves
- * ServerAddress, ServerAddress2 and BindAddress.
+ * ServerAddress, ServerAddress2 and BindAddress, and our FallbackServerAddress names too.
  */
 import { PACKAGE_NAME, PACKAGE_VERSION } from '../version.js';
 import { parseCheckconfArgs } from './checkconf-args.js';
 import { byLine, formatDiagnostic, isFault } from './diagnostic.js';
 import type { ConfigResult, Diagnostic } from './diagnostic.js';
 import type { MiredoConfig } from './miredo-conf.js';
+import { FALLBACK_DIRECTIVE } from './fallback-servers.js';
 import { readMiredoConfFile, readServerConfFile } from './read-conf-file.js';
 import { resolveIPv4 } from './resolve.js';
 
@@ -52,9 +53,14 @@ const RESOLVED_FIELDS = [
 async function resolutionErrors(result: ConfigResult<MiredoConfig>, file: string): Promise<Diagnostic[]> {
   if (!result.ok) return [];
   const { config, origins = {} } = result;
-  const lookups = RESOLVED_FIELDS.map(async ([field, directive]): Promise<Diagnostic | undefined> => {
-    const name = config[field];
-    const line = origins[field];
+  const names = RESOLVED_FIELDS.map(
+    ([field, directive]): { name: string | null; line: number | undefined; directive: string } => ({
+      name: config[field],
+      line: origins[field],
+      directive,
+    }),
+  ).concat(config.fallbackServers.map(({ name, line }) => ({ name, line, directive: FALLBACK_DIRECTIVE })));
+  const lookups = names.map(async ({ name, line, directive }): Promise<Diagnostic | undefined> => {
     if (name === null || line === undefined) return undefined;
     const resolved = await resolveIPv4(name);
     if (resolved.ok) return undefined;

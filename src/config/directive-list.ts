@@ -25,6 +25,20 @@ export class DirectiveList {
     return entry;
   }
 
+  /** Removes and returns every occurrence of `name`, in file order (a repeatable directive). */
+  takeAll(name: string): ConfigEntry[] {
+    const key = asciiLowerCase(name);
+    const taken: ConfigEntry[] = [];
+    // In place, without spreading: a file may hold more directives than a call takes arguments.
+    let kept = 0;
+    for (const entry of this.pending) {
+      if (entry.key === key) taken.push(entry);
+      else this.pending[kept++] = entry;
+    }
+    this.pending.length = kept;
+    return taken;
+  }
+
   /**
    * One warning per directive left over. `notRead` maps a lower-case name that is valid in
    * this file but not read in the current mode to the reason shown.

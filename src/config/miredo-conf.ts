@@ -11,7 +11,8 @@
  * LocalDiscovery (RFC 4380 section 5.2.8, a boolean in Miredo's syntax, on by default; Miredo's
  * later releases have it, off by default) is read in client mode only, and so are PortMapping
  * (`auto`, `off` or one of `pcp`, `natpmp`, `upnp`; Miredo's booleans mean `auto` and `off`) and
- * PortMappingLifetime (seconds asked for the mapping). AnnounceTable (the routing table where a
+ * PortMappingLifetime (seconds asked for the mapping), and FallbackServerAddress (repeatable:
+ * fallback-servers.ts). AnnounceTable (the routing table where a
  * healthy relay keeps its prefix route for a BGP daemon) and DrainTime (seconds of forwarding
  * between the withdrawal and the stop) are read in relay modes only.
  */
@@ -25,6 +26,7 @@ import {
 } from '../teredo/constants.js';
 import { DEFAULT_SYSLOG_FACILITY } from '../log/syslog-facility.js';
 import type { ConfigResult } from './diagnostic.js';
+import { readFallbackServers } from './fallback-servers.js';
 import { isIPv4OrHostName } from './host-name.js';
 import { trackOrigins } from './origins.js';
 import type { OriginTracker } from './origins.js';
@@ -32,6 +34,7 @@ import { SettingReader } from './setting-reader.js';
 import { strtoulWhole } from './strtoul.js';
 import {
   MAX_DRAIN_TIME_SECONDS,
+  MAX_FALLBACK_SERVERS,
   MAX_PORT_MAPPING_LIFETIME,
   MIN_PEER_TABLE_CAPACITY,
   ANNOUNCE_MAIN_TABLE,
@@ -113,6 +116,11 @@ export const MiredoConfigSchema = relaySettingsSchema
     /** Set exactly in client mode (from the file or the command line); null in relay modes. */
     serverAddress: hostSchema.nullable(),
     serverAddress2: hostSchema.nullable(),
+    /** Client mode, from the file: FallbackServerAddress in order, with their lines. */
+    fallbackServers: z
+      .array(z.object({ name: hostSchema, line: z.number().int().nonnegative() }).strict().readonly())
+      .max(MAX_FALLBACK_SERVERS)
+      .readonly(),
     bindAddress: hostSchema,
     /** Client mode: local client discovery (relay modes do not read it and keep the default). */
     localDiscovery: z.boolean(),
@@ -154,10 +162,19 @@ export interface MiredoConfOptions {
 const RELAY_ONLY = 'only used in relay modes (RelayType cone or restricted); ignored';
 const CLIENT_ONLY = 'only used in client mode; ignored';
 const OVERRIDDEN = 'superseded by the server given on the command line; ignored';
+const CLIENT_DIRECTIVES = [
+  'serveraddress',
+  'serveraddress2',
+  'fallbackserveraddress',
+  'localdiscovery',
+  'portmapping',
+  'portmappinglifetime',
+] as const;
 
 interface ModeDirectives {
   readonly serverAddress: string | null;
   readonly serverAddress2: string | null;
+  readonly fallbackServers: MiredoConfig['fallbackServers'];
   readonly prefix: number;
   readonly interfaceMtu: number;
   readonly localDiscovery: boolean;
@@ -207,17 +224,13 @@ function readModeDirectives(
 ): ModeDirectives {
   const notRead = new Map<string, string>();
   if (relayType !== 'client') {
-    notRead
-      .set('serveraddress', CLIENT_ONLY)
-      .set('serveraddress2', CLIENT_ONLY)
-      .set('localdiscovery', CLIENT_ONLY)
-      .set('portmapping', CLIENT_ONLY)
-      .set('portmappinglifetime', CLIENT_ONLY);
+    for (const name of CLIENT_DIRECTIVES) notRead.set(name, CLIENT_ONLY);
     return {
       ...readAnnouncement(reader, valueOf),
       drainTime: valueOf('drainTime', reader.read('DrainTime', drainTimeValue)),
       serverAddress: null,
       serverAddress2: null,
+      fallbackServers: [],
       localDiscovery: MIREDO_DEFAULTS.localDiscovery,
       portMapping: MIREDO_DEFAULTS.portMapping,
       portMappingLifetime: MIREDO_DEFAULTS.portMappingLifetime,
@@ -246,11 +259,15 @@ function readModeDirectives(
     .set('announcemetric', RELAY_ONLY)
     .set('draintime', RELAY_ONLY);
   if (opts.serverOverride !== undefined) {
-    notRead.set('serveraddress', OVERRIDDEN).set('serveraddress2', OVERRIDDEN);
+    notRead
+      .set('serveraddress', OVERRIDDEN)
+      .set('serveraddress2', OVERRIDDEN)
+      .set('fallbackserveraddress', OVERRIDDEN);
     const serverAddress = reader.readArgument('server', opts.serverOverride, ipv4OrHostNameValue) ?? null;
     return {
       serverAddress,
       serverAddress2: null,
+      fallbackServers: [],
       ...defaults,
       announceTable: undefined,
       announceMetric: undefined,
@@ -267,9 +284,11 @@ function readModeDirectives(
       'required in client mode (or give the server on the command line)',
     );
   }
+  const serverAddress = valueOf('serverAddress', primary) ?? null;
   return {
-    serverAddress: valueOf('serverAddress', primary) ?? null,
+    serverAddress,
     serverAddress2: valueOf('serverAddress2', reader.read('ServerAddress2', ipv4OrHostNameValue)) ?? null,
+    fallbackServers: readFallbackServers(reader, serverAddress),
     ...defaults,
     announceTable: undefined,
     announceMetric: undefined,
@@ -300,6 +319,7 @@ export function parseMiredoConf(
   const {
     serverAddress,
     serverAddress2,
+    fallbackServers,
     prefix,
     interfaceMtu,
     notRead,
@@ -332,6 +352,7 @@ export function parseMiredoConf(
       relayType,
       serverAddress,
       serverAddress2,
+      fallbackServers,
       interfaceName: interfaceName ?? null,
       bindAddress: bindAddress ?? MIREDO_DEFAULTS.bindAddress,
       bindPort: bindPort ?? MIREDO_DEFAULTS.bindPort,

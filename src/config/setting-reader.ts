@@ -50,6 +50,20 @@ export class SettingReader {
     return { kind: 'invalid' };
   }
 
+  /** Reads every occurrence of a repeatable `directive`, in file order; invalid values are errors. */
+  readAll<S extends ValueSchema>(
+    directive: string,
+    schema: S,
+  ): { readonly value: z.output<S>; readonly entry: ConfigEntry }[] {
+    const values: { value: z.output<S>; entry: ConfigEntry }[] = [];
+    for (const entry of this.directives.takeAll(directive)) {
+      const parsed = schema.safeParse(entry.value);
+      if (parsed.success) values.push({ value: parsed.data, entry });
+      else this.report(entry.line, entry.name, 'error', issueMessage(parsed.error));
+    }
+    return values;
+  }
+
   /** Parses a value given on the command line instead of in the file. */
   readArgument<S extends ValueSchema>(name: string, text: string, schema: S): z.output<S> | undefined {
     const parsed = schema.safeParse(text);

@@ -98,17 +98,27 @@ export const portMappingLifetimeSchema = z
   .min(MIN_PORT_MAPPING_LIFETIME)
   .max(MAX_PORT_MAPPING_LIFETIME);
 
+/** FallbackServerAddress directives a client takes (each costs a round before the next is tried). */
+export const MAX_FALLBACK_SERVERS = 8;
+/** A Teredo server's name as configured: at most a host name's 253 bytes and a dot. */
+export const serverNameSchema = z.string().min(1).max(255);
+
 export const clientSettingsSchema = z
   .object({
     role: z.literal('client'),
     interfaceName: interfaceNameSchema,
     syslogFacility: SyslogFacilitySchema,
-    /** The server name as configured (for messages); at most a host name's 253 bytes and a dot. */
-    serverName: z.string().min(1).max(255),
+    /** The server name as configured (ServerAddress). */
+    serverName: serverNameSchema,
     /** What the name resolved to when the settings were loaded; null: it did not (yet). */
     serverAddress: ipv4Schema.nullable(),
     /** Read and kept, but Miredo 1.2.6 never uses it (reference section 3.2). */
     serverAddress2: ipv4Schema.nullable(),
+    /**
+     * FallbackServerAddress (ours): further servers, in order, tried when the one in use leaves
+     * its rounds unanswered; resolved by the engine's follower as it needs them, never at load.
+     */
+    fallbackServers: z.array(serverNameSchema).max(MAX_FALLBACK_SERVERS),
     bindAddress: ipv4Schema,
     bindPort: portSchema,
     peerTableCapacity: peerTableCapacitySchema,

@@ -23,6 +23,7 @@ import { QualificationRecord } from './qualification-record.js';
 import { createClientNatType } from './client-nat-type.js';
 import type { ClientNatType } from './client-nat-type.js';
 import { createServerFollower } from './server-follower.js';
+import type { FollowedServer } from './server-follower.js';
 import type { ProbeSocketOpener } from './probe-socket.js';
 import type { NatType } from '../teredo/nat-type.js';
 
@@ -64,6 +65,8 @@ export interface ClientQualification {
   stop(timeoutMs: number): Promise<void>;
   /** The state machine's view, for miredo-ctl. */
   readonly state: QualificationState;
+  /** The configured name the server in use comes from (ServerAddress or a fallback). */
+  readonly server: FollowedServer | null;
   readonly record: QualificationRecord;
 }
 
@@ -117,11 +120,12 @@ export function createClientQualification(options: ClientQualificationOptions): 
   let natType: ClientNatType | null = null;
   const follower = createServerFollower({
     name: config.serverName,
+    fallbacks: config.fallbackServers,
     initial: config.serverAddress === null ? null : parseIPv4(config.serverAddress),
     send: context.send,
     timers,
     log,
-    use: (ipv4) => useServer(ipv4),
+    use: (ipv4, server) => useServer(ipv4, server),
   });
   /** Where the last datagram qualification took was sent: our local IPv4 towards the server. */
   let localIPv4 = 0;
@@ -207,7 +211,7 @@ export function createClientQualification(options: ClientQualificationOptions): 
   }
 
   /** A new server (the first, or the name moved or fails over): down if up, and qualify with it. */
-  function useServer(ipv4: number): void {
+  function useServer(ipv4: number, server: FollowedServer): void {
     if (ipv4 === serverIPv4 && qualification !== null) return;
     if (timer !== null) timers.clearTimeout(timer);
     timer = null;
@@ -221,7 +225,8 @@ export function createClientQualification(options: ClientQualificationOptions): 
     });
     natType = createClientNatType({
       serverIPv4,
-      serverAddress2: config.serverAddress2,
+      // ServerAddress2 is the primary's; a fallback's second address is its address + 1.
+      serverAddress2: server.rank === 0 ? config.serverAddress2 : null,
       security: options.security,
       constants: options.constants,
       out,
@@ -232,7 +237,11 @@ export function createClientQualification(options: ClientQualificationOptions): 
       openProbeSocket: options.openProbeSocket,
     });
     shared.state.publish(inactive());
-    log.info({ server: formatIPv4(serverIPv4) }, 'Qualifying with Teredo server %s', formatIPv4(serverIPv4));
+    log.info(
+      { server: formatIPv4(serverIPv4), name: server.name, fallback: server.rank > 0 },
+      'Qualifying with Teredo server %s',
+      formatIPv4(serverIPv4),
+    );
     if (running) act(qualification.start(now()));
   }
 
@@ -250,7 +259,10 @@ export function createClientQualification(options: ClientQualificationOptions): 
       const accepted = qualification.counters.advertisementsAccepted;
       const actions = qualification.offer(packet, 0, packet.length, ipv4, port, nowMs);
       if (actions === null) return false;
-      if (qualification.counters.advertisementsAccepted !== accepted) record.answered(nowMs);
+      if (qualification.counters.advertisementsAccepted !== accepted) {
+        record.answered(nowMs);
+        follower.answered();
+      }
       act(actions);
       return true;
     },
@@ -261,6 +273,9 @@ export function createClientQualification(options: ClientQualificationOptions): 
     reply: (message) => iface.reply(message),
     get state(): QualificationState {
       return qualification?.state ?? IDLE;
+    },
+    get server(): FollowedServer | null {
+      return follower.server;
     },
     record,
     get natType(): NatType {

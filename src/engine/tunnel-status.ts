@@ -69,6 +69,8 @@ export function tunnelStatus(view: TunnelView): RoleStatus {
     servers: [
       {
         address: state.serverIPv4 === 0 ? config.serverName : formatIPv4(state.serverIPv4),
+        name: client.server?.name ?? config.serverName,
+        fallback: (client.server?.rank ?? 0) > 0,
         lastAnswerSecondsAgo: secondsSince(nowMs, record.lastAnswerMs),
       },
     ],

@@ -73,9 +73,17 @@ const PRINTABLE_LINES = /^[\x20-\x7e\n]*$/;
 const text = z.string().max(64).regex(PRINTABLE, 'not printable ASCII');
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
+/** A server's configured name (or its address): a host name's 253 bytes and a dot at most. */
+const hostText = z.string().max(255).regex(PRINTABLE, 'not printable ASCII');
+
 export const serverStatusSchema = z
   .object({
-    address: text,
+    /** Its IPv4 address; a client's configured name until that resolves. */
+    address: hostText,
+    /** Client: the configured name it comes from (ServerAddress or a FallbackServerAddress). */
+    name: hostText.optional(),
+    /** Client: whether that name is a FallbackServerAddress. */
+    fallback: z.boolean().optional(),
     /** Seconds since it last answered (client: a Router Advertisement we accepted); null: never. */
     lastAnswerSecondsAgo: seconds.nullable(),
   })

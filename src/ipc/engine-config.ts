@@ -18,6 +18,7 @@ export const clientEngineConfigSchema = clientSettingsSchema
     serverName: true,
     serverAddress: true,
     serverAddress2: true,
+    fallbackServers: true,
     bindAddress: true,
     bindPort: true,
     peerTableCapacity: true,

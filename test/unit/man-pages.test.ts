@@ -38,18 +38,24 @@ const page = (name: (typeof PAGES)[number]): Promise<string> => readFile(join(PA
 /** The signals runBootstrap (src/bootstrap/bootstrap.ts) installs handlers for. */
 const BOOTSTRAP_SIGNALS = ['SIGHUP', 'SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
 
-/** Directive names passed to SettingReader.read while `parse` runs. */
+/** Directive names passed to SettingReader.read (or readAll, a repeatable one) while `parse` runs. */
 function directivesRead(parse: () => void): Set<string> {
   const names = new Set<string>();
   const original = SettingReader.prototype.read;
+  const originalAll = SettingReader.prototype.readAll;
   SettingReader.prototype.read = function (this: SettingReader, ...args: Parameters<typeof original>) {
     names.add(args[0]);
     return original.apply(this, args);
   } as typeof original;
+  SettingReader.prototype.readAll = function (this: SettingReader, ...args: Parameters<typeof originalAll>) {
+    names.add(args[0]);
+    return originalAll.apply(this, args);
+  } as typeof originalAll;
   try {
     parse();
   } finally {
     SettingReader.prototype.read = original;
+    SettingReader.prototype.readAll = originalAll;
   }
   return names;
 }

@@ -32,6 +32,7 @@ async function main(): Promise<void> {
         serverName: 'teredo.example',
         serverAddress: '198.51.100.1',
         serverAddress2: null,
+        fallbackServers: [],
         localDiscovery: false,
         portMapping: 'off',
         portMappingLifetime: 3600,

@@ -13,6 +13,7 @@ const client: DaemonSettings = {
   serverName: 'teredo.example',
   serverAddress: '198.51.100.1',
   serverAddress2: null,
+  fallbackServers: [],
   localDiscovery: true,
   portMapping: 'off',
   portMappingLifetime: 3600,
@@ -107,4 +108,14 @@ test('MetricsListen set, moved or removed restarts the engine (a new socket), in
     });
     assert.deepEqual(planReload(on, { ...on, metricsListen: { ...listen } }), { kind: 'unchanged' });
   }
+});
+
+test('client: a new FallbackServerAddress list (or order) restarts the engine, from the primary', () => {
+  const listed = { ...client, fallbackServers: ['a.example', 'b.example'] };
+  assert.deepEqual(planReload(listed, { ...listed }), { kind: 'unchanged' });
+  assert.deepEqual(planReload(client, listed), { kind: 'restart', reasons: ['fallbackServers'] });
+  assert.deepEqual(planReload(listed, { ...client, fallbackServers: ['b.example', 'a.example'] }), {
+    kind: 'restart',
+    reasons: ['fallbackServers'],
+  });
 });

@@ -205,6 +205,7 @@ function clientSettings(): DaemonSettings {
     serverName: '192.0.2.1',
     serverAddress: '192.0.2.1',
     serverAddress2: null,
+    fallbackServers: [],
     interfaceName: 'teredo',
     syslogFacility: 'daemon',
     bindAddress: '0.0.0.0',

@@ -43,3 +43,26 @@ test('no native peer line for a relay or a server (null), a count of 0 for a cli
   assert.match(none, /^Native peers: +0$/m);
   assert.doesNotMatch(none, /^Native peer:/m);
 });
+
+test('the server line says which configured name is in use, and when it is a fallback', () => {
+  const server = (entry: ControlStatus['servers'][number]) =>
+    /^Server: +(.*)$/m.exec(formatStatus({ ...CLIENT, servers: [entry] }))?.[1];
+  const base = { address: '198.51.100.5', lastAnswerSecondsAgo: 3 };
+  assert.equal(server(base), '198.51.100.5 (last answer 3 s ago)');
+  assert.equal(
+    server({ ...base, name: '198.51.100.5', fallback: false }),
+    '198.51.100.5 (last answer 3 s ago)',
+  );
+  assert.equal(
+    server({ ...base, name: 'teredo.example', fallback: false }),
+    '198.51.100.5 (teredo.example, last answer 3 s ago)',
+  );
+  assert.equal(
+    server({ ...base, name: 'backup.example', fallback: true }),
+    '198.51.100.5 (fallback backup.example, last answer 3 s ago)',
+  );
+  assert.equal(
+    server({ ...base, name: '198.51.100.5', fallback: true }),
+    '198.51.100.5 (fallback, last answer 3 s ago)',
+  );
+});

@@ -35,6 +35,7 @@ test('a client needs only ServerAddress; everything else has Miredo defaults', (
     relayType: 'client',
     serverAddress: '192.0.2.1',
     serverAddress2: null,
+    fallbackServers: [],
     interfaceName: null,
     bindAddress: '0.0.0.0',
     bindPort: 0,
@@ -60,11 +61,13 @@ test('a client reads every client directive, case-insensitively', () => {
     'bindPort 0xDD9',
     'SyslogFacility LOCAL3',
     'localdiscovery Disabled',
+    'fallbackserveraddress teredo2.example.com',
   ].join('\n');
   assert.deepEqual(config(text), {
     relayType: 'client',
     serverAddress: 'teredo.example.com',
     serverAddress2: '192.0.2.2',
+    fallbackServers: [{ name: 'teredo2.example.com', line: 9 }],
     interfaceName: 'teredo',
     bindAddress: '198.51.100.7',
     bindPort: 3545,

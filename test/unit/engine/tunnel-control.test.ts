@@ -56,6 +56,7 @@ const CLIENT_INIT: InitMessage = {
     serverName: 'teredo.example',
     serverAddress: SERVER_TEXT,
     serverAddress2: null,
+    fallbackServers: [],
     localDiscovery: false,
     portMapping: 'off',
     portMappingLifetime: 3600,

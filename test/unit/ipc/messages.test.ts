@@ -51,6 +51,7 @@ test('valid init messages for each role parse unchanged', () => {
       serverName: 'teredo.example',
       serverAddress: '198.51.100.1',
       serverAddress2: null,
+      fallbackServers: [],
       bindAddress: '0.0.0.0',
       bindPort: 0,
       peerTableCapacity: 1024,
