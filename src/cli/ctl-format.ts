@@ -26,7 +26,11 @@ function nativePeerLines(status: ControlStatus): Array<readonly [string, string]
   const native = status.nativePeers;
   if (native === null) return [];
   const rows = native.peers.map(
-    (peer) => ['Native peer', `${peer.address} via ${peer.relay ?? 'a relay not known yet'}`] as const,
+    (peer) =>
+      [
+        'Native peer',
+        `${peer.address} via ${peer.relay ?? 'a relay not known yet'}${peer.alternate ? ` (alternate ${peer.alternate})` : ''}`,
+      ] as const,
   );
   const shown = native.matched > rows.length ? `, ${rows.length} shown` : '';
   return [['Native peers', `${native.matched}${shown}`], ...rows];
@@ -85,10 +89,11 @@ export function formatStatus(status: ControlStatus): string {
 }
 
 export function formatPeers(reply: PeersReply): string {
-  const header = ['ADDRESS', 'MAPPING', 'FLAGS', 'LAST-IN', 'LAST-OUT'];
+  const header = ['ADDRESS', 'MAPPING', 'ALTERNATE', 'FLAGS', 'LAST-IN', 'LAST-OUT'];
   const rows = reply.peers.map((peer) => [
     peer.address,
     peer.mapping ?? '-',
+    peer.alternate ?? '-',
     [
       peer.trusted ? 'trusted' : null,
       peer.proven ? 'proven' : 'unproven',

@@ -99,6 +99,8 @@ export const nativePeersSchema = z
             address: text,
             /** The relay's IPv4:port that carries this peer's packets; null until the ping test answers. */
             relay: text.nullable(),
+            /** The second validated relay (IPv4:port) of the peer (teredo/native-relays.ts); null: none. */
+            alternate: text.nullable().optional(),
           })
           .strict(),
       )
@@ -152,6 +154,11 @@ export const peerRowSchema = z
     address: text,
     /** Mapped IPv4:port, null until known. */
     mapping: text.nullable(),
+    /**
+     * A native peer's alternate relay (IPv4:port, teredo/native-relays.ts): the second relay its
+     * packets were proven to come through; null for a Teredo peer or a native one with only one.
+     */
+    alternate: text.nullable().optional(),
     trusted: z.boolean(),
     /** Proved two-way traffic (never evicted while proven). */
     proven: z.boolean(),
