@@ -49,7 +49,12 @@ function announcementText(status: ControlStatus): string | null {
   const announcement = status.announcement;
   if (announcement === undefined) return null;
   const state = announcement.announced ? 'yes' : 'no, withdrawn';
-  return `${state} (table ${announcement.table}): ${announcement.reason}`;
+  const extras = [
+    announcement.maintenance === true ? 'maintenance until miredo-ctl announce' : null,
+    (announcement.holdDownSeconds ?? 0) > 0 ? `hold-down ${announcement.holdDownSeconds} s` : null,
+  ].filter((extra) => extra !== null);
+  const more = extras.length === 0 ? '' : ` [${extras.join('; ')}]`;
+  return `${state} (table ${announcement.table}): ${announcement.reason}${more}`;
 }
 
 export function formatStatus(status: ControlStatus): string {

@@ -145,7 +145,18 @@ export const controlStatusSchema = z
     /** Client only: the port mapping on its NAT (PortMapping), null without one. */
     portMapping: portMappingStatusSchema.nullable().optional(),
     /** A relay with an AnnounceTable: whether its prefix route is there, and why (or why not). */
-    announcement: z.object({ table: uint32, announced: z.boolean(), reason: text }).strict().optional(),
+    announcement: z
+      .object({
+        table: uint32,
+        announced: z.boolean(),
+        reason: text,
+        /** Withdrawn by `miredo-ctl withdraw` until `miredo-ctl announce`. */
+        maintenance: z.boolean().optional(),
+        /** The hold-down in force after withdrawals for ill-health; 0 before any. */
+        holdDownSeconds: seconds.optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
