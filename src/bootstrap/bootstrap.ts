@@ -26,7 +26,6 @@ import { openResources } from './resources.js';
 import { loadSettings, poolSizeFor, SYSTEM_SOURCES } from './settings.js';
 import type { DaemonSettings } from '../config/settings-schema.js';
 import type { SettingsSources } from './settings.js';
-import { signalDescription, signalNumber } from './signals.js';
 import { createSupervisor } from './supervisor.js';
 import type { Supervisor, SupervisorTiming } from './supervisor.js';
 import type { KernelResources } from './resources.js';
@@ -296,10 +295,7 @@ async function superviseEngine(
   const handlers: Array<readonly [NodeJS.Signals, () => void]> = [
     ['SIGHUP', () => supervisor.reload('SIGHUP')],
     ['SIGUSR1', () => void supervisor.summary()],
-    [
-      'SIGUSR2',
-      () => log.notice('Ignoring signal %d (%s)', signalNumber('SIGUSR2'), signalDescription('SIGUSR2')),
-    ],
+    ['SIGUSR2', () => supervisor.readMaintenanceFile()],
     ...EXIT_SIGNALS.map((signal) => [signal, () => supervisor.terminate(signal)] as const),
   ];
   for (const [signal, handler] of handlers) process.on(signal, handler);

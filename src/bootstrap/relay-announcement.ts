@@ -6,9 +6,10 @@ import { DEFAULT_DRAIN_TIME_SECONDS } from '../config/settings-schema.js';
 import type { DaemonSettings } from '../config/settings-schema.js';
 import { formatIPv6 } from '../teredo/ipv6-text.js';
 import type { Logger } from '../log/logger.js';
-import { Announcer } from './announcer.js';
-import type { AnnouncementState } from './announcer.js';
+import { Announcer, secondsOf } from './announcer.js';
+import type { AnnouncementState, AnnouncerFacts } from './announcer.js';
 import type { OsApi } from './os-api.js';
+import type { MaintenanceSwitch } from './maintenance.js';
 import type { AnnouncementMessage } from '../ipc/bootstrap-engine-messages.js';
 import { prefixRoute } from './resources.js';
 import type { KernelResources } from './resources.js';
@@ -58,6 +59,8 @@ export function createAnnouncer(
   resources: KernelResources,
   os: OsApi,
   log: Logger,
+  /** Whether it starts withdrawn for maintenance. */
+  maintenance: Pick<MaintenanceSwitch, 'on'>,
   /** Tells the engine (miredo-ctl status, metrics). */
   send: (message: AnnouncementMessage) => void,
 ): Announcer | null {
@@ -65,8 +68,15 @@ export function createAnnouncer(
     return null;
   const route = prefixRoute(settings.prefix);
   const table = settings.announceTable;
-  const changed = (state: AnnouncementState, reason: string): void =>
-    send({ type: 'announcement', table, announced: state === 'announced', reason: reason.slice(0, 64) });
+  const changed = (state: AnnouncementState, reason: string, facts: AnnouncerFacts): void =>
+    send({
+      type: 'announcement',
+      table,
+      announced: state === 'announced',
+      reason: reason.slice(0, 64),
+      maintenance: facts.maintenance,
+      holdDownSeconds: secondsOf(facts.holdDownMs),
+    });
   return new Announcer({
     route: {
       ...route,
@@ -78,5 +88,6 @@ export function createAnnouncer(
     os,
     log,
     changed,
+    maintenance: maintenance.on,
   });
 }

@@ -28,6 +28,7 @@ import type { NameService } from './name-service.js';
 import { logStateSummary } from './state-summary.js';
 import type { Announcer } from './announcer.js';
 import { createAnnouncer, Drainer, drainSecondsOf } from './relay-announcement.js';
+import { MaintenanceSwitch } from './maintenance.js';
 import { DEFAULT_TIMING } from './supervisor-timing.js';
 import type { SupervisorTiming } from './supervisor-timing.js';
 
@@ -67,6 +68,7 @@ export interface Supervisor {
   requalify(reason: 'reload' | 'network'): void;
   terminate(signal: NodeJS.Signals | null, code?: number): void;
   summary(): Promise<void>;
+  readMaintenanceFile(): void;
   /** SIGKILL to every engine still running, now (the last resort when the bootstrap itself fails). */
   killEngine(): void;
   /** Resolves with the exit status once everything is cleaned up. */
@@ -103,6 +105,7 @@ class DaemonSupervisor implements Supervisor {
   private readonly names: NameService;
   private announcer: Announcer | null;
   private readonly drainer: Drainer;
+  private readonly switch: MaintenanceSwitch;
 
   constructor(private readonly config: SupervisorOptions) {
     this.log = config.log;
@@ -112,6 +115,7 @@ class DaemonSupervisor implements Supervisor {
     this.resources = config.resources;
     this.baseline = this.resources.baseline;
     this.helper = this.newHelper();
+    this.switch = new MaintenanceSwitch(config.options.pidFile, this.log);
     this.announcer = this.newAnnouncer();
     this.drainer = new Drainer(this.log);
     this.names = createClientNameService(() => this.settings, this.log);
@@ -161,6 +165,10 @@ class DaemonSupervisor implements Supervisor {
     return logStateSummary(this.log, facts, engine);
   }
 
+  readMaintenanceFile(): void {
+    this.enqueue(async () => this.switch.signalled(this.announcer));
+  }
+
   killEngine(): void {
     this.engine?.kill();
     for (const child of this.stopped) child.kill();
@@ -197,7 +205,8 @@ class DaemonSupervisor implements Supervisor {
   }
 
   private newAnnouncer(): Announcer | null {
-    return createAnnouncer(this.settings, this.resources, this.os, this.log, (m) => this.engine?.send(m));
+    const { settings, resources, os, log, switch: maintenance } = this;
+    return createAnnouncer(settings, resources, os, log, maintenance, (m) => this.engine?.send(m));
   }
 
   private launch(): EngineProcess {

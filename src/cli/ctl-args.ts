@@ -17,7 +17,8 @@ export const DEFAULT_CTL_PID_FILE = '/var/run/miredo.pid';
 
 export const CTL_USAGE =
   'Usage: miredo-ctl [-p PIDFILE] [--json] COMMAND\n' +
-  'Shows the state of a running miredo or miredo-server (read-only), or drains a relay.\n\n' +
+  'Shows the state of a running miredo or miredo-server (read-only), drains a relay or\n' +
+  'withdraws it for maintenance.\n\n' +
   'Commands:\n' +
   '  status                    role, interface, address, NAT type, servers, uptime\n' +
   '  peers [-F PREFIX] [-n N]  the peer table, filtered by address prefix, at most N rows\n' +
@@ -25,7 +26,10 @@ export const CTL_USAGE =
   '  counters                  packet counters (accepted, dropped by reason)\n' +
   '  metrics                   the Prometheus text format (node_exporter textfile collector)\n' +
   '  drain                     stop gracefully (SIGTERM, root only) and wait: a relay with an\n' +
-  '                            AnnounceTable withdraws, forwards for its DrainTime, then stops\n\n' +
+  '                            AnnounceTable withdraws, forwards for its DrainTime, then stops\n' +
+  '  withdraw                  maintenance (root only): a relay with an AnnounceTable withdraws\n' +
+  '                            its route and keeps running, until announce\n' +
+  '  announce                  end maintenance: the route comes back once the relay is healthy\n\n' +
   'Options:\n' +
   `  -p, --pidfile PIDFILE     the daemon's PID file (default ${DEFAULT_CTL_PID_FILE});\n` +
   '                            its control socket is the same name ending in .ctl\n' +
@@ -37,7 +41,7 @@ export const CTL_USAGE =
 
 export type CtlArgs =
   | { readonly action: 'help' | 'version' }
-  | { readonly action: 'drain'; readonly pidFile: string }
+  | { readonly action: 'drain' | 'withdraw' | 'announce'; readonly pidFile: string }
   | {
       readonly action: 'run';
       readonly pidFile: string;
@@ -93,11 +97,11 @@ export function parseCtlArgs(argv: readonly string[]): CtlArgsResult {
     return { ok: false, error: `--${issue?.path.join('.') ?? '?'}: ${issue?.message ?? 'invalid'}` };
   }
   const [command, ...extra] = parsed.positionals;
-  if (command === 'drain') {
+  if (command === 'drain' || command === 'withdraw' || command === 'announce') {
     const { pidfile, json, filter, limit } = values.data;
     if (extra.length > 0 || json || filter !== undefined || limit !== undefined)
-      return { ok: false, error: 'drain takes no argument but --pidfile' };
-    return { ok: true, args: { action: 'drain', pidFile: pidfile } };
+      return { ok: false, error: `${command} takes no argument but --pidfile` };
+    return { ok: true, args: { action: command, pidFile: pidfile } };
   }
   const known = z.enum(controlCommands).safeParse(command);
   if (!known.success)

@@ -27,7 +27,7 @@ function alive(pid: number): boolean {
   }
 }
 
-function readPid(pidFile: string): number | string {
+export function readPid(pidFile: string): number | string {
   let text: string;
   try {
     text = readFileSync(pidFile, 'utf8');

@@ -26,7 +26,11 @@ function nativePeerLines(status: ControlStatus): Array<readonly [string, string]
   const native = status.nativePeers;
   if (native === null) return [];
   const rows = native.peers.map(
-    (peer) => ['Native peer', `${peer.address} via ${peer.relay ?? 'a relay not known yet'}`] as const,
+    (peer) =>
+      [
+        'Native peer',
+        `${peer.address} via ${peer.relay ?? 'a relay not known yet'}${peer.alternate ? ` (alternate ${peer.alternate})` : ''}`,
+      ] as const,
   );
   const shown = native.matched > rows.length ? `, ${rows.length} shown` : '';
   return [['Native peers', `${native.matched}${shown}`], ...rows];
@@ -45,7 +49,12 @@ function announcementText(status: ControlStatus): string | null {
   const announcement = status.announcement;
   if (announcement === undefined) return null;
   const state = announcement.announced ? 'yes' : 'no, withdrawn';
-  return `${state} (table ${announcement.table}): ${announcement.reason}`;
+  const extras = [
+    announcement.maintenance === true ? 'maintenance until miredo-ctl announce' : null,
+    (announcement.holdDownSeconds ?? 0) > 0 ? `hold-down ${announcement.holdDownSeconds} s` : null,
+  ].filter((extra) => extra !== null);
+  const more = extras.length === 0 ? '' : ` [${extras.join('; ')}]`;
+  return `${state} (table ${announcement.table}): ${announcement.reason}${more}`;
 }
 
 /** A client's server: which configured name it comes from, when that says more than its address. */
@@ -92,10 +101,11 @@ export function formatStatus(status: ControlStatus): string {
 }
 
 export function formatPeers(reply: PeersReply): string {
-  const header = ['ADDRESS', 'MAPPING', 'FLAGS', 'LAST-IN', 'LAST-OUT'];
+  const header = ['ADDRESS', 'MAPPING', 'ALTERNATE', 'FLAGS', 'LAST-IN', 'LAST-OUT'];
   const rows = reply.peers.map((peer) => [
     peer.address,
     peer.mapping ?? '-',
+    peer.alternate ?? '-',
     [
       peer.trusted ? 'trusted' : null,
       peer.proven ? 'proven' : 'unproven',

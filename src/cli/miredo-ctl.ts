@@ -1,10 +1,14 @@
-/** miredo-ctl: the read-only view of a running miredo or miredo-server, and its drain (man/miredo-ctl.8). */
+/**
+ * miredo-ctl: the read-only view of a running miredo or miredo-server, its drain and a relay's
+ * maintenance (man/miredo-ctl.8).
+ */
 import { controlSocketPath } from '../ipc/control-protocol.js';
 import type { ControlReply } from '../ipc/control-protocol.js';
 import { PACKAGE_NAME, PACKAGE_VERSION } from '../version.js';
 import { CTL_USAGE, parseCtlArgs } from './ctl-args.js';
 import { CTL_EXIT, queryDaemon } from './ctl-client.js';
 import { drainDaemon } from './ctl-drain.js';
+import { setMaintenance } from './ctl-maintenance.js';
 import { formatCounters, formatPeers, formatStatus } from './ctl-format.js';
 import { exitAfterStderr } from './exit.js';
 
@@ -32,8 +36,12 @@ async function main(argv: readonly string[]): Promise<number> {
     return CTL_EXIT.usage;
   }
   const { args } = parsed;
-  if (args.action === 'drain') {
-    const drained = await drainDaemon(args.pidFile, (line) => process.stdout.write(line));
+  if (args.action === 'drain' || args.action === 'withdraw' || args.action === 'announce') {
+    const print = (line: string): void => void process.stdout.write(line);
+    const drained =
+      args.action === 'drain'
+        ? await drainDaemon(args.pidFile, print)
+        : await setMaintenance(args.pidFile, args.action === 'withdraw', print);
     if (drained.status !== CTL_EXIT.ok) process.stderr.write(`miredo-ctl: ${drained.message}\n`);
     return drained.status;
   }

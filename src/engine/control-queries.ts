@@ -36,6 +36,20 @@ function announcementFamilies(sources: ControlSources): MetricFamily[] {
       type: 'gauge',
       samples: [{ labels: { table: String(announcement.table) }, value: announcement.announced ? 1 : 0 }],
     },
+    {
+      name: 'miredo_announce_hold_down_seconds',
+      help: 'The hold-down in force before a re-announcement after a withdrawal for ill-health (0: none yet).',
+      type: 'gauge',
+      samples: [{ labels: { table: String(announcement.table) }, value: announcement.holdDownSeconds ?? 0 }],
+    },
+    {
+      name: 'miredo_announce_maintenance',
+      help: 'Whether the relay is withdrawn for maintenance (miredo-ctl withdraw) (1) or not (0).',
+      type: 'gauge',
+      samples: [
+        { labels: { table: String(announcement.table) }, value: announcement.maintenance === true ? 1 : 0 },
+      ],
+    },
   ];
 }
 
@@ -52,8 +66,16 @@ export function renderMetrics(sources: ControlSources): string {
 function announcementStatus(sources: ControlSources): Pick<ControlStatus, 'announcement'> {
   const announcement = sources.announcement?.() ?? null;
   if (announcement === null) return {};
-  const { table, announced, reason } = announcement;
-  return { announcement: { table, announced, reason } };
+  const { table, announced, reason, maintenance, holdDownSeconds } = announcement;
+  return {
+    announcement: {
+      table,
+      announced,
+      reason,
+      ...(maintenance === undefined ? {} : { maintenance }),
+      ...(holdDownSeconds === undefined ? {} : { holdDownSeconds }),
+    },
+  };
 }
 
 async function reply(sources: ControlSources, request: ControlRequest): Promise<ControlReply> {

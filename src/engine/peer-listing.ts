@@ -33,11 +33,18 @@ function mappingOf(table: PeerTable, slot: number): string | null {
   return ipv4 === 0 && port === 0 ? null : `${formatIPv4(ipv4)}:${port}`;
 }
 
+/** A native peer's alternate relay (native-relays.ts); Teredo peers never have one. */
+function alternateOf(table: PeerTable, slot: number): string | null {
+  const ipv4 = table.alternateIPv4(slot);
+  return ipv4 === 0 ? null : `${formatIPv4(ipv4)}:${table.alternatePort(slot)}`;
+}
+
 function rowOf(table: PeerTable, slot: number, key: Uint8Array, nowSeconds: number): PeerRow {
   const flags = table.flags(slot);
   return {
     address: formatIPv6(key),
     mapping: mappingOf(table, slot),
+    alternate: alternateOf(table, slot),
     trusted: (flags & PEER_TRUSTED) !== 0,
     proven: (flags & PEER_UNPROVEN) === 0,
     solicited: (flags & PEER_SOLICITED) !== 0,
@@ -113,7 +120,12 @@ export async function listNativePeers(
     (key) => !matchesPeerFilter(teredoPrefix, key),
     (slot, key) => {
       matched += 1;
-      if (peers.length < limit) peers.push({ address: formatIPv6(key), relay: mappingOf(table, slot) });
+      if (peers.length < limit)
+        peers.push({
+          address: formatIPv6(key),
+          relay: mappingOf(table, slot),
+          alternate: alternateOf(table, slot),
+        });
     },
     slotsPerTurn,
   );

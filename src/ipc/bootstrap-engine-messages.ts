@@ -133,6 +133,10 @@ export const announcementMessageSchema = z
       .string()
       .max(64)
       .regex(/^[\x20-\x7e]*$/),
+    /** Withdrawn by `miredo-ctl withdraw` until `miredo-ctl announce`. */
+    maintenance: z.boolean().optional(),
+    /** The hold-down in force after withdrawals for ill-health (announcer.ts); 0 before any. */
+    holdDownSeconds: z.number().min(0).max(3600).optional(),
   })
   .strict();
 

@@ -107,6 +107,8 @@ export const nativePeersSchema = z
             address: text,
             /** The relay's IPv4:port that carries this peer's packets; null until the ping test answers. */
             relay: text.nullable(),
+            /** The second validated relay (IPv4:port) of the peer (teredo/native-relays.ts); null: none. */
+            alternate: text.nullable().optional(),
           })
           .strict(),
       )
@@ -151,7 +153,18 @@ export const controlStatusSchema = z
     /** Client only: the port mapping on its NAT (PortMapping), null without one. */
     portMapping: portMappingStatusSchema.nullable().optional(),
     /** A relay with an AnnounceTable: whether its prefix route is there, and why (or why not). */
-    announcement: z.object({ table: uint32, announced: z.boolean(), reason: text }).strict().optional(),
+    announcement: z
+      .object({
+        table: uint32,
+        announced: z.boolean(),
+        reason: text,
+        /** Withdrawn by `miredo-ctl withdraw` until `miredo-ctl announce`. */
+        maintenance: z.boolean().optional(),
+        /** The hold-down in force after withdrawals for ill-health; 0 before any. */
+        holdDownSeconds: seconds.optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -160,6 +173,11 @@ export const peerRowSchema = z
     address: text,
     /** Mapped IPv4:port, null until known. */
     mapping: text.nullable(),
+    /**
+     * A native peer's alternate relay (IPv4:port, teredo/native-relays.ts): the second relay its
+     * packets were proven to come through; null for a Teredo peer or a native one with only one.
+     */
+    alternate: text.nullable().optional(),
     trusted: z.boolean(),
     /** Proved two-way traffic (never evicted while proven). */
     proven: z.boolean(),

@@ -3,7 +3,8 @@
  * BIRDs learning that table. A wedged engine (SIGSTOP) and a wedged data-plane worker (fault
  * injection: its thread blocks for good) each lead to the withdrawal of that relay's nexthop at
  * the router, the engine's within its 1 s health timeout, the worker's within its 1.5 s stall
- * time (plus the report and BGP); the engine's comes back when it runs again. About 15 s.
+ * time (plus the report and BGP); the engine's comes back when it has run again for the 2 s
+ * hold-down. About 15 s.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -53,7 +54,8 @@ describe('a relay is announced only while its data plane works', { skip: netnsSk
         const stoppedMs = await active.fleet.waitRouterNexthops(['relay1'], WITHDRAW_BOUND_MS);
         t.diagnostic(`engine stopped: relay2 withdrawn at the router after ${stoppedMs} ms`);
         process.kill(engine, 'SIGCONT');
-        const backMs = await active.fleet.waitRouterNexthops(['relay1', 'relay2'], WITHDRAW_BOUND_MS);
+        // Back once healthy for the 2 s hold-down of a first withdrawal (fleet-hold-down.test.ts).
+        const backMs = await active.fleet.waitRouterNexthops(['relay1', 'relay2'], WITHDRAW_BOUND_MS + 2000);
         t.diagnostic(`engine running again: relay2 back after ${backMs} ms`);
 
         process.kill(engine, 'SIGUSR2');

@@ -68,14 +68,19 @@ test('silence from the engine withdraws; a report brings it back; the engine gon
   clock.now = 1001;
   announcer.health({ type: 'health', stalled: [0] }); // evaluates: stalled comes first
   announcer.health({ type: 'health', stalled: [] });
-  clock.now = 2100;
+  assert.equal(announcer.announced, false, 'held down for 2 s after a withdrawal for ill-health');
+  for (clock.now = 1251; clock.now <= 3001; clock.now += 250)
+    announcer.health({ type: 'health', stalled: [] });
+  assert.equal(announcer.announced, true);
+  clock.now = 4100;
   announcer.engineGone();
   await settle(announcer);
   assert.equal(os.routes.has(KEY), false);
-  assert.deepEqual(changes.slice(0, 4), [
+  assert.deepEqual(changes.slice(0, 5), [
     'announced: the data plane works',
     'withdrawn: data-plane worker(s) 0 stalled',
-    'announced: the data plane works',
+    'withdrawn: held down: announced after 2 s of health',
+    'announced: the data plane works (hold-down over)',
     'withdrawn: the engine is not running',
   ]);
 });

@@ -40,3 +40,20 @@ test('usage errors: no command, unknown ones, bad filter or limit, stray argumen
     assert.equal(parseCtlArgs(argv).ok, false, argv.join(' '));
   }
 });
+
+test('withdraw and announce (maintenance) take only --pidfile', () => {
+  assert.deepEqual(parseCtlArgs(['-p', '/run/relay.pid', 'withdraw']), {
+    ok: true,
+    args: { action: 'withdraw', pidFile: '/run/relay.pid' },
+  });
+  assert.deepEqual(parseCtlArgs(['announce']), {
+    ok: true,
+    args: { action: 'announce', pidFile: DEFAULT_CTL_PID_FILE },
+  });
+  for (const argv of [
+    ['withdraw', 'now'],
+    ['announce', '--json'],
+    ['withdraw', '-n', '3'],
+  ])
+    assert.equal(parseCtlArgs(argv).ok, false, argv.join(' '));
+});

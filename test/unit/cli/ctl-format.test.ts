@@ -1,7 +1,7 @@
 /** miredo-ctl's text output (src/cli/ctl-format.ts): a client's native peers and their relays. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatStatus } from '../../../src/cli/ctl-format.js';
+import { formatPeers, formatStatus } from '../../../src/cli/ctl-format.js';
 import type { ControlStatus } from '../../../src/ipc/control-protocol.js';
 
 const CLIENT: ControlStatus = {
@@ -65,4 +65,41 @@ test('the server line says which configured name is in use, and when it is a fal
     server({ ...base, name: '198.51.100.5', fallback: true }),
     '198.51.100.5 (fallback, last answer 3 s ago)',
   );
+});
+
+test('a native peer with an alternate relay: in the status and in the peers table', () => {
+  const status: ControlStatus = {
+    ...CLIENT,
+    nativePeers: {
+      matched: 1,
+      peers: [{ address: '2001:db8:1::2', relay: '198.51.100.3:3544', alternate: '198.51.100.4:3544' }],
+    },
+  };
+  assert.match(
+    formatStatus(status),
+    /^Native peer: +2001:db8:1::2 via 198\.51\.100\.3:3544 \(alternate 198\.51\.100\.4:3544\)$/m,
+  );
+  const row = {
+    mapping: '198.51.100.3:3544',
+    trusted: true,
+    proven: true,
+    solicited: true,
+    queued: false,
+    lastInSecondsAgo: 1,
+    lastOutSecondsAgo: 2,
+  };
+  const text = formatPeers({
+    total: 2,
+    matched: 2,
+    peers: [
+      { ...row, address: '2001:db8:1::2', alternate: '198.51.100.4:3544' },
+      { ...row, address: '2001:0:c633:6401::1', alternate: null },
+    ],
+  });
+  assert.match(text, /^ADDRESS +MAPPING +ALTERNATE +FLAGS +LAST-IN +LAST-OUT$/m);
+  assert.match(
+    text,
+    /^2001:db8:1::2 +198\.51\.100\.3:3544 +198\.51\.100\.4:3544 +trusted,proven,solicited +1 s ago/m,
+  );
+  assert.match(text, /^2001:0:c633:6401::1 +198\.51\.100\.3:3544 +- +trusted/m);
 });

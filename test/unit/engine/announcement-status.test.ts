@@ -77,6 +77,35 @@ test('status and metrics show whether the relay is announced, and why not', asyn
   );
 });
 
+test('status and metrics show the hold-down and maintenance', async () => {
+  const held: AnnouncementMessage = {
+    type: 'announcement',
+    table: 3544,
+    announced: false,
+    reason: 'maintenance',
+    maintenance: true,
+    holdDownSeconds: 8,
+  };
+  assert.ok(parseBootstrapToEngine(held).ok);
+  assert.equal(parseBootstrapToEngine({ ...held, holdDownSeconds: -1 }).ok, false);
+  const reply = await createControlAnswer(sources(held))({ command: 'status' });
+  assert.ok(reply.kind === 'status');
+  assert.deepEqual(reply.status.announcement, {
+    table: 3544,
+    announced: false,
+    reason: 'maintenance',
+    maintenance: true,
+    holdDownSeconds: 8,
+  });
+  assert.match(
+    formatStatus(reply.status),
+    /^Announced: +no, withdrawn \(table 3544\): maintenance \[maintenance until miredo-ctl announce; hold-down 8 s\]$/m,
+  );
+  const metrics = renderMetrics(sources(held));
+  assert.match(metrics, /^miredo_announce_hold_down_seconds\{table="3544"\} 8$/m);
+  assert.match(metrics, /^miredo_announce_maintenance\{table="3544"\} 1$/m);
+});
+
 test('without an AnnounceTable: no line, no gauge', async () => {
   const reply = await createControlAnswer(sources(null))({ command: 'status' });
   assert.ok(reply.kind === 'status');

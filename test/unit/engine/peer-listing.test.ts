@@ -62,6 +62,7 @@ test('describes a peer: mapping, flags and ages (null: never)', async () => {
     {
       address: formatIPv6(key),
       mapping: '192.0.2.1:40000',
+      alternate: null,
       trusted: true,
       proven: true,
       solicited: false,
@@ -108,6 +109,26 @@ test('a client status names each native peer and the relay its packets come thro
     'only the native peers, each with its relay (null: not known yet)',
   );
   const some = await listNativePeers(table, prefix, 7, 50);
+  assert.ok(
+    all.peers.every((peer) => peer.alternate === null),
+    'no alternate yet',
+  );
   assert.equal(some.matched, 40);
   assert.equal(some.peers.length, 7);
+});
+
+test('a native peer with two validated relays lists its alternate too (peers and status)', async () => {
+  const table = createPeerTable(64, 9);
+  const key = parseIPv6('2001:db8:7::2')!;
+  const slot = table.insert(key, 0, 1);
+  table.setMapping(slot, 0xc6336403, 3544);
+  table.setFlags(slot, PEER_TRUSTED);
+  table.setAlternate(slot, 0xc6336404, 3545);
+  const reply = await listPeers(table, { filter: null, limit: 10, nowSeconds: 1 });
+  assert.equal(reply.peers[0]?.mapping, '198.51.100.3:3544');
+  assert.equal(reply.peers[0]?.alternate, '198.51.100.4:3545');
+  const native = await listNativePeers(table, { prefix: teredoKey(0), length: 32 }, 10);
+  assert.deepEqual(native.peers, [
+    { address: '2001:db8:7::2', relay: '198.51.100.3:3544', alternate: '198.51.100.4:3545' },
+  ]);
 });
