@@ -73,6 +73,7 @@ test('the announcement route has the AnnounceMetric, or the forwarding route met
       resources,
       os,
       captureLog().log,
+      { on: false },
       () => {},
     );
     assert.ok(announcer);
