@@ -78,7 +78,8 @@ async function clientOrRelay(options: CommandLineOptions, sources: SettingsSourc
   );
   if (!bind.ok) return failed(bind.error);
   if (config.relayType !== 'client') {
-    const { relayType, prefix, interfaceMtu, announceTable, announceMetric, drainTime } = config;
+    const { relayType, prefix, interfaceMtu, announceTable, announceMetric, drainTime, sharedRelayAddress } =
+      config;
     const settings = {
       role: 'relay',
       relayType,
@@ -87,6 +88,7 @@ async function clientOrRelay(options: CommandLineOptions, sources: SettingsSourc
       ...(announceTable === undefined ? {} : { announceTable }),
       ...(announceMetric === undefined ? {} : { announceMetric }),
       ...(drainTime === undefined ? {} : { drainTime }),
+      ...(sharedRelayAddress === undefined ? {} : { sharedRelayAddress }),
       bindAddress: bind.address,
       ...common,
     } as const;

@@ -14,7 +14,8 @@
  * PortMappingLifetime (seconds asked for the mapping), and FallbackServerAddress (repeatable:
  * fallback-servers.ts). AnnounceTable (the routing table where a
  * healthy relay keeps its prefix route for a BGP daemon) and DrainTime (seconds of forwarding
- * between the withdrawal and the stop) are read in relay modes only.
+ * between the withdrawal and the stop) are read in relay modes only, and so is SharedRelayAddress
+ * (a boolean: every relay of the fleet binds the same BindAddress and BindPort, anycast).
  */
 import { z } from 'zod';
 import {
@@ -183,6 +184,8 @@ interface ModeDirectives {
   readonly announceTable: number | undefined;
   readonly announceMetric: number | undefined;
   readonly drainTime: number | undefined;
+  /** SharedRelayAddress, with its line (it needs BindAddress and BindPort); relay modes only. */
+  readonly sharedRelayAddress: { readonly value: boolean; readonly line: number } | undefined;
   /** The other mode's directives, with why they are not read. */
   readonly notRead: Map<string, string>;
 }
@@ -215,6 +218,15 @@ function readAnnouncement(
   };
 }
 
+function readSharedAddress(
+  reader: SettingReader,
+  valueOf: OriginTracker<MiredoConfig>['valueOf'],
+): ModeDirectives['sharedRelayAddress'] {
+  const shared = reader.read('SharedRelayAddress', booleanValue);
+  if (shared.kind !== 'set') return undefined;
+  return { value: valueOf('sharedRelayAddress', shared) ?? false, line: shared.entry.line };
+}
+
 /** The directives of one mode: the client's server (or the command line's), a relay's prefix and MTU. */
 function readModeDirectives(
   reader: SettingReader,
@@ -226,6 +238,7 @@ function readModeDirectives(
   if (relayType !== 'client') {
     for (const name of CLIENT_DIRECTIVES) notRead.set(name, CLIENT_ONLY);
     return {
+      sharedRelayAddress: readSharedAddress(reader, valueOf),
       ...readAnnouncement(reader, valueOf),
       drainTime: valueOf('drainTime', reader.read('DrainTime', drainTimeValue)),
       serverAddress: null,
@@ -257,7 +270,8 @@ function readModeDirectives(
     .set('interfacemtu', RELAY_ONLY)
     .set('announcetable', RELAY_ONLY)
     .set('announcemetric', RELAY_ONLY)
-    .set('draintime', RELAY_ONLY);
+    .set('draintime', RELAY_ONLY)
+    .set('sharedrelayaddress', RELAY_ONLY);
   if (opts.serverOverride !== undefined) {
     notRead
       .set('serveraddress', OVERRIDDEN)
@@ -272,6 +286,7 @@ function readModeDirectives(
       announceTable: undefined,
       announceMetric: undefined,
       drainTime: undefined,
+      sharedRelayAddress: undefined,
       notRead,
     };
   }
@@ -293,8 +308,34 @@ function readModeDirectives(
     announceTable: undefined,
     announceMetric: undefined,
     drainTime: undefined,
+    sharedRelayAddress: undefined,
     notRead,
   };
+}
+
+/** SharedRelayAddress yes: the fleet shares an address and a port, so both must be given. */
+function checkSharedAddress(
+  reader: SettingReader,
+  line: number,
+  bindAddress: string | undefined,
+  bindPort: number | undefined,
+): void {
+  if (bindAddress === undefined || bindAddress === MIREDO_DEFAULTS.bindAddress) {
+    reader.report(
+      line,
+      'SharedRelayAddress',
+      'error',
+      'needs BindAddress: the IPv4 address every relay of the fleet has',
+    );
+  }
+  if (bindPort === undefined || bindPort === 0) {
+    reader.report(
+      line,
+      'SharedRelayAddress',
+      'error',
+      'needs BindPort: the UDP port every relay of the fleet binds',
+    );
+  }
 }
 
 export function parseMiredoConf(
@@ -326,11 +367,14 @@ export function parseMiredoConf(
     announceTable,
     announceMetric,
     drainTime,
+    sharedRelayAddress,
     ...clientOnly
   } = readModeDirectives(reader, valueOf, relayType, opts);
 
   const bindAddress = valueOf('bindAddress', reader.read('BindAddress', ipv4OrHostNameValue));
   const bindPort = valueOf('bindPort', reader.read('BindPort', portValue));
+  if (sharedRelayAddress?.value === true)
+    checkSharedAddress(reader, sharedRelayAddress.line, bindAddress, bindPort);
   const interfaceName = valueOf('interfaceName', reader.read('InterfaceName', interfaceNameValue));
   // Miredo logs a bad facility and keeps the default: a warning, not an error.
   const syslogFacility = valueOf(
@@ -366,6 +410,7 @@ export function parseMiredoConf(
       ...(announceTable === undefined ? {} : { announceTable }),
       ...(announceMetric === undefined ? {} : { announceMetric }),
       ...(drainTime === undefined ? {} : { drainTime }),
+      ...(sharedRelayAddress === undefined ? {} : { sharedRelayAddress: sharedRelayAddress.value }),
     }),
     origins,
   }));
