@@ -16,8 +16,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { netnsSkip } from '../../support/netns.js';
 import { createLab, FLEET_SHARED_IPV4 } from '../../../scripts/lab/index.js';
-import type { Implementation, Lab } from '../../../scripts/lab/index.js';
+import type { Implementation, Lab, LabDaemon } from '../../../scripts/lab/index.js';
 import { LabStory } from '../lab/lab-test-tools.js';
+import { engineCounters } from '../lab/tunnel-tools.js';
 import { freshStarts, summary, works } from './fresh-starts.js';
 
 const ROUNDS = Number(process.env['MIREDO_SHARED_ROUNDS'] ?? '4');
@@ -44,15 +45,17 @@ describe('anycast fleet sharing one relay IPv4 address', { skip: netnsSkip() }, 
       const fleetLab = lab;
       await fleetLab.startServer('ours');
       const failures: string[] = [];
+      const daemons: LabDaemon[] = [];
       for (const relays of [2, 3]) {
         const names = fleetLab.relays.slice(0, relays);
         for (const node of names.slice(relays === 2 ? 0 : 2)) {
-          await fleetLab.startRelay('ours', {
+          const daemon = await fleetLab.startRelay('ours', {
             node,
             bindAddress: FLEET_SHARED_IPV4,
             bindPort: SHARED_PORT,
             extraConfig: ['DataplaneWorkers 1', `AnnounceTable ${ANNOUNCE_TABLE}`, 'SharedRelayAddress yes'],
           });
+          daemons.push(daemon);
         }
         await fleetLab.fleet.waitRouterNexthops(names, 10_000);
         for (const impl of CLIENTS) {
@@ -64,6 +67,14 @@ describe('anycast fleet sharing one relay IPv4 address', { skip: netnsSkip() }, 
           if (trials.some((x) => !works(x))) failures.push(line);
         }
       }
+      // Which of the relay's shared-address rules did the work (README, "One relay address for the fleet").
+      const totals = new Map<string, number>();
+      for (const daemon of daemons) {
+        for (const [name, value] of Object.entries(await engineCounters(daemon))) {
+          if (name.startsWith('shared-')) totals.set(name, (totals.get(name) ?? 0) + value);
+        }
+      }
+      t.diagnostic(`relays' counters: ${[...totals].map(([name, value]) => `${name} ${value}`).join(', ')}`);
       assert.deepEqual(failures, [], story.lines.slice(-40).join('\n'));
     } finally {
       await lab?.destroy();
