@@ -6,7 +6,7 @@
  * half the time and were dropped (6-7 of 20 fresh starts worked). With one shared address, every
  * relay is that IPv4:port. Fresh starts of five clients behind two port-restricted cone NATs, 20
  * with two relays and 20 with three, Debian's client and then ours: first contact from the IPv6
- * host and TCP both ways must work in every one. About 30 s.
+ * host and TCP both ways must work in every one. 30-35 s on a quiet machine.
  *
  * Measurements, not run by default:
  *   MIREDO_SHARED_CLIENTS=debian        which clients (default debian,ours)
