@@ -32,6 +32,7 @@ import { isIPv4OrHostName } from './host-name.js';
 import { trackOrigins } from './origins.js';
 import type { OriginTracker } from './origins.js';
 import { SettingReader } from './setting-reader.js';
+import { checkSharedAddress } from './shared-relay-address.js';
 import { strtoulWhole } from './strtoul.js';
 import {
   MAX_DRAIN_TIME_SECONDS,
@@ -172,6 +173,14 @@ const CLIENT_DIRECTIVES = [
   'portmappinglifetime',
 ] as const;
 
+/** A client reads none of the relays' directives of ours. */
+const NO_RELAY_DIRECTIVES = {
+  announceTable: undefined,
+  announceMetric: undefined,
+  drainTime: undefined,
+  sharedRelayAddress: undefined,
+} as const;
+
 interface ModeDirectives {
   readonly serverAddress: string | null;
   readonly serverAddress2: string | null;
@@ -283,10 +292,7 @@ function readModeDirectives(
       serverAddress2: null,
       fallbackServers: [],
       ...defaults,
-      announceTable: undefined,
-      announceMetric: undefined,
-      drainTime: undefined,
-      sharedRelayAddress: undefined,
+      ...NO_RELAY_DIRECTIVES,
       notRead,
     };
   }
@@ -305,37 +311,9 @@ function readModeDirectives(
     serverAddress2: valueOf('serverAddress2', reader.read('ServerAddress2', ipv4OrHostNameValue)) ?? null,
     fallbackServers: readFallbackServers(reader, serverAddress),
     ...defaults,
-    announceTable: undefined,
-    announceMetric: undefined,
-    drainTime: undefined,
-    sharedRelayAddress: undefined,
+    ...NO_RELAY_DIRECTIVES,
     notRead,
   };
-}
-
-/** SharedRelayAddress yes: the fleet shares an address and a port, so both must be given. */
-function checkSharedAddress(
-  reader: SettingReader,
-  line: number,
-  bindAddress: string | undefined,
-  bindPort: number | undefined,
-): void {
-  if (bindAddress === undefined || bindAddress === MIREDO_DEFAULTS.bindAddress) {
-    reader.report(
-      line,
-      'SharedRelayAddress',
-      'error',
-      'needs BindAddress: the IPv4 address every relay of the fleet has',
-    );
-  }
-  if (bindPort === undefined || bindPort === 0) {
-    reader.report(
-      line,
-      'SharedRelayAddress',
-      'error',
-      'needs BindPort: the UDP port every relay of the fleet binds',
-    );
-  }
 }
 
 export function parseMiredoConf(
