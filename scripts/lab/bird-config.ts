@@ -4,7 +4,7 @@
  * route its Teredo relay keeps in the kernel and announces it while it is there.
  * examples/bird-relay.conf is the commented version for operators.
  */
-import { RELAYS_AS, ROUTER_AS, ROUTER_ID } from './fleet-plan.js';
+import { FLEET_SHARED_IPV4, RELAYS_AS, ROUTER_AS, ROUTER_ID, ROUTER_WAN_IPV4 } from './fleet-plan.js';
 import type { FleetSettings, RelayUplink } from './fleet-plan.js';
 import { TEREDO_PREFIX_ROUTE } from './plan.js';
 
@@ -34,6 +34,17 @@ function sessionTimers(fleet: FleetSettings): string[] {
 export interface RouterPeer {
   readonly name: string;
   readonly uplink: RelayUplink;
+  /** The relay's own IPv4 on the WAN: its IPv4 session's end (sharedIPv4). */
+  readonly ipv4: string;
+}
+
+const SHARED_ROUTE = `${FLEET_SHARED_IPV4}/32`;
+/** The WAN interface of the router and of every relay: the IPv4 sessions of sharedIPv4 run there. */
+const WAN_INTERFACE = 'wan0';
+
+/** The name of a relay's IPv4 session (sharedIPv4), on the router. */
+export function ipv4SessionName(relay: string): string {
+  return `${relay}_v4`;
 }
 
 export function routerBirdConfig(fleet: FleetSettings, peers: readonly RouterPeer[]): string {
@@ -44,8 +55,13 @@ export function routerBirdConfig(fleet: FleetSettings, peers: readonly RouterPee
     // One kernel route with every equal BGP path as a nexthop.
     'protocol kernel { ipv6 { import none; export all; }; merge paths on; }',
   ];
+  if (fleet.sharedIPv4)
+    lines.push('protocol kernel kernel4 { ipv4 { import none; export all; }; merge paths on; }');
   if (fleet.bfd) {
-    const interfaces = peers.map((peer) => `"${peer.uplink.routerInterface}"`).join(', ');
+    const interfaces = [
+      ...peers.map((peer) => `"${peer.uplink.routerInterface}"`),
+      ...(fleet.sharedIPv4 ? [`"${WAN_INTERFACE}"`] : []),
+    ].join(', ');
     lines.push(`protocol bfd { interface ${interfaces} { ${BFD_INTERVAL} }; }`);
   }
   for (const peer of peers) {
@@ -58,6 +74,17 @@ export function routerBirdConfig(fleet: FleetSettings, peers: readonly RouterPee
       ...sessionTimers(fleet),
       `  bfd ${fleet.bfd ? 'on' : 'off'};`,
       `  ipv6 { import where net = ${TEREDO_PREFIX_ROUTE}; export none; };`,
+      '}',
+    );
+    if (!fleet.sharedIPv4) continue;
+    lines.push(
+      `protocol bgp ${ipv4SessionName(peer.name)} {`,
+      `  local ${ROUTER_WAN_IPV4} as ${ROUTER_AS};`,
+      `  neighbor ${peer.ipv4} as ${RELAYS_AS};`,
+      '  passive on;',
+      ...sessionTimers(fleet),
+      `  bfd ${fleet.bfd ? 'on' : 'off'};`,
+      `  ipv4 { import where net = ${SHARED_ROUTE}; export none; };`,
       '}',
     );
   }
@@ -76,7 +103,22 @@ export function relayBirdConfig(fleet: FleetSettings, routerId: string, uplink: 
     `  ipv6 { import where net = ${TEREDO_PREFIX_ROUTE}; export none; };`,
     '}',
   ];
-  if (fleet.bfd) lines.push(`protocol bfd { interface "${uplink.interfaceName}" { ${BFD_INTERVAL} }; }`);
+  if (fleet.sharedIPv4) {
+    lines.push(
+      'protocol kernel kernel4 {',
+      `  kernel table ${fleet.learnTable};`,
+      '  learn;',
+      `  scan time ${fleet.scanTimeS};`,
+      `  ipv4 { import where net = ${SHARED_ROUTE}; export none; };`,
+      '}',
+    );
+  }
+  if (fleet.bfd) {
+    const interfaces = [uplink.interfaceName, ...(fleet.sharedIPv4 ? [WAN_INTERFACE] : [])];
+    lines.push(
+      `protocol bfd { interface ${interfaces.map((name) => `"${name}"`).join(', ')} { ${BFD_INTERVAL} }; }`,
+    );
+  }
   lines.push(
     'protocol bgp uplink {',
     `  local ${uplink.ipv6} as ${RELAYS_AS};`,
@@ -88,5 +130,16 @@ export function relayBirdConfig(fleet: FleetSettings, routerId: string, uplink: 
     `  ipv6 { import none; export where net = ${TEREDO_PREFIX_ROUTE}; };`,
     '}',
   );
+  if (fleet.sharedIPv4) {
+    lines.push(
+      'protocol bgp uplink4 {',
+      `  local ${routerId} as ${RELAYS_AS};`,
+      `  neighbor ${ROUTER_WAN_IPV4} as ${ROUTER_AS};`,
+      ...sessionTimers(fleet),
+      `  bfd ${fleet.bfd ? 'on' : 'off'};`,
+      `  ipv4 { import none; export where net = ${SHARED_ROUTE}; };`,
+      '}',
+    );
+  }
   return `${lines.join('\n')}\n`;
 }

@@ -7,6 +7,7 @@
  *              ├── router 2001:db8:1::fe ─ h0 2001:db8:2::1 ── ipv6host 2001:db8:2::2
  *              │          └─ r<i> 2001:db8:10:<i>::1 ── up0 2001:db8:10:<i>::2 of relay<i>
  *              ├── relay<i> 198.51.100.(90+i) (IPv6 only through its uplink)
+ *              │   sharedIPv4: + 198.51.100.90/32 on lo, announced to the router 198.51.100.254
  *              └── NATs and clients as in any lab
  */
 
@@ -36,6 +37,15 @@ export interface AnycastSpec {
    * router runs BIRD either way.
    */
   readonly routing?: FleetRouting;
+  /**
+   * The relays share one IPv4 address (FLEET_SHARED_IPV4 on each relay's loopback), which their
+   * BIRD announces to the router over an IPv4 session on the WAN while the relay's AnnounceTable
+   * holds it (SharedRelayAddress); the router spreads IPv4 flows over them by 5-tuple too, and
+   * the NATs reach the shared address through the router (ROUTER_WAN_IPV4). Relays must then be
+   * started with BindAddress FLEET_SHARED_IPV4, a BindPort, SharedRelayAddress and an
+   * AnnounceTable equal to `learnTable`. Default off; BIRD only.
+   */
+  readonly sharedIPv4?: boolean;
 }
 
 export type FleetRouting = 'bird' | 'frr';
@@ -58,6 +68,8 @@ export interface FleetSettings {
   readonly hashPolicy: 0 | 1;
   /** Set only for FRR: BIRD without it. */
   readonly routing?: 'frr';
+  /** Set only when the relays share an IPv4 address (AnycastSpec.sharedIPv4). */
+  readonly sharedIPv4?: true;
 }
 
 export const MAX_FLEET_RELAYS = 3;
@@ -70,6 +82,9 @@ export const ROUTER_ID = '192.0.2.254';
 export const ROUTER_AS = 65000;
 export const RELAYS_AS = 65001;
 export const MAIN_TABLE = 254;
+/** The relays' shared IPv4 address (AnycastSpec.sharedIPv4) and the router's IPv4 on the WAN. */
+export const FLEET_SHARED_IPV4 = '198.51.100.90';
+export const ROUTER_WAN_IPV4 = '198.51.100.254';
 
 export function fleetRelayName(index: number): string {
   return `relay${index + 1}`;
@@ -107,8 +122,17 @@ export function fleetSettings(spec: AnycastSpec): FleetSettings {
     throw new Error(
       'anycast.routing frr takes the example as it is: no learnTable, bgpDelayMs nor bfd false',
     );
+  if (spec.sharedIPv4 === true && (routing === 'frr' || bgpDelayMs > 0))
+    throw new Error('anycast.sharedIPv4 goes with BIRD and without bgpDelayMs');
   // frr-relay.conf has BFD: the router's BIRD must run it too.
   const bfd = routing === 'frr' || (spec.bfd ?? false);
-  const settings = { bfd, scanTimeS, learnTable, bgpDelayMs, hashPolicy: spec.hashPolicy ?? 1 };
+  const settings = {
+    bfd,
+    scanTimeS,
+    learnTable,
+    bgpDelayMs,
+    hashPolicy: spec.hashPolicy ?? 1,
+    ...(spec.sharedIPv4 === true ? { sharedIPv4: true as const } : {}),
+  };
   return routing === 'frr' ? { ...settings, routing } : settings;
 }

@@ -9,7 +9,8 @@ import { writeFile } from 'node:fs/promises';
 import { BGP_DELAY_PORT, relayBirdConfig, routerBirdConfig } from './bird-config.js';
 import { runCommand } from './command.js';
 import { LabDaemon } from './daemon.js';
-import { FLEET_HOST_PREFIX, ROUTER_WAN_IPV6 } from './fleet-plan.js';
+import { FLEET_HOST_PREFIX, FLEET_SHARED_IPV4, ROUTER_WAN_IPV4, ROUTER_WAN_IPV6 } from './fleet-plan.js';
+import { ipv4SessionName } from './bird-config.js';
 import type { LabNamespace } from './namespace.js';
 import { iptablesRestoreInput } from './nat-rules.js';
 import { IPV6_PREFIX_LENGTH, TEREDO_PREFIX_ROUTE } from './plan.js';
@@ -26,6 +27,8 @@ export interface FleetContext {
   readonly report: Report;
   /** Keeps a process for the lab's transcripts and teardown. */
   track(daemon: LabDaemon): void;
+  /** The NAT nodes: with sharedIPv4 they reach the relays' shared address through the router. */
+  readonly nats: readonly string[];
 }
 
 /** BGP sessions up within this time after BIRD starts (longer when the lab delays messages). */
@@ -103,12 +106,42 @@ export class Fleet {
       TEREDO_PREFIX_ROUTE,
     ]);
     await routerNs.run('ip6tables-restore', ['--noflush'], undefined, iptablesRestoreInput(rules));
+    if (router.fleet.sharedIPv4) await this.shareIPv4();
     await this.startBirds();
+  }
+
+  /**
+   * sharedIPv4: the shared address on every relay's loopback (a relay answers no ARP for it on
+   * the WAN, and its ARP requests there carry its own address), and every NAT routes it via the
+   * router, which learns it from each relay's BIRD.
+   */
+  private async shareIPv4(): Promise<void> {
+    const { context } = this;
+    await settleAll([
+      ...this.relays.map(async (name) => {
+        const ns = context.namespace(name);
+        await ns.sysctls([
+          ['net.ipv4.conf.all.arp_ignore', 1],
+          ['net.ipv4.conf.all.arp_announce', 2],
+        ]);
+        await ns.ip(['addr', 'add', `${FLEET_SHARED_IPV4}/32`, 'dev', 'lo']);
+      }),
+      ...context.nats.map((name) =>
+        context.namespace(name).ip(['route', 'add', `${FLEET_SHARED_IPV4}/32`, 'via', ROUTER_WAN_IPV4]),
+      ),
+    ]);
+    context.report(
+      this.router.name,
+      `${FLEET_SHARED_IPV4} on every relay, routed by the NATs via ${ROUTER_WAN_IPV4}`,
+    );
   }
 
   private async startBirds(): Promise<void> {
     const { router } = this;
-    const peers = this.relays.map((name) => ({ name, uplink: this.relayNode(name).uplink }));
+    const peers = this.relays.map((name) => {
+      const relay = this.relayNode(name);
+      return { name, uplink: relay.uplink, ipv4: relay.ipv4[0] ?? '' };
+    });
     await this.startBird(router.name, routerBirdConfig(router.fleet, peers));
     await settleAll(
       this.relays.map(async (name) => {
@@ -133,7 +166,11 @@ export class Fleet {
       }),
     );
     await pollUntil(
-      async () => ((await this.establishedPeers()).length === peers.length ? true : undefined),
+      async () => {
+        const sessions = await this.establishedPeers();
+        const ipv4 = this.router.fleet.sharedIPv4 ? await this.establishedPeers(true) : sessions;
+        return sessions.length === peers.length && ipv4.length === peers.length ? true : undefined;
+      },
       SESSION_TIMEOUT_MS,
       `BGP sessions between the router and ${this.relays.join(', ')}`,
       this.birds.get(router.name)?.daemon,
@@ -170,10 +207,29 @@ export class Fleet {
     return result.stdout;
   }
 
-  /** The relays whose BGP session with the router is established. */
-  async establishedPeers(): Promise<string[]> {
+  /** The relays whose BGP session with the router is established (`ipv4`: their IPv4 session, sharedIPv4). */
+  async establishedPeers(ipv4 = false): Promise<string[]> {
     const table = await this.birdc(this.router.name, ['show', 'protocols']);
-    return this.relays.filter((name) => new RegExp(`^${name}\\s+BGP\\s.*Established`, 'm').test(table));
+    return this.relays.filter((name) =>
+      new RegExp(`^${ipv4 ? ipv4SessionName(name) : name}\\s+BGP\\s.*Established`, 'm').test(table),
+    );
+  }
+
+  /** sharedIPv4: the relays that the router's route to the shared address has as nexthops, in relay order. */
+  async routerNexthops4(): Promise<string[]> {
+    const out = await this.context
+      .namespace(this.router.name)
+      .ip(['-4', '-j', 'route', 'show', `${FLEET_SHARED_IPV4}/32`]);
+    const gateways = new Set<string>();
+    const routes = JSON.parse(out === '' ? '[]' : out) as {
+      gateway?: string;
+      nexthops?: { gateway?: string }[];
+    }[];
+    for (const route of routes) {
+      if (route.gateway !== undefined) gateways.add(route.gateway);
+      for (const hop of route.nexthops ?? []) if (hop.gateway !== undefined) gateways.add(hop.gateway);
+    }
+    return this.relays.filter((name) => gateways.has(this.relayNode(name).ipv4[0] ?? ''));
   }
 
   /** The relays that the router's kernel route to 2001::/32 has as nexthops, in relay order. */
@@ -194,15 +250,20 @@ export class Fleet {
   async waitRouterNexthops(relays: readonly string[], timeoutMs: number): Promise<number> {
     const start = Date.now();
     const wanted = this.relays.filter((name) => relays.includes(name)).join(',');
+    const shared = this.router.fleet.sharedIPv4;
     await pollUntil(
-      async () => ((await this.routerNexthops()).join(',') === wanted ? true : undefined),
+      async () =>
+        (await this.routerNexthops()).join(',') === wanted &&
+        (!shared || (await this.routerNexthops4()).join(',') === wanted)
+          ? true
+          : undefined,
       timeoutMs,
       `the router to route ${TEREDO_PREFIX_ROUTE} via ${wanted === '' ? 'no relay' : wanted}`,
     );
     const elapsedMs = Date.now() - start;
     this.context.report(
       this.router.name,
-      `${TEREDO_PREFIX_ROUTE} via ${wanted || 'no relay'} after ${elapsedMs} ms`,
+      `${TEREDO_PREFIX_ROUTE}${shared ? ` and ${FLEET_SHARED_IPV4}/32` : ''} via ${wanted || 'no relay'} after ${elapsedMs} ms`,
     );
     return elapsedMs;
   }

@@ -88,6 +88,8 @@ export interface StartRelayOptions extends DaemonOptions {
   /** Default 'cone'. */
   readonly relayType?: RelayType;
   readonly interfaceName?: string;
+  /** Default the node's own address (an anycast fleet with sharedIPv4: FLEET_SHARED_IPV4). */
+  readonly bindAddress?: string;
   readonly bindPort?: number;
 }
 
@@ -224,6 +226,7 @@ class NetnsLab implements Lab {
         node: this.node.bind(this),
         report: this.report.bind(this),
         track: (daemon) => this.daemons.push(daemon),
+        nats: [...this.nodes.values()].filter((node) => node.role === 'nat').map((node) => node.name),
       },
       router,
     );
@@ -293,7 +296,7 @@ class NetnsLab implements Lab {
   async startRelay(impl: Implementation, options: StartRelayOptions = {}): Promise<LabDaemon> {
     const node = this.node(options.node ?? 'relay');
     if (node.role !== 'relay') throw new Error(`${node.name} is not a relay node`);
-    const bindAddress = node.ipv4[0];
+    const bindAddress = options.bindAddress ?? node.ipv4[0];
     if (bindAddress === undefined) throw new Error('the relay has no IPv4 address');
     const interfaceName = options.interfaceName ?? DEFAULT_TEREDO_INTERFACE;
     const relayType = options.relayType ?? 'cone';

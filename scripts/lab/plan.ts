@@ -19,6 +19,7 @@ import {
   fleetRelayName,
   fleetSettings,
   ROUTER_HOST_IPV6,
+  ROUTER_WAN_IPV4,
   ROUTER_WAN_IPV6,
   relayUplink,
 } from './fleet-plan.js';
@@ -257,7 +258,7 @@ export function planLab(spec: LabSpec, id: string): LabPlan {
       netns: netns('router'),
       interfaceName: 'wan0',
       bridgePort: bridgePort(),
-      ipv4: [],
+      ipv4: fleet.sharedIPv4 ? [ROUTER_WAN_IPV4] : [],
       ipv6: [ROUTER_WAN_IPV6],
       hostInterface: 'h0',
       hostIPv6: ROUTER_HOST_IPV6,

@@ -25,6 +25,15 @@ export async function prepareNamespace(ns: LabNamespace, node: LabNode): Promise
       ['net.ipv6.conf.all.forwarding', 1],
       ['net.ipv6.fib_multipath_hash_policy', node.fleet.hashPolicy],
     );
+    if (node.fleet.sharedIPv4) {
+      // The same for IPv4; and no redirects: the NATs and the relays share the WAN with it.
+      settings.push(
+        ['net.ipv4.ip_forward', 1],
+        ['net.ipv4.fib_multipath_hash_policy', node.fleet.hashPolicy],
+        ['net.ipv4.conf.all.send_redirects', 0],
+        ['net.ipv4.conf.default.send_redirects', 0],
+      );
+    }
   }
   if (node.role === 'nat') settings.push(['net.ipv4.ip_forward', 1]);
   if (node.role === 'ipv6host' && node.router !== null) {

@@ -12,6 +12,9 @@ import type { OsApi } from './os-api.js';
 import type { MaintenanceSwitch } from './maintenance.js';
 import type { AnnouncementMessage } from '../ipc/bootstrap-engine-messages.js';
 import { prefixRoute } from './resources.js';
+import { parseIPv4 } from '../teredo/ipv4.js';
+import type { TableRoute } from '../os/route-table.js';
+import { TEREDO_ROUTE_METRIC } from '../teredo/constants.js';
 import type { KernelResources } from './resources.js';
 
 /** A relay's drain: withdraw, keep forwarding for a while, then stop; a second signal stops at once. */
@@ -68,6 +71,7 @@ export function createAnnouncer(
     return null;
   const route = prefixRoute(settings.prefix);
   const table = settings.announceTable;
+  const ifindex = resources.tunnel.index;
   const changed = (state: AnnouncementState, reason: string, facts: AnnouncerFacts): void =>
     send({
       type: 'announcement',
@@ -77,17 +81,63 @@ export function createAnnouncer(
       maintenance: facts.maintenance,
       holdDownSeconds: secondsOf(facts.holdDownMs),
     });
+  const shared = sharedAddressRoute(settings, ifindex);
   return new Announcer({
     route: {
       ...route,
       metric: settings.announceMetric ?? route.metric,
-      ifindex: resources.tunnel.index,
-      table: settings.announceTable,
+      ifindex,
+      table,
     },
-    prefixText: `${formatIPv6(route.dst)}/${route.prefixLen}`,
-    os,
+    prefixText: `${formatIPv6(route.dst)}/${route.prefixLen}${shared === null ? '' : ` and ${settings.bindAddress}/32`}`,
+    os: shared === null ? os : withSharedAddress(os, shared),
     log,
     changed,
     maintenance: maintenance.on,
   });
+}
+
+/**
+ * SharedRelayAddress: the relay's IPv4 address (BindAddress, which every relay of the fleet
+ * has) as a /32 in the AnnounceTable, through the tunnel like the prefix route (so it goes with
+ * the tunnel if the bootstrap dies), for the BGP daemon to announce beside 2001::/32. Null
+ * without the directive or without an address.
+ */
+export function sharedAddressRoute(settings: DaemonSettings, ifindex: number): TableRoute | null {
+  if (
+    settings.role !== 'relay' ||
+    settings.sharedRelayAddress !== true ||
+    settings.announceTable === undefined
+  )
+    return null;
+  const address = parseIPv4(settings.bindAddress);
+  if (address === null || address === 0) return null;
+  const dst = Uint8Array.from([
+    address >>> 24,
+    (address >>> 16) & 0xff,
+    (address >>> 8) & 0xff,
+    address & 0xff,
+  ]);
+  return {
+    ifindex,
+    dst,
+    prefixLen: 32,
+    metric: settings.announceMetric ?? TEREDO_ROUTE_METRIC.prefixRoute,
+    table: settings.announceTable,
+  };
+}
+
+/** The announcer's kernel calls, each also made for `address`: both routes come and go together. */
+function withSharedAddress(
+  os: Pick<OsApi, 'setTableRoute6'>,
+  address: TableRoute,
+): Pick<OsApi, 'setTableRoute6'> {
+  return {
+    async setTableRoute6(route, present): Promise<void> {
+      // Withdrawn first, announced last: no client is sent to an address whose prefix is gone.
+      if (!present) await os.setTableRoute6(address, false);
+      await os.setTableRoute6(route, present);
+      if (present) await os.setTableRoute6(address, true);
+    },
+  };
 }

@@ -37,6 +37,8 @@ export function planReload(current: DaemonSettings, next: DaemonSettings): Reloa
       // The announcement route lives in that table, with that metric: a new one, a new start
       // (withdrawn from the old).
       ...changed(current, next, ['announceTable', 'announceMetric']),
+      // The tunnel core waits for answers (or not) from its start; the announcement has the address.
+      ...changed(current, next, ['sharedRelayAddress']),
       ...changed(current, next, SIZES),
     ];
   } else if (current.role === 'client' && next.role === 'client') {

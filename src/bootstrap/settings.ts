@@ -48,6 +48,17 @@ async function resolveSetting(
   return resolved.ok ? resolved : { ok: false, error: `${where}${describe(resolved.message)}` };
 }
 
+/** A relay's directives of ours (announcement, drain, shared address), each only when set. */
+function relayExtensions(config: MiredoConfig) {
+  const { announceTable, announceMetric, drainTime, sharedRelayAddress } = config;
+  return {
+    ...(announceTable === undefined ? {} : { announceTable }),
+    ...(announceMetric === undefined ? {} : { announceMetric }),
+    ...(drainTime === undefined ? {} : { drainTime }),
+    ...(sharedRelayAddress === undefined ? {} : { sharedRelayAddress }),
+  };
+}
+
 async function clientOrRelay(options: CommandLineOptions, sources: SettingsSources): Promise<SettingsResult> {
   const file = options.configFile;
   const opts: MiredoConfOptions = options.positional === null ? {} : { serverOverride: options.positional };
@@ -78,15 +89,13 @@ async function clientOrRelay(options: CommandLineOptions, sources: SettingsSourc
   );
   if (!bind.ok) return failed(bind.error);
   if (config.relayType !== 'client') {
-    const { relayType, prefix, interfaceMtu, announceTable, announceMetric, drainTime } = config;
+    const { relayType, prefix, interfaceMtu } = config;
     const settings = {
       role: 'relay',
       relayType,
       prefix,
       interfaceMtu,
-      ...(announceTable === undefined ? {} : { announceTable }),
-      ...(announceMetric === undefined ? {} : { announceMetric }),
-      ...(drainTime === undefined ? {} : { drainTime }),
+      ...relayExtensions(config),
       bindAddress: bind.address,
       ...common,
     } as const;

@@ -14,7 +14,8 @@
  * PortMappingLifetime (seconds asked for the mapping), and FallbackServerAddress (repeatable:
  * fallback-servers.ts). AnnounceTable (the routing table where a
  * healthy relay keeps its prefix route for a BGP daemon) and DrainTime (seconds of forwarding
- * between the withdrawal and the stop) are read in relay modes only.
+ * between the withdrawal and the stop) are read in relay modes only, and so is SharedRelayAddress
+ * (a boolean: every relay of the fleet binds the same BindAddress and BindPort, anycast).
  */
 import { z } from 'zod';
 import {
@@ -31,6 +32,7 @@ import { isIPv4OrHostName } from './host-name.js';
 import { trackOrigins } from './origins.js';
 import type { OriginTracker } from './origins.js';
 import { SettingReader } from './setting-reader.js';
+import { checkSharedAddress } from './shared-relay-address.js';
 import { strtoulWhole } from './strtoul.js';
 import {
   MAX_DRAIN_TIME_SECONDS,
@@ -171,6 +173,14 @@ const CLIENT_DIRECTIVES = [
   'portmappinglifetime',
 ] as const;
 
+/** A client reads none of the relays' directives of ours. */
+const NO_RELAY_DIRECTIVES = {
+  announceTable: undefined,
+  announceMetric: undefined,
+  drainTime: undefined,
+  sharedRelayAddress: undefined,
+} as const;
+
 interface ModeDirectives {
   readonly serverAddress: string | null;
   readonly serverAddress2: string | null;
@@ -183,6 +193,8 @@ interface ModeDirectives {
   readonly announceTable: number | undefined;
   readonly announceMetric: number | undefined;
   readonly drainTime: number | undefined;
+  /** SharedRelayAddress, with its line (it needs BindAddress and BindPort); relay modes only. */
+  readonly sharedRelayAddress: { readonly value: boolean; readonly line: number } | undefined;
   /** The other mode's directives, with why they are not read. */
   readonly notRead: Map<string, string>;
 }
@@ -215,6 +227,15 @@ function readAnnouncement(
   };
 }
 
+function readSharedAddress(
+  reader: SettingReader,
+  valueOf: OriginTracker<MiredoConfig>['valueOf'],
+): ModeDirectives['sharedRelayAddress'] {
+  const shared = reader.read('SharedRelayAddress', booleanValue);
+  if (shared.kind !== 'set') return undefined;
+  return { value: valueOf('sharedRelayAddress', shared) ?? false, line: shared.entry.line };
+}
+
 /** The directives of one mode: the client's server (or the command line's), a relay's prefix and MTU. */
 function readModeDirectives(
   reader: SettingReader,
@@ -226,6 +247,7 @@ function readModeDirectives(
   if (relayType !== 'client') {
     for (const name of CLIENT_DIRECTIVES) notRead.set(name, CLIENT_ONLY);
     return {
+      sharedRelayAddress: readSharedAddress(reader, valueOf),
       ...readAnnouncement(reader, valueOf),
       drainTime: valueOf('drainTime', reader.read('DrainTime', drainTimeValue)),
       serverAddress: null,
@@ -257,7 +279,8 @@ function readModeDirectives(
     .set('interfacemtu', RELAY_ONLY)
     .set('announcetable', RELAY_ONLY)
     .set('announcemetric', RELAY_ONLY)
-    .set('draintime', RELAY_ONLY);
+    .set('draintime', RELAY_ONLY)
+    .set('sharedrelayaddress', RELAY_ONLY);
   if (opts.serverOverride !== undefined) {
     notRead
       .set('serveraddress', OVERRIDDEN)
@@ -269,9 +292,7 @@ function readModeDirectives(
       serverAddress2: null,
       fallbackServers: [],
       ...defaults,
-      announceTable: undefined,
-      announceMetric: undefined,
-      drainTime: undefined,
+      ...NO_RELAY_DIRECTIVES,
       notRead,
     };
   }
@@ -290,9 +311,7 @@ function readModeDirectives(
     serverAddress2: valueOf('serverAddress2', reader.read('ServerAddress2', ipv4OrHostNameValue)) ?? null,
     fallbackServers: readFallbackServers(reader, serverAddress),
     ...defaults,
-    announceTable: undefined,
-    announceMetric: undefined,
-    drainTime: undefined,
+    ...NO_RELAY_DIRECTIVES,
     notRead,
   };
 }
@@ -326,11 +345,14 @@ export function parseMiredoConf(
     announceTable,
     announceMetric,
     drainTime,
+    sharedRelayAddress,
     ...clientOnly
   } = readModeDirectives(reader, valueOf, relayType, opts);
 
   const bindAddress = valueOf('bindAddress', reader.read('BindAddress', ipv4OrHostNameValue));
   const bindPort = valueOf('bindPort', reader.read('BindPort', portValue));
+  if (sharedRelayAddress?.value === true)
+    checkSharedAddress(reader, sharedRelayAddress.line, bindAddress, bindPort);
   const interfaceName = valueOf('interfaceName', reader.read('InterfaceName', interfaceNameValue));
   // Miredo logs a bad facility and keeps the default: a warning, not an error.
   const syslogFacility = valueOf(
@@ -366,6 +388,7 @@ export function parseMiredoConf(
       ...(announceTable === undefined ? {} : { announceTable }),
       ...(announceMetric === undefined ? {} : { announceMetric }),
       ...(drainTime === undefined ? {} : { drainTime }),
+      ...(sharedRelayAddress === undefined ? {} : { sharedRelayAddress: sharedRelayAddress.value }),
     }),
     origins,
   }));

@@ -180,6 +180,11 @@ export const relaySettingsSchema = z
     announceMetric: announceMetricSchema.optional(),
     /** Absent: DEFAULT_DRAIN_TIME_SECONDS with an AnnounceTable, 0 without. */
     drainTime: drainTimeSchema.optional(),
+    /**
+     * SharedRelayAddress (relay, our extension): every relay of the fleet has BindAddress and
+     * BindPort, anycast (README "Deployment: a relay fleet"). Absent: no.
+     */
+    sharedRelayAddress: z.boolean().optional(),
   })
   .strict();
 

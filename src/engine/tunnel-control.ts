@@ -109,6 +109,7 @@ function createControlPlane({ config, context, shared, options }: Parts): Contro
     createTunnelCore({
       role: config.role,
       cone: config.role === 'relay' && config.relayType === 'cone',
+      sharedAddress: config.role === 'relay' && config.sharedRelayAddress === true,
       prefix,
       table: shared.table,
       security,

@@ -37,6 +37,7 @@ export const relayEngineConfigSchema = relaySettingsSchema
     bindAddress: true,
     bindPort: true,
     peerTableCapacity: true,
+    sharedRelayAddress: true,
   })
   .strict();
 

@@ -1,7 +1,8 @@
 /**
  * A route through an interface in a routing table of its own choosing (rtnetlink(7)), which the
  * route ioctls (tun.ts) cannot express: the relay's announcement route (AnnounceTable), which a
- * BGP daemon learns. The request is built here (pure, host byte order like all of netlink) and
+ * BGP daemon learns, and with SharedRelayAddress the relay's IPv4 /32 beside it (a 4-byte
+ * destination makes an IPv4 route; the names say 6 for the prefix route they were made for). The request is built here (pure, host byte order like all of netlink) and
  * sent by the addon, which waits for the kernel's acknowledgement.
  */
 import { native } from './native.js';
@@ -12,6 +13,7 @@ const NLM_F_REQUEST = 0x1;
 const NLM_F_ACK = 0x4;
 const NLM_F_REPLACE = 0x100;
 const NLM_F_CREATE = 0x400;
+const AF_INET = 2;
 const AF_INET6 = 10;
 /** rtm_table when the table is only in RTA_TABLE (ids above 255). */
 const RT_TABLE_COMPAT = 252;
@@ -36,7 +38,8 @@ export interface TableRoute {
 
 /** The RTM_NEWROUTE (create or replace) or RTM_DELROUTE request for `route`, with NLM_F_ACK. */
 export function encodeTableRouteRequest(present: boolean, route: TableRoute, sequence: number): Uint8Array {
-  if (route.dst.length !== 16) throw new RangeError('an IPv6 destination is 16 bytes');
+  if (route.dst.length !== 16 && route.dst.length !== 4)
+    throw new RangeError('a destination is 16 bytes (IPv6) or 4 (IPv4)');
   const attributes: Array<readonly [number, Uint8Array]> = [
     [RTA_DST, route.dst],
     [RTA_OIF, u32(route.ifindex)],
@@ -54,7 +57,7 @@ export function encodeTableRouteRequest(present: boolean, route: TableRoute, seq
   view.setUint32(12, 0, true);
   bytes.set(
     [
-      AF_INET6,
+      route.dst.length === 4 ? AF_INET : AF_INET6,
       route.prefixLen,
       0,
       0,

@@ -54,6 +54,11 @@ export interface TeredoConstants {
   readonly directBubbleFallbackMs: number;
   readonly traversalBubblesPerSecond: number;
   /**
+   * A relay sharing its IPv4 address and port with the rest of its fleet (SharedRelayAddress,
+   * shared-relay-address.ts): how long after its bubbles it sends a silent client's queue anyway.
+   */
+  readonly sharedAddressReleaseMs: number;
+  /**
    * Direct connectivity pings to one peer: more than this apart, at most `maxPingsPerPeer` in a
    * round; a new round only `pingRetryMs` after the last ping of one left unanswered.
    */
@@ -111,6 +116,7 @@ export const TEREDO_CONSTANTS: TeredoConstants = Object.freeze({
   bubbleBackoffMs: 300_000,
   directBubbleFallbackMs: 500,
   traversalBubblesPerSecond: 20,
+  sharedAddressReleaseMs: 200,
   pingMinIntervalMs: 2_000,
   maxPingsPerPeer: 4,
   pingRetryMs: 10_000,

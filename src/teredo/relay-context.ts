@@ -44,6 +44,8 @@ export interface CoreContext {
   readonly hairpin: Hairpinning;
   /** RFC 6081 traversal: first direct bubbles held back (port-preserving-nat.ts). */
   readonly withheld: WithheldBubbles;
+  /** Relay with SharedRelayAddress: clients bubbled, whose queue goes at the delay unless they answer here. */
+  readonly unanswered: WithheldBubbles | null;
   /** RFC 6081 traversal: the tunnel's budget of bubbles the traversal rules add, per second. */
   readonly traversalLimiter: IcmpRateLimiter;
   /** Room for the largest ICMPv6 error. */

@@ -46,6 +46,7 @@ import { releaseOnPeerBubble } from './port-preserving-nat.js';
 import { answerIndirectBubble, greetLearntMapping } from './symmetric-nat.js';
 import { createTeredoPayload, parseTeredoPayload } from './wire.js';
 import type { TeredoPayload } from './wire.js';
+import { acceptsUnknownClient } from './shared-relay-address.js';
 
 export interface Receiver {
   readonly receive: TunnelCore['fromUdp'];
@@ -314,8 +315,8 @@ export function createReceiver(context: CoreContext, localBubble: LocalBubbleHoo
           );
         if (direct || ourBubble || hairpinned) {
           if (slot < 0) {
-            if (!context.client) {
-              // A relay only talks to clients it has sent to first.
+            if (!context.client && !acceptsUnknownClient(context, direct)) {
+              // A relay only talks to clients it (or, with a shared address, its fleet) has sent to first.
               count(context, 'drop-rx-unknown-peer');
               return;
             }

@@ -12,7 +12,9 @@
  * 6. client, native destination: queued, and a direct connectivity ping goes through our server;
  * 7. Teredo destination: queued, and bubbles go to the peer (direct, unless we are a cone relay
  *    or a client holding back its first one: port-preserving-nat.ts) and through its server
- *    (indirect; a client sends a second one from its Teredo address: symmetric-nat.ts rule 0).
+ *    (indirect; a client sends a second one from its Teredo address: symmetric-nat.ts rule 0);
+ *    a relay sharing its address with its fleet sends the queue anyway after a short delay
+ *    (shared-relay-address.ts).
  * Too many unanswered pings or bubbles: address unreachable.
  */
 import { isTeredoAt, teredoClientAt, teredoPortAt, teredoServerAt } from './address.js';
@@ -41,6 +43,7 @@ import type { CoreContext } from './relay-context.js';
 import { paceBubble, pacePing } from './relay-pacing.js';
 import type { TunnelOutput } from './relay-types.js';
 import { withholdsDirectBubble } from './port-preserving-nat.js';
+import { awaitAnswer } from './shared-relay-address.js';
 import { sendIntroduction } from './symmetric-nat.js';
 
 /**
@@ -159,6 +162,7 @@ export function transmit(
     }
     sendBubble(context, packet, destination, true, out);
     if (identity !== null) sendIntroduction(context, identity, packet, destination, out);
+    else awaitAnswer(context, packet, destination, nowMs);
   } else if (pacing.verdict === 'wait') {
     count(context, 'bubble-paced');
   } else {

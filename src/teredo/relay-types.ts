@@ -41,6 +41,11 @@ export interface TunnelCoreOptions {
   readonly role: 'client' | 'relay';
   /** relay: RelayType cone (true) or restricted (false); client: false. */
   readonly cone: boolean;
+  /**
+   * Relay with SharedRelayAddress: every relay of the fleet has our IPv4 address and port, so a
+   * client's answer to our bubbles may reach another one (shared-relay-address.ts). Default false.
+   */
+  readonly sharedAddress?: boolean;
   /** Teredo prefix as uint32 (a client uses the prefix of its qualified address instead). */
   readonly prefix: number;
   readonly table: PeerTable;

@@ -30,6 +30,7 @@ import { sendDueDirectBubbles } from './port-preserving-nat.js';
 import { createControlPackets } from './relay-packets.js';
 import { createPingCheck } from './relay-ping-check.js';
 import { createReceiver } from './relay-receive.js';
+import { releaseUnanswered } from './shared-relay-address.js';
 import { retestSilentRelays } from './silent-relays.js';
 import { transmit } from './relay-transmit.js';
 import type { ClientIdentity, TunnelCore, TunnelCoreOptions, TunnelCoreStats } from './relay-types.js';
@@ -93,6 +94,7 @@ export function createTunnelCore(options: TunnelCoreOptions): TunnelCore {
     pingCheck: createPingCheck(options.security),
     icmpLimiter: createIcmpRateLimiter(constants.icmpErrorsPerSecond),
     withheld: createWithheldBubbles(),
+    unanswered: !client && options.sharedAddress === true ? createWithheldBubbles() : null,
     traversalLimiter: createIcmpRateLimiter(constants.traversalBubblesPerSecond),
     icmpScratch: icmpScratchFor(constants),
     dropQueueOf,
@@ -114,6 +116,7 @@ export function createTunnelCore(options: TunnelCoreOptions): TunnelCore {
     count(context, 'peers-reset', context.table.size());
     count(context, 'drop-queue-discarded', context.queues.clear());
     context.withheld.clear();
+    context.unanswered?.clear();
     context.table.reset();
   }
 
@@ -194,7 +197,10 @@ export function createTunnelCore(options: TunnelCoreOptions): TunnelCore {
     },
 
     sendDue(nowMs: number, out): number {
-      return sendDueDirectBubbles(context, nowMs, out);
+      const bubbles = sendDueDirectBubbles(context, nowMs, out);
+      const queues = releaseUnanswered(context, nowMs, out);
+      if (bubbles < 0 || queues < 0) return Math.max(bubbles, queues);
+      return Math.min(bubbles, queues);
     },
 
     stats(): TunnelCoreStats {

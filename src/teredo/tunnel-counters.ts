@@ -144,6 +144,15 @@ export const TUNNEL_COUNTER_NAMES = Object.freeze([
   'withheld-released-on-timeout',
   'withheld-dropped',
   'traversal-rate-limited',
+  // A relay with SharedRelayAddress (shared-relay-address.ts): clients whose answer to our bubbles
+  // we wait for (or cannot: list full), and at the delay, those that answered here and those we
+  // sent the queue to anyway (their answer went to another relay of the fleet, or nowhere).
+  'shared-answer-awaited',
+  'shared-list-full',
+  'shared-answered-here',
+  'shared-released-unanswered',
+  // ... and packets taken from a client it had no entry for (its fleet sent to it first).
+  'shared-unknown-client-accepted',
 ] as const);
 
 export type TunnelCounterName = (typeof TUNNEL_COUNTER_NAMES)[number];

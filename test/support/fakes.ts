@@ -81,7 +81,8 @@ export class FakeOs implements OsApi {
     this.routes.delete(`${formatIPv6(dst)}/${prefixLen} ${metric}`);
   }
   setTableRoute6(route: TableRoute, present: boolean): void {
-    const key = `table ${route.table} ${formatIPv6(route.dst)}/${route.prefixLen} ${route.metric}`;
+    const dst = route.dst.length === 4 ? route.dst.join('.') : formatIPv6(route.dst);
+    const key = `table ${route.table} ${dst}/${route.prefixLen} ${route.metric}`;
     this.record(`${present ? 'add' : 'del'}TableRoute6 ${route.ifindex} ${key}`);
     if (present) this.routes.add(key);
     else this.routes.delete(key);

@@ -66,8 +66,8 @@ describe('anycast fleet plan', () => {
   it('writes BIRD configurations that BIRD accepts', (t) => {
     const settings = fleetSettings({ relays: 2, bfd: true, learnTable: 3544 });
     const router = routerBirdConfig(settings, [
-      { name: 'relay1', uplink: relayUplink(0) },
-      { name: 'relay2', uplink: relayUplink(1) },
+      { name: 'relay1', uplink: relayUplink(0), ipv4: '198.51.100.91' },
+      { name: 'relay2', uplink: relayUplink(1), ipv4: '198.51.100.92' },
     ]);
     const relay = relayBirdConfig(settings, '198.51.100.91', relayUplink(0));
     assert.match(router, /merge paths on/);
@@ -80,13 +80,25 @@ describe('anycast fleet plan', () => {
       relayUplink(0),
     );
     assert.match(slow, /multihop;/);
+    const sharedSettings = fleetSettings({ relays: 2, bfd: true, learnTable: 3544, sharedIPv4: true });
+    const sharedRouter = routerBirdConfig(sharedSettings, [
+      { name: 'relay1', uplink: relayUplink(0), ipv4: '198.51.100.91' },
+      { name: 'relay2', uplink: relayUplink(1), ipv4: '198.51.100.92' },
+    ]);
+    const sharedRelay = relayBirdConfig(sharedSettings, '198.51.100.91', relayUplink(0));
+    assert.match(
+      sharedRouter,
+      /protocol bgp relay2_v4 \{\n {2}local 198\.51\.100\.254 as 65000;\n {2}neighbor 198\.51\.100\.92/,
+    );
+    assert.match(sharedRelay, /export where net = 198\.51\.100\.90\/32;/);
+    assert.doesNotMatch(router, /ipv4/);
     if (!existsSync('/usr/sbin/bird')) {
       t.diagnostic('bird2 is not installed: the texts were not parsed (scripts/install-debian-deps.sh)');
       return;
     }
     const directory = mkdtempSync(join(tmpdir(), 'fleet-bird-'));
     try {
-      for (const [name, text] of Object.entries({ router, relay, slow })) {
+      for (const [name, text] of Object.entries({ router, relay, slow, sharedRouter, sharedRelay })) {
         const path = join(directory, `${name}.conf`);
         writeFileSync(path, text);
         execFileSync('bird', ['-p', '-c', path], { stdio: 'pipe' });

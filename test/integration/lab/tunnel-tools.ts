@@ -128,7 +128,8 @@ export async function tcpTransfer(
   receiver.stdout?.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   receiver.stderr?.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   const received = new Promise<number | null>((resolve) => {
-    receiver.once('exit', (code) => resolve(code));
+    // 'close', not 'exit': the process may exit before its stdout (the sha256) has been read.
+    receiver.once('close', (code) => resolve(code));
     receiver.once('error', () => resolve(null));
   });
   try {

@@ -35,5 +35,17 @@ test('RTM_DELROUTE has no create flags; a table below 256 sits in the header too
   assert.equal(view.getUint16(4, true), 25);
   assert.equal(view.getUint16(6, true), 0x1 | 0x4);
   assert.equal(bytes[20], 100);
-  assert.throws(() => encodeTableRouteRequest(true, { ...ROUTE, dst: new Uint8Array(4) }, 1), RangeError);
+  assert.throws(() => encodeTableRouteRequest(true, { ...ROUTE, dst: new Uint8Array(5) }, 1), RangeError);
+});
+
+test('a 4-byte destination is an IPv4 route (SharedRelayAddress: the relay address /32)', () => {
+  const dst = Uint8Array.from([198, 51, 100, 90]);
+  const bytes = encodeTableRouteRequest(true, { ...ROUTE, dst, prefixLen: 32 }, 2);
+  const view = new DataView(bytes.buffer);
+  assert.equal(view.getUint32(0, true), bytes.length);
+  assert.equal(bytes.length, 16 + 12 + 8 + 8 + 8 + 8);
+  assert.equal(hex(bytes.subarray(16, 24)), '02200000fc040001');
+  assert.equal(view.getUint16(28, true), 8);
+  assert.equal(view.getUint16(30, true), 1);
+  assert.equal(hex(bytes.subarray(32, 36)), 'c633645a');
 });

@@ -103,6 +103,8 @@ export interface Bench {
 export interface BenchOptions {
   readonly role?: 'client' | 'relay';
   readonly cone?: boolean;
+  /** Relay: SharedRelayAddress (shared-relay-address.ts). */
+  readonly sharedAddress?: boolean;
   readonly capacity?: number;
   /** Client: qualify at once with CLIENT_ADDRESS (default true). */
   readonly qualified?: boolean;
@@ -127,6 +129,7 @@ export function bench(options: BenchOptions = {}): Bench {
     security,
     counters,
     ...(options.constants === undefined ? {} : { constants: options.constants }),
+    ...(options.sharedAddress === undefined ? {} : { sharedAddress: options.sharedAddress }),
     ...(options.localLink === undefined ? {} : { localLink: options.localLink }),
     ...(options.random === undefined ? {} : { random: options.random }),
   });
