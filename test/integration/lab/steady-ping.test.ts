@@ -54,6 +54,25 @@ describe('steady ping accounting', () => {
     );
   });
 
+  it('runs that sent nothing before the first request (no route yet) count as unanswered requests', () => {
+    const runs = [
+      { startMs: 0, probes: new Map() },
+      { startMs: 250, probes: new Map() },
+      { startMs: 500, probes: new Map([[1, { sentAtMs: 700, repliedAtMs: 705 }]]) },
+    ];
+    const probes = probesOf(runs, STEADY_INTERVAL_MS);
+    assert.deepEqual(
+      probes.map((probe) => [probe.sentAtMs, probe.repliedAtMs]),
+      [
+        [0, null],
+        [200, null],
+        [400, null],
+        [700, 705],
+      ],
+    );
+    assert.equal(outageOf(probes, 0, 1000).recoveredAtMs, 705);
+  });
+
   it('a reply that comes after a later one is overtaken; a duplicate is not', () => {
     const run: Run = { startMs: 0, endMs: null, probes: new Map(), highestReplied: 0 };
     const reply = (atS: string, seq: number, ms: number): string =>

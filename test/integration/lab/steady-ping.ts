@@ -52,16 +52,19 @@ const NO_ANSWER = /no answer yet for icmp_seq=(\d+)/;
  */
 export function probesOf(runs: readonly Pick<Run, 'startMs' | 'probes'>[], intervalMs: number): Probe[] {
   const probes: Probe[] = [];
+  let lastAt: number | undefined;
   for (const run of runs) {
     const own = [...run.probes.values()].sort((x, y) => x.sentAtMs - y.sentAtMs);
-    const last = probes.at(-1);
     const first = own[0]?.sentAtMs ?? run.startMs;
-    if (last !== undefined) {
-      for (let at = last.sentAtMs + intervalMs; at < first - intervalMs / 2; at += intervalMs) {
+    // Runs that sent nothing before any request (no route yet: not qualified) count too.
+    lastAt ??= own.length === 0 ? run.startMs - intervalMs : undefined;
+    if (lastAt !== undefined) {
+      for (let at = lastAt + intervalMs; at < first - intervalMs / 2; at += intervalMs) {
         probes.push({ sentAtMs: at, repliedAtMs: null });
       }
     }
     probes.push(...own);
+    lastAt = probes.at(-1)?.sentAtMs ?? lastAt;
   }
   return probes;
 }
