@@ -1,5 +1,5 @@
 /**
- * The fault campaign of issue 15, in one lab (90-104 s here): each fault hits a pair of clients,
+ * The fault campaign of issue 15, in one lab (82-108 s here): each fault hits a pair of clients,
  * ours and Debian's Miredo 1.2.6 side by side, and the pairs take their faults at the same time.
  * Every client pings the IPv6 host every 200 ms all along (steady-ping.ts); a fault's figures are
  * the requests lost and the time until replies came back for good.
@@ -160,7 +160,7 @@ describe(
       return { ours: of('ours'), miredo: of('miredo') };
     };
 
-    /** Both servers, the relay, the faults that last from the start, the twelve clients; then every client's steady ping. */
+    /** Both servers, the relay, the faults that last from the start, the fourteen clients; then every client's steady ping. */
     async function setUp(
       t: TestContext,
       active: Lab,
