@@ -1,8 +1,8 @@
 /**
  * Faults a lab test inflicts on a client's network, each on one client or one NAT so that several
  * run side by side in one lab: a per-namespace resolver whose answer can change, random loss and
- * duplicates at the NAT (iptables: this needs no sch_netem, which some kernels lack), reordering
- * (netem, where the kernel has it), a conntrack flush, the client's LAN link down and up.
+ * duplicates and reordering at the NAT (iptables and htb: this needs no sch_netem, which some
+ * kernels lack), a conntrack flush, the client's LAN link down and up.
  */
 import type { TestContext } from 'node:test';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -74,28 +74,68 @@ export async function duplicates(lab: Lab, client: string, share: number): Promi
   return () => natRule(lab, client, false, rule);
 }
 
+/** Packets of one client, each way, that went through its slow lane at the NAT. */
+export interface SlowLanes {
+  readonly towardsLan: number;
+  readonly towardsWan: number;
+}
+
+/** The slow lane's rate: a Teredo packet of 150 bytes waits about 0.3 s for its tokens. */
+const SLOW_LANE_RATE = '2kbit';
+
 /**
- * Reorders a quarter of the packets the NAT forwards to its LAN (netem: they go at once, the
- * others 50 ms late). False when the kernel has no sch_netem.
+ * Reorders the packets to and from each of `clients` (all behind one NAT), both ways, without
+ * sch_netem: at the NAT, packets 0 and 1 of every `every` a client sends or receives go into a
+ * slow htb class of their own (iptables' statistic nth and CLASSIFY). Packet 0 finds the class's
+ * bucket full and goes at once, packet 1 waits for the tokens packet 0 spent, and the packets
+ * after it overtake it. Returns the count of packets through each client's slow lanes (half of
+ * them held back).
  */
-export async function reorderTowardsLan(lab: Lab, nat: string): Promise<boolean> {
-  const node = lab.node(nat);
-  if (node.role !== 'nat') throw new Error(`${nat} is not a NAT`);
-  const args = [
-    'qdisc',
-    'add',
-    'dev',
-    node.lanBridge,
-    'root',
-    'netem',
-    'delay',
-    '50ms',
-    'reorder',
-    '25%',
-    '50%',
-  ];
-  const result = await lab.exec(nat, 'tc', args);
-  return result.code === 0;
+export async function reorder(
+  lab: Lab,
+  clients: readonly string[],
+  every: number,
+): Promise<() => Promise<Map<string, SlowLanes>>> {
+  const nats = new Set(clients.map((client) => clientAddress(lab, client).nat));
+  const [nat] = nats;
+  const node = nat === undefined ? undefined : lab.node(nat);
+  if (nats.size !== 1 || node?.role !== 'nat') throw new Error('reorder: the clients need one NAT');
+  const tc = (args: string): Promise<string> => lab.run(node.name, 'tc', args.split(' '));
+  const devices = { towardsLan: node.lanBridge, towardsWan: node.interfaceName } as const;
+  for (const device of Object.values(devices)) {
+    await tc(`qdisc replace dev ${device} root handle 1: htb default 10`);
+    await tc(`class add dev ${device} parent 1: classid 1:10 htb rate 10gbit`);
+  }
+  const lanes = clients.map((client, index) => ({ client, classId: `1:${20 + index}` }));
+  for (const { client, classId } of lanes) {
+    const { ipv4 } = clientAddress(lab, client);
+    for (const [device, match] of [
+      [devices.towardsLan, `-d ${ipv4}`],
+      [devices.towardsWan, `-s ${ipv4}`],
+    ] as const) {
+      const rate = `rate ${SLOW_LANE_RATE} ceil ${SLOW_LANE_RATE} burst 1 cburst 1`;
+      await tc(`class add dev ${device} parent 1: classid ${classId} htb ${rate}`);
+      for (const packet of [0, 1]) {
+        const nth = `-m statistic --mode nth --every ${every} --packet ${packet}`;
+        const rule = `mangle POSTROUTING -o ${device} ${match} ${nth} -j CLASSIFY --set-class ${classId}`;
+        await natRule(lab, client, true, rule.split(' '));
+      }
+    }
+  }
+  const sent = async (device: string, classId: string): Promise<number> => {
+    const stats = await tc(`-s class show dev ${device} classid ${classId}`);
+    return Number(/Sent \d+ bytes (\d+) pkt/.exec(stats)?.[1] ?? 0);
+  };
+  return async () => {
+    const counts = new Map<string, SlowLanes>();
+    for (const { client, classId } of lanes) {
+      counts.set(client, {
+        towardsLan: await sent(devices.towardsLan, classId),
+        towardsWan: await sent(devices.towardsWan, classId),
+      });
+    }
+    return counts;
+  };
 }
 
 /** Forgets every mapping of the NAT, as a NAT that reboots does. */

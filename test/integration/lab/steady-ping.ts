@@ -9,10 +9,14 @@ import type { Lab } from '../../../scripts/lab/index.js';
 
 export const STEADY_INTERVAL_MS = 200;
 
-/** One echo request: when it was sent and when its reply came (null: never). */
+/**
+ * One echo request: when it was sent and when its reply came (null: never); overtaken when its
+ * reply came after the reply to a later request.
+ */
 export interface Probe {
   readonly sentAtMs: number;
   readonly repliedAtMs: number | null;
+  readonly overtaken?: boolean;
 }
 
 export interface Outage {
@@ -30,10 +34,12 @@ export interface Outage {
 }
 
 /** What one ping process reported: its requests by sequence number, from its own timestamps (-D). */
-interface Run {
+export interface Run {
   readonly startMs: number;
   endMs: number | null;
-  readonly probes: Map<number, { sentAtMs: number; repliedAtMs: number | null }>;
+  readonly probes: Map<number, { sentAtMs: number; repliedAtMs: number | null; overtaken?: boolean }>;
+  /** The highest sequence number answered so far. */
+  highestReplied: number;
 }
 
 const STAMP = /^\[(\d+\.\d+)\] /;
@@ -46,16 +52,19 @@ const NO_ANSWER = /no answer yet for icmp_seq=(\d+)/;
  */
 export function probesOf(runs: readonly Pick<Run, 'startMs' | 'probes'>[], intervalMs: number): Probe[] {
   const probes: Probe[] = [];
+  let lastAt: number | undefined;
   for (const run of runs) {
     const own = [...run.probes.values()].sort((x, y) => x.sentAtMs - y.sentAtMs);
-    const last = probes.at(-1);
     const first = own[0]?.sentAtMs ?? run.startMs;
-    if (last !== undefined) {
-      for (let at = last.sentAtMs + intervalMs; at < first - intervalMs / 2; at += intervalMs) {
+    // Runs that sent nothing before any request (no route yet: not qualified) count too.
+    lastAt ??= own.length === 0 ? run.startMs - intervalMs : undefined;
+    if (lastAt !== undefined) {
+      for (let at = lastAt + intervalMs; at < first - intervalMs / 2; at += intervalMs) {
         probes.push({ sentAtMs: at, repliedAtMs: null });
       }
     }
     probes.push(...own);
+    lastAt = probes.at(-1)?.sentAtMs ?? lastAt;
   }
   return probes;
 }
@@ -88,6 +97,54 @@ export function outageOf(probes: readonly Probe[], fromMs: number, toMs: number)
   return { sent: inside.length, lost, longest, recoveredAtMs: next?.repliedAtMs ?? null };
 }
 
+/**
+ * An outage in words, its recovery counted from `sinceMs`; a random fault's ends with whether the
+ * client was answering at the end.
+ */
+export function describeOutage(outage: Outage, sinceMs: number, random: boolean): string {
+  if (outage.lost === 0) return `no request lost of ${outage.sent}`;
+  if (random) {
+    const end = outage.recoveredAtMs === null ? 'not answering at the end' : 'answering at the end';
+    return `${outage.lost}/${outage.sent} requests lost (at most ${outage.longest} in a row), ${end}`;
+  }
+  const back =
+    outage.recoveredAtMs === null
+      ? 'no replies again'
+      : `replies again after ${Math.round(outage.recoveredAtMs - sinceMs)} ms`;
+  return `${back}, ${outage.lost}/${outage.sent} requests lost (at most ${outage.longest} in a row)`;
+}
+
+/** The requests sent in [fromMs, toMs] whose reply was overtaken by a later one's. */
+export function overtakenOf(probes: readonly Probe[], fromMs: number, toMs: number): Probe[] {
+  return probes.filter(
+    (probe) => probe.overtaken === true && probe.sentAtMs >= fromMs && probe.sentAtMs <= toMs,
+  );
+}
+
+/** Records one line of `ping -D -O` into `run`, in the order the lines came. */
+export function recordLine(run: Run, line: string): void {
+  const stamp = STAMP.exec(line);
+  if (stamp === null) return;
+  const atMs = Number(stamp[1]) * 1000;
+  const reply = REPLY.exec(line);
+  if (reply !== null) {
+    const seq = Number(reply[1]);
+    const sentAtMs = atMs - Number(reply[2]);
+    const known = run.probes.get(seq);
+    // A duplicate reply changes nothing; a first reply below the highest one came late.
+    if (known !== undefined && known.repliedAtMs !== null) return;
+    const overtaken = seq < run.highestReplied;
+    run.highestReplied = Math.max(run.highestReplied, seq);
+    if (known === undefined) run.probes.set(seq, { sentAtMs, repliedAtMs: atMs, overtaken });
+    else Object.assign(known, { repliedAtMs: atMs, overtaken });
+    return;
+  }
+  const unanswered = NO_ANSWER.exec(line);
+  if (unanswered !== null && !run.probes.has(Number(unanswered[1]))) {
+    run.probes.set(Number(unanswered[1]), { sentAtMs: atMs - STEADY_INTERVAL_MS, repliedAtMs: null });
+  }
+}
+
 export class SteadyPing {
   private readonly runs: Run[] = [];
   private child: ChildProcess | null = null;
@@ -111,6 +168,10 @@ export class SteadyPing {
     return outageOf(this.probes(), fromMs, toMs);
   }
 
+  overtaken(fromMs: number, toMs: number): Probe[] {
+    return overtakenOf(this.probes(), fromMs, toMs);
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     this.child?.kill('SIGINT');
@@ -118,7 +179,7 @@ export class SteadyPing {
   }
 
   private launch(): void {
-    const run: Run = { startMs: Date.now(), endMs: null, probes: new Map() };
+    const run: Run = { startMs: Date.now(), endMs: null, probes: new Map(), highestReplied: 0 };
     this.runs.push(run);
     const interval = String(STEADY_INTERVAL_MS / 1000);
     const child = this.lab.spawn(this.node, 'ping', ['-6', '-n', '-D', '-O', '-i', interval, this.target], {
@@ -131,7 +192,7 @@ export class SteadyPing {
       pending += chunk;
       const lines = pending.split('\n');
       pending = lines.pop() ?? '';
-      for (const line of lines) this.record(run, line);
+      for (const line of lines) recordLine(run, line);
     });
     this.exited = new Promise((resolve) => {
       child.on('close', () => {
@@ -140,23 +201,5 @@ export class SteadyPing {
         else setTimeout(() => resolve(this.stopped ? undefined : this.launch()), STEADY_INTERVAL_MS);
       });
     });
-  }
-
-  private record(run: Run, line: string): void {
-    const stamp = STAMP.exec(line);
-    if (stamp === null) return;
-    const atMs = Number(stamp[1]) * 1000;
-    const reply = REPLY.exec(line);
-    if (reply !== null) {
-      const sentAtMs = atMs - Number(reply[2]);
-      const known = run.probes.get(Number(reply[1]));
-      if (known === undefined) run.probes.set(Number(reply[1]), { sentAtMs, repliedAtMs: atMs });
-      else known.repliedAtMs ??= atMs;
-      return;
-    }
-    const unanswered = NO_ANSWER.exec(line);
-    if (unanswered !== null && !run.probes.has(Number(unanswered[1]))) {
-      run.probes.set(Number(unanswered[1]), { sentAtMs: atMs - STEADY_INTERVAL_MS, repliedAtMs: null });
-    }
   }
 }
