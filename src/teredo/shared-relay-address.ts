@@ -9,8 +9,9 @@
  * relay of the fleet. The client's NAT opened its hole for the shared address and port all the
  * same (one hole for every relay of the fleet). So `sharedAddressReleaseMs` after the bubble,
  * a relay that has not heard the client sends its queue to the client's mapping (the one its
- * address embeds, or the one it answered from before) and trusts that mapping, as if the client had answered: the entry expires as usual
- * (peerValidityMs without hearing the client), and the next packet starts another bubble round.
+ * address embeds, or the one it answered from before) and trusts that mapping, as if the client
+ * had answered: the entry expires as usual (peerValidityMs without hearing the client), and the
+ * next packet starts another bubble round.
  *
  * The delay: the direct bubble leaves the client's NAT one trip through the server after our
  * indirect bubble (relay to server to client), which is about the client's round trip to its
