@@ -1,6 +1,6 @@
 /**
  * Whether the bootstrap opens the TUN device with offloads (src/os/tun.ts, TUN_OFFLOADS_WANTED):
- * MIREDO_TS_TUN_OFFLOAD=no (or 0, off, false) turns them off. MIREDO_TS_TUN_OFFLOAD_REFUSE, for tests,
+ * MIREDO_TS_TUN_OFFLOAD=yes (or 1, on, true) turns them on, no (0, off, false) off. MIREDO_TS_TUN_OFFLOAD_REFUSE, for tests,
  * makes the addon treat some as refused by the kernel: `uso` (UDP segmentation), `tso` (TCP
  * segmentation: no offload is left worth a virtio header) or `all`.
  */
@@ -9,8 +9,11 @@ import type { TunOffloadOptions } from '../os/tun.js';
 
 export const TUN_OFFLOAD_ENV = 'MIREDO_TS_TUN_OFFLOAD';
 export const TUN_OFFLOAD_REFUSE_ENV = 'MIREDO_TS_TUN_OFFLOAD_REFUSE';
-/** Offloads are on unless turned off (see README "Benchmarks" for what they save). */
-export const TUN_OFFLOAD_DEFAULT = true;
+/**
+ * Off unless turned on: they cut the relay's CPU per byte and raised TCP throughput towards our
+ * client, but their bursts cost more than they saved towards Debian's client (README "Benchmarks").
+ */
+export const TUN_OFFLOAD_DEFAULT = false;
 
 const OFF = new Set(['no', '0', 'off', 'false']);
 const ON = new Set(['yes', '1', 'on', 'true']);

@@ -5,7 +5,7 @@
  * and sent from there (UDP GSO merges them again on the wire side), in rounds of SEGMENT_SLOTS.
  * Counted: super-packets, segments, checksums completed, and each refusal by its reason.
  */
-import { createPacketBatch } from '../os/packet-batch.js';
+import { packetBatchByteLength, packetBatchOver } from '../os/packet-batch.js';
 import type { PacketBatch } from '../os/packet-batch.js';
 import { TUNNEL_COUNTER } from '../teredo/tunnel-counters.js';
 import {
@@ -32,6 +32,8 @@ const GSO_SEGMENTS = TUNNEL_COUNTER['tun-gso-segments'];
 const CHECKSUMS = TUNNEL_COUNTER['tun-checksums-completed'];
 
 export interface TunOffloadPath {
+  /** The batch to read the TUN queue into: its slots hold a super-packet. */
+  readonly batch: PacketBatch;
   /** Where readTunBatch puts each slot's virtio_net_hdr. */
   readonly headers: Uint8Array;
   /**
@@ -53,13 +55,20 @@ export function createTunOffloadPath(
   segmentBytes: number,
 ): TunOffloadPath {
   const headers = new Uint8Array(readSlots * VNET_HEADER_BYTES);
-  const segments = createPacketBatch(SEGMENT_SLOTS, segmentBytes);
+  // One buffer for the read batch and the segments, so that payloads move with copyWithin.
+  const readBytes = packetBatchByteLength(readSlots, OFFLOAD_SLOT_BYTES);
+  const buffer = new ArrayBuffer(readBytes + packetBatchByteLength(SEGMENT_SLOTS, segmentBytes));
+  const readBatch = packetBatchOver(buffer, readSlots, OFFLOAD_SLOT_BYTES);
+  const segments = packetBatchOver(buffer, SEGMENT_SLOTS, segmentBytes, readBytes);
+  const all = new Uint8Array(buffer);
+  const output = { data: all, base: readBytes, slotSize: segmentBytes, lengths: segments.lengths };
   const marks = new Uint8Array(SEGMENT_SLOTS);
   const drop = (reason: number): number => {
     parts.add(OFFLOAD_DROP_COUNTERS[-reason - 1] ?? 0, 1);
     return reason;
   };
   return {
+    batch: readBatch,
     headers,
     prepare(batch, i, length) {
       const at = i * VNET_HEADER_BYTES;
@@ -85,7 +94,8 @@ export function createTunOffloadPath(
       parts.add(GSO_SEGMENTS, total);
       for (let first = 0; first < total; first += SEGMENT_SLOTS) {
         const count = Math.min(SEGMENT_SLOTS, total - first);
-        writeSegments(batch.data, offset, length, headers, at, headerBytes, first, count, segments, 0);
+        const from = batch.data.byteOffset + offset;
+        writeSegments(all, from, length, headers, at, headerBytes, first, count, output, 0);
         let fast = 0;
         for (let k = 0; k < count; k++)
           fast += routeFromTun(parts, segments, marks, k, segments.lengths[k] ?? 0);

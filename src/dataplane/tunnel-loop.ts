@@ -29,7 +29,7 @@ import { OFFLOAD_SEGMENT } from '../teredo/tun-offload.js';
 import { tunHasVnetHeader } from '../os/tun.js';
 import { ENCAPSULATED, SEND_FAILED, routeFromTun, sendMarked } from './tunnel-parts.js';
 import type { LoopParts, Sender } from './tunnel-parts.js';
-import { OFFLOAD_SLOT_BYTES, createTunOffloadPath } from './tun-offload-path.js';
+import { createTunOffloadPath } from './tun-offload-path.js';
 import type { TunOffloadPath } from './tun-offload-path.js';
 import { ipv6PacketLength } from '../teredo/ipv6-header.js';
 import type { FastPathContext } from '../teredo/fast-path.js';
@@ -82,7 +82,7 @@ function tunToUdp(
   offload: TunOffloadPath | null,
 ): () => number {
   const { shared, snapshot, context, marks, add } = parts;
-  const batch = createPacketBatch(BATCH_SLOTS, offload === null ? SLOT_BYTES : OFFLOAD_SLOT_BYTES);
+  const batch = offload?.batch ?? createPacketBatch(BATCH_SLOTS, SLOT_BYTES);
   const flush = (from: number, to: number): void => {
     sendMarked(parts, sendUdp, batch, marks, from, to, ENCAPSULATED, SEND_FAILED);
     sent();

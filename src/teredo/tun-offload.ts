@@ -86,24 +86,66 @@ export function offloadKind(header: Uint8Array, at: number): number {
   return (vnetFlags(header, at) & VNET_F_NEEDS_CSUM) !== 0 ? OFFLOAD_CHECKSUM : OFFLOAD_PLAIN;
 }
 
-/** Copies src[from, to) to dst[at..] and returns the sum of its 16-bit words (onesComplementSum), in one pass. */
-function copySum(src: Uint8Array, from: number, to: number, dst: Uint8Array, at: number): number {
-  let sum = 0;
-  let i = from;
-  let j = at;
-  for (; i + 1 < to; i += 2, j += 2) {
-    const high = src[i] ?? 0;
-    const low = src[i + 1] ?? 0;
-    dst[j] = high;
-    dst[j + 1] = low;
-    sum += (high << 8) | low;
+/** The last buffer wordSum read, and views over it: one per data-plane thread, kept. */
+let viewed: ArrayBufferLike | null = null;
+let view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+let words: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
+
+function viewOf(bytes: Uint8Array): void {
+  if (viewed === bytes.buffer) return;
+  viewed = bytes.buffer;
+  view = new DataView(bytes.buffer);
+  words = new Uint32Array(bytes.buffer, 0, Math.floor(bytes.buffer.byteLength / 4));
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** 0x1234 → 0x3412. */
+function swap16(value: number): number {
+  return ((value & 0xff) << 8) | (value >>> 8);
+}
+
+/**
+ * onesComplementSum of bytes[from, to) (relative to the array), folded to 16 bits. An even start
+ * is summed 32 bits at a time in the machine's (little-endian) order, whose folded sum is the
+ * byte-swapped big-endian one (RFC 1071 section 2(B)) and 2^16 ≡ 1 mod 2^16 - 1 lets 32-bit
+ * words stand for pairs of 16-bit ones: eight times fewer steps than byte pairs.
+ */
+export function wordSum(bytes: Uint8Array, from: number, to: number): number {
+  viewOf(bytes);
+  let i = bytes.byteOffset + from;
+  const end = bytes.byteOffset + to;
+  if ((i & 1) !== 0 || !LITTLE_ENDIAN) {
+    let sum = 0;
+    for (; i + 1 < end; i += 2) sum += view.getUint16(i);
+    if (i < end) sum += view.getUint8(i) << 8;
+    return foldSum(sum);
   }
-  if (i < to) {
-    const high = src[i] ?? 0;
-    dst[j] = high;
-    sum += high << 8;
+  let head = 0;
+  if ((i & 2) !== 0 && i + 1 < end) {
+    head = view.getUint16(i);
+    i += 2;
   }
-  return sum;
+  let little = 0;
+  if ((i & 3) === 0) {
+    let w = i >>> 2;
+    const lastWord = (end >>> 2) - 1;
+    for (; w <= lastWord; w++) little += words[w] ?? 0;
+    i = Math.max(i, w * 4);
+  }
+  let tail = 0;
+  for (; i + 1 < end; i += 2) tail += view.getUint16(i);
+  if (i < end) tail += view.getUint8(i) << 8;
+  return foldSum(head + swap16(foldSum(little)) + tail);
+}
+
+/** Copies src[from, to) to dst[at..]: memmove when both are the same array (the data plane's case). */
+function copyBytes(src: Uint8Array, from: number, to: number, dst: Uint8Array, at: number): void {
+  if (src === dst) {
+    dst.copyWithin(at, from, to);
+    return;
+  }
+  for (let i = from, j = at; i < to; i++, j++) dst[j] = src[i] ?? 0;
 }
 
 /** The checksum to store for a sum (RFC 1071). */
@@ -145,7 +187,7 @@ export function completeChecksum(
     ipv6PseudoHeaderSum(bytes, offset, 0, 0) +
     upper +
     protocol +
-    onesComplementSum(bytes, offset + start, length - start);
+    wordSum(bytes, offset + start, offset + length);
   const checksum = finishChecksum(sum);
   putU16(bytes, offset + field, checksum === 0 && protocol === PROTOCOL_UDP ? 0xffff : checksum);
   return OFFLOAD_CHECKSUM;
@@ -153,7 +195,10 @@ export function completeChecksum(
 
 /** Where a super-packet's output goes: slots of `slotSize` bytes in `data`, lengths per slot. */
 export interface SegmentOutput {
+  /** The same array as the super-packet's, in the data plane, so that payloads are memmoved. */
   readonly data: Uint8Array;
+  /** Where slot 0 starts in `data`. */
+  readonly base: number;
   readonly slotSize: number;
   readonly lengths: Uint32Array;
 }
@@ -223,11 +268,12 @@ export function writeSegments(
     : (bytes[l4 + 4] ?? 0) * 0x1000000 + u16be(bytes, l4 + 5) * 0x100 + (bytes[l4 + 7] ?? 0);
   const tcpFlags = udp ? 0 : (bytes[l4 + 13] ?? 0);
   const { data, slotSize, lengths } = out;
+  const slot0 = out.base;
   for (let k = first; k < first + count; k++) {
     const chunk = k === last ? payload - k * gsoSize : gsoSize;
     const segment = headerBytes + chunk;
-    const base = (outFirst + k - first) * slotSize;
-    for (let i = 0; i < headerBytes; i++) data[base + i] = bytes[offset + i] ?? 0;
+    const base = slot0 + (outFirst + k - first) * slotSize;
+    copyBytes(bytes, offset, offset + headerBytes, data, base);
     putU16(data, base + 4, segment - IPV6_HEADER_BYTES);
     const outL4 = base + start;
     if (udp) {
@@ -249,7 +295,8 @@ export function writeSegments(
       (segment - start) +
       protocol +
       onesComplementSum(data, outL4, headerBytes - start) +
-      copySum(bytes, from, from + chunk, data, base + headerBytes);
+      wordSum(bytes, from, from + chunk);
+    copyBytes(bytes, from, from + chunk, data, base + headerBytes);
     const checksum = finishChecksum(sum);
     putU16(
       data,

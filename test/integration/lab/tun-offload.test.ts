@@ -1,7 +1,7 @@
 /**
  * TUN offloads (issue 16) end to end, all our daemons: our server, our cone relay, and two of our
- * clients behind cone NATs. The relay and alice open their TUN devices with offloads (the
- * default): TCP both ways between alice and the IPv6 host arrives byte-identical, and the
+ * clients behind cone NATs. The relay and alice open their TUN devices with offloads
+ * (MIREDO_TS_TUN_OFFLOAD=yes): TCP both ways between alice and the IPv6 host arrives byte-identical, and the
  * counters show that super-packets were read and cut (alice's own TCP; the host's TCP reaches the
  * relay's TUN still segmented, veth keeping GSO packets whole across namespaces). Bob's bootstrap
  * is told that the kernel refuses TCP segmentation (MIREDO_TS_TUN_OFFLOAD_REFUSE=tso): his device is
@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { netnsSkip } from '../../support/netns.js';
 import type { LabDaemon } from '../../../scripts/lab/index.js';
-import { TUN_OFFLOAD_REFUSE_ENV } from '../../../src/bootstrap/tun-offload-env.js';
+import { TUN_OFFLOAD_ENV, TUN_OFFLOAD_REFUSE_ENV } from '../../../src/bootstrap/tun-offload-env.js';
 import { useLab } from './lab-test-tools.js';
 import {
   counterGrowth,
@@ -22,6 +22,9 @@ import {
 } from './tunnel-tools.js';
 
 const TCP_BYTES = 4 * 1024 * 1024;
+
+// Offloads are off by default: every daemon this file starts has them asked for.
+process.env[TUN_OFFLOAD_ENV] = 'yes';
 
 describe(
   'TUN offloads: super-packets cut by the relay and a client; a refused offload falls back',

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { verifyUpperLayerChecksum } from '../../../src/teredo/checksum.js';
+import { foldSum, onesComplementSum, verifyUpperLayerChecksum } from '../../../src/teredo/checksum.js';
 import {
   OFFLOAD_CHECKSUM,
   OFFLOAD_DROP_LAYOUT,
@@ -26,6 +26,7 @@ import {
   offloadKind,
   segmentCount,
   segmentPlan,
+  wordSum,
   writeSegments,
 } from '../../../src/teredo/tun-offload.js';
 import type { SegmentOutput } from '../../../src/teredo/tun-offload.js';
@@ -98,7 +99,7 @@ function superPacket(options: {
 }
 
 function output(slots: number, slotSize = SLOT): SegmentOutput {
-  return { data: new Uint8Array(slots * slotSize), slotSize, lengths: new Uint32Array(slots) };
+  return { data: new Uint8Array(slots * slotSize), base: 0, slotSize, lengths: new Uint32Array(slots) };
 }
 
 /** Cuts the whole super-packet, `round` segments at a time as the data plane does; the segments. */
@@ -257,4 +258,40 @@ test('hostile virtio headers: a typed reason, never an exception', () => {
     ),
     { numRuns: 500 },
   );
+});
+
+test('wordSum, 32 bits at a time, folds to the byte-pair sum at any offset and length (property)', () => {
+  fc.assert(
+    fc.property(
+      fc.uint8Array({ maxLength: 3000 }),
+      fc.nat(7),
+      fc.nat(3000),
+      fc.nat(3000),
+      (bytes, shift, a, b) => {
+        const view = new Uint8Array(bytes.length + shift);
+        view.set(bytes, shift);
+        const array = view.subarray(shift);
+        const from = Math.min(a, b, array.length);
+        const to = Math.min(Math.max(a, b), array.length);
+        assert.equal(foldSum(wordSum(array, from, to)), foldSum(onesComplementSum(array, from, to - from)));
+      },
+    ),
+    { numRuns: 500 },
+  );
+});
+
+test('segments written into the same array as the super-packet (the data plane: copyWithin) verify', () => {
+  const payload = Uint8Array.from({ length: 9000 }, (_, i) => (i * 13) & 0xff);
+  const packet = superPacket({ udp: false, payload, gsoSize: 1220 });
+  const all = new Uint8Array(packet.bytes.length + 8 * SLOT + 4);
+  all.set(packet.bytes);
+  const base = Math.ceil(packet.bytes.length / 4) * 4;
+  const out = { data: all, base, slotSize: SLOT, lengths: new Uint32Array(8) };
+  const headerBytes = segmentPlan(all, 0, packet.bytes.length, packet.header, 0, SLOT);
+  const total = segmentCount(packet.bytes.length, headerBytes, 1220);
+  writeSegments(all, 0, packet.bytes.length, packet.header, 0, headerBytes, 0, total, out, 0);
+  const segments = Array.from({ length: total }, (_, k) =>
+    all.slice(base + k * SLOT, base + k * SLOT + (out.lengths[k] ?? 0)),
+  );
+  checkSegments(packet, segments, false, 1220, payload);
 });
