@@ -10,9 +10,10 @@ import { localLinkTowards } from '../os/local-link.js';
 import { addTableRoute6, delTableRoute6 } from '../os/route-table.js';
 import { localPort, openMulticast4, openUdp4, setMulticastSend } from '../os/udp.js';
 import type { OsApi } from './os-api.js';
+import { tunOffloadOptions } from './tun-offload-env.js';
 
 export const SYSTEM_OS: OsApi = {
-  openTun,
+  openTun: (name, queues) => openTun(name, queues, tunOffloadOptions(process.env)),
   setMtu,
   setLinkUp,
   addAddress6,

@@ -7,7 +7,6 @@
  * within the worker's slow-path budgets and backlog limit (slow-path.ts); the rest is dropped. No allocation per fast-path packet.
  */
 import { createPacketBatch } from '../os/packet-batch.js';
-import type { PacketBatch } from '../os/packet-batch.js';
 import {
   createUdpGso,
   errnoName,
@@ -23,16 +22,19 @@ import { TUNNEL_COUNTER } from '../teredo/tunnel-counters.js';
 import type { DataplaneLoop } from './loop.js';
 import type { DataplaneTask, WorkerToEngine } from '../ipc/engine-worker-messages.js';
 import { createSlowPath } from './slow-path.js';
-import type { SlowPath } from './slow-path.js';
 import { createSlowPathBudgets } from './slow-path-budget.js';
 import type { SlowPathBudgets } from './slow-path-budget.js';
-import { fastPathFromTun, fastPathFromUdp } from '../teredo/fast-path.js';
+import { fastPathFromUdp } from '../teredo/fast-path.js';
+import { OFFLOAD_SEGMENT } from '../teredo/tun-offload.js';
+import { tunHasVnetHeader } from '../os/tun.js';
+import { ENCAPSULATED, SEND_FAILED, routeFromTun, sendMarked } from './tunnel-parts.js';
+import type { LoopParts, Sender } from './tunnel-parts.js';
+import { createTunOffloadPath } from './tun-offload-path.js';
+import type { TunOffloadPath } from './tun-offload-path.js';
 import { ipv6PacketLength } from '../teredo/ipv6-header.js';
 import type { FastPathContext } from '../teredo/fast-path.js';
 import { attachTunnelShared, createPeerSnapshot } from '../ipc/tunnel-shared.js';
-import type { TunnelShared } from '../ipc/tunnel-shared.js';
 import { createTunnelSnapshot } from '../ipc/tunnel-state.js';
-import type { TunnelSnapshot } from '../ipc/tunnel-state.js';
 
 export const BATCH_SLOTS = 64;
 /** Holds any IPv6 packet (TUN) and any UDP payload. */
@@ -59,110 +61,57 @@ export function pausesAfterRead(n: number): boolean {
 
 const TUN_RECEIVED = TUNNEL_COUNTER['tun-received'];
 const UDP_RECEIVED = TUNNEL_COUNTER['udp-received'];
-const ENCAPSULATED = TUNNEL_COUNTER['encapsulated'];
 const DECAPSULATED = TUNNEL_COUNTER['decapsulated'];
 const GSO_MESSAGES = TUNNEL_COUNTER['udp-gso-messages'];
 const GSO_REFUSED = TUNNEL_COUNTER['udp-gso-refused'];
-const SEND_FAILED = TUNNEL_COUNTER['send-failed'];
 const TUN_WRITE_FAILED = TUNNEL_COUNTER['tun-write-failed'];
-/** Reported with length 0: longer than a slot, so longer than any IPv6 packet or UDP payload. */
-const TX_OVERSIZED = TUNNEL_COUNTER['drop-tx-malformed'];
+const OFFLOAD_QUEUES = TUNNEL_COUNTER['tun-offload-queues'];
 const RX_OVERSIZED = TUNNEL_COUNTER['drop-rx-malformed'];
-
-type Sender = (batch: PacketBatch, first: number, count: number) => number;
-
-/**
- * Sends slots first..first+count-1 with `send`, going on after a failed slot; returns how many
- * went out. A full kernel buffer (0) drops the rest: UDP and the TUN device are lossy anyway.
- */
-function sendRun(send: Sender, batch: PacketBatch, first: number, count: number): number {
-  let done = 0;
-  let next = first;
-  let left = count;
-  while (left > 0) {
-    const sent = send(batch, next, left);
-    if (sent === 0) break;
-    const step = sent > 0 ? sent : 1;
-    if (sent > 0) done += sent;
-    next += step;
-    left -= step;
-  }
-  return done;
-}
-
-/** Sends every maximal run of marked slots among 0..n-1; returns how many went out. */
-function sendMarked(
-  send: Sender,
-  batch: PacketBatch,
-  marks: Uint8Array,
-  n: number,
-): { sent: number; tried: number } {
-  let sent = 0;
-  let tried = 0;
-  let i = 0;
-  while (i < n) {
-    if (marks[i] === 0) {
-      i += 1;
-      continue;
-    }
-    let end = i + 1;
-    while (end < n && marks[end] === 1) end += 1;
-    sent += sendRun(send, batch, i, end - i);
-    tried += end - i;
-    i = end;
-  }
-  return { sent, tried };
-}
-
-/** What both directions of one worker's loop share. */
-interface LoopParts {
-  readonly shared: TunnelShared;
-  /** The published tunnel state, read into this copy once per batch (the context's state). */
-  readonly snapshot: TunnelSnapshot;
-  readonly context: FastPathContext;
-  /** Per slot: 1 when the fast path moves the packet, 0 when it went to the slow path or was dropped. */
-  readonly marks: Uint8Array;
-  readonly slowPath: SlowPath;
-  readonly add: (index: number, amount: number) => void;
-}
 
 /**
  * TUN to UDP: reads a batch of IPv6 packets, sends those to trusted peers from the slots they
- * were read into (after `sent`), hands the rest to the slow path. Returns what the read returned.
+ * were read into (after `sent`), hands the rest to the slow path. With `offload` (a queue with a
+ * virtio header), checksums are completed first and super-packets are cut and sent on their own,
+ * after the packets read before them, so that a flow keeps its order. Returns what the read returned.
  */
-function tunToUdp(parts: LoopParts, tunFd: number, sendUdp: Sender, sent: () => void): () => number {
-  const { shared, snapshot, context, marks, slowPath, add } = parts;
-  const { table, peer } = context;
-  const batch = createPacketBatch(BATCH_SLOTS, SLOT_BYTES);
+function tunToUdp(
+  parts: LoopParts,
+  tunFd: number,
+  sendUdp: Sender,
+  sent: () => void,
+  offload: TunOffloadPath | null,
+): () => number {
+  const { shared, snapshot, context, marks, add } = parts;
+  const batch = offload?.batch ?? createPacketBatch(BATCH_SLOTS, SLOT_BYTES);
+  const flush = (from: number, to: number): void => {
+    sendMarked(parts, sendUdp, batch, marks, from, to, ENCAPSULATED, SEND_FAILED);
+    sent();
+  };
   return () => {
-    const n = readTunBatch(tunFd, batch);
+    const n = readTunBatch(tunFd, batch, BATCH_SLOTS, offload?.headers);
     if (n <= 0) return n;
     add(TUN_RECEIVED, n);
     shared.state.read(snapshot);
     context.now = shared.state.clock();
     let fast = 0;
+    let unsent = 0;
     for (let i = 0; i < n; i++) {
       const length = batch.lengths[i] ?? 0;
-      const slot = length === 0 ? -1 : fastPathFromTun(context, batch.data, i * SLOT_BYTES, length);
-      if (slot < 0) {
-        marks[i] = 0;
-        if (length > 0) slowPath(batch, i, length, 'tun');
-        else add(TX_OVERSIZED, 1);
-        continue;
+      if (offload !== null && length > 0) {
+        const kind = offload.prepare(batch, i, length);
+        if (kind !== 0) {
+          marks[i] = 0;
+          if (kind !== OFFLOAD_SEGMENT) continue;
+          if (fast > 0) flush(unsent, i);
+          fast = 0;
+          unsent = i + 1;
+          offload.segment(batch, i, length);
+          continue;
+        }
       }
-      marks[i] = 1;
-      batch.lengths[i] = ipv6PacketLength(batch.data, i * SLOT_BYTES);
-      batch.addresses[i] = peer.mappedIPv4;
-      batch.ports[i] = peer.mappedPort;
-      table.touchTx(slot, context.now);
-      fast += 1;
+      fast += routeFromTun(parts, batch, marks, i, length);
     }
-    if (fast > 0) {
-      const { sent: done, tried } = sendMarked(sendUdp, batch, marks, n);
-      add(ENCAPSULATED, done);
-      add(SEND_FAILED, tried - done);
-      sent();
-    }
+    if (fast > 0) flush(unsent, n);
     return n;
   };
 }
@@ -196,11 +145,7 @@ function udpToTun(parts: LoopParts, udpFd: number, writeTun: Sender): () => numb
       table.touchRx(slot, context.now);
       fast += 1;
     }
-    if (fast > 0) {
-      const { sent, tried } = sendMarked(writeTun, batch, marks, n);
-      add(DECAPSULATED, sent);
-      add(TUN_WRITE_FAILED, tried - sent);
-    }
+    if (fast > 0) sendMarked(parts, writeTun, batch, marks, 0, n, DECAPSULATED, TUN_WRITE_FAILED);
     return n;
   };
 }
@@ -262,7 +207,9 @@ export function prepareTunnelDataplane(
   // Packets to one peer, mostly one flow's full-size segments, leave as one UDP GSO message.
   const udpGso = createUdpGso(udpFd);
   const sendUdp: Sender = (batch, first, count) => sendUdpBatch(udpFd, batch, first, count, udpGso);
-  const writeTun: Sender = (batch, first, count) => writeTunBatch(tunFd, batch, first, count);
+  // A queue opened with offloads (src/os/tun.ts) frames every packet with a virtio_net_hdr.
+  const vnet = tunHasVnetHeader(tunFd);
+  const writeTun: Sender = (batch, first, count) => writeTunBatch(tunFd, batch, first, count, vnet);
   /** The GSO state's totals as of the last count, so that the counters get the differences. */
   let gsoMessagesCounted = 0;
   let gsoRefusedCounted = 0;
@@ -274,7 +221,12 @@ export function prepareTunnelDataplane(
     gsoMessagesCounted = messages;
     gsoRefusedCounted = refused;
   };
-  const fromTun = drainer(tunToUdp(parts, tunFd, sendUdp, countGso), 'TUN queue', workerIndex);
+  const mtu = 'interfaceMtu' in task.config ? task.config.interfaceMtu : TEREDO_CONSTANTS.minMtu;
+  const offload = vnet
+    ? createTunOffloadPath(parts, sendUdp, countGso, BATCH_SLOTS, Math.max(2048, mtu))
+    : null;
+  if (vnet) add(OFFLOAD_QUEUES, 1);
+  const fromTun = drainer(tunToUdp(parts, tunFd, sendUdp, countGso, offload), 'TUN queue', workerIndex);
   const fromUdp = drainer(udpToTun(parts, udpFd, writeTun), 'UDP socket', workerIndex);
 
   let watches: FdWatch[] = [];

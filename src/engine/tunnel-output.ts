@@ -5,6 +5,7 @@
  */
 import { createPacketBatch } from '../os/packet-batch.js';
 import { sendUdpBatch, writeTunBatch } from '../os/packet-io.js';
+import { tunHasVnetHeader } from '../os/tun.js';
 import type { TunnelOutput } from '../teredo/relay.js';
 
 /** The two system calls, as an interface so tests can record instead. */
@@ -18,6 +19,7 @@ const SLOT_BYTES = 65535;
 
 export function createFdTunnelIo(udpFd: number, tunFd: number): TunnelIo {
   const batch = createPacketBatch(1, SLOT_BYTES);
+  const vnet = tunHasVnetHeader(tunFd);
   const put = (bytes: Uint8Array, offset: number, length: number): boolean => {
     if (length < 0 || length > SLOT_BYTES || offset < 0 || offset + length > bytes.length) return false;
     batch.data.set(bytes.subarray(offset, offset + length), 0);
@@ -33,7 +35,7 @@ export function createFdTunnelIo(udpFd: number, tunFd: number): TunnelIo {
     },
     writeTun(bytes, offset, length) {
       if (!put(bytes, offset, length)) return false;
-      return writeTunBatch(tunFd, batch, 0, 1) === 1;
+      return writeTunBatch(tunFd, batch, 0, 1, vnet) === 1;
     },
   };
 }

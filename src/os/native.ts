@@ -16,10 +16,13 @@ export interface NativeTun {
   readonly name: string;
   readonly ifindex: number;
   readonly fds: readonly number[];
+  /** The TUN_F_* offloads obtained (0: no virtio header). */
+  readonly offloads: number;
 }
 
 export interface NativeAddon {
-  openTun(name: string | null, queues: number): NativeTun;
+  openTun(name: string | null, queues: number, offloads?: number, refuse?: number): NativeTun;
+  tunHasVnetHeader(fd: number): boolean;
   ifNameToIndex(name: string): number;
   getMtu(ifname: string): number;
   setMtu(ifname: string, mtu: number): void;
@@ -69,7 +72,14 @@ export interface NativeAddon {
     gso?: Float64Array,
   ): number;
   udpGsoSupported(fd: number): boolean;
-  readTunBatch(fd: number, data: Uint8Array, slotSize: number, lengths: Uint32Array, max: number): number;
+  readTunBatch(
+    fd: number,
+    data: Uint8Array,
+    slotSize: number,
+    lengths: Uint32Array,
+    max: number,
+    headers?: Uint8Array,
+  ): number;
   writeTunBatch(
     fd: number,
     data: Uint8Array,
@@ -77,6 +87,7 @@ export interface NativeAddon {
     lengths: Uint32Array,
     first: number,
     count: number,
+    vnet?: boolean,
   ): number;
   sendRaw6(fd: number, bytes: Uint8Array, offset: number, length: number): number;
 

@@ -46,19 +46,23 @@ export function packetBatchByteLength(count: number, slotSize: number): number {
   return dataBytes(count, slotSize) + count * (4 + 4 + 4 + 2);
 }
 
-/** Views over an existing buffer (at least packetBatchByteLength bytes). */
+/**
+ * Views over an existing buffer (at least packetBatchByteLength bytes from `byteOffset`, a
+ * multiple of 4: two batches may share one buffer, one after the other).
+ */
 export function packetBatchOver(
   buffer: ArrayBuffer | SharedArrayBuffer,
   count: number,
   slotSize: number,
+  byteOffset = 0,
 ): PacketBatch {
   const needed = packetBatchByteLength(count, slotSize);
-  if (buffer.byteLength < needed) {
+  if (byteOffset % 4 !== 0 || byteOffset < 0 || buffer.byteLength - byteOffset < needed) {
     throw new RangeError(
-      `a batch of ${count} × ${slotSize} bytes needs ${needed} bytes, not ${buffer.byteLength}`,
+      `a batch of ${count} × ${slotSize} bytes needs ${needed} bytes at a multiple of 4, not ${buffer.byteLength} from ${byteOffset}`,
     );
   }
-  let offset = dataBytes(count, slotSize);
+  let offset = byteOffset + dataBytes(count, slotSize);
   const lengths = new Uint32Array(buffer, offset, count);
   offset += 4 * count;
   const addresses = new Uint32Array(buffer, offset, count);
@@ -66,7 +70,7 @@ export function packetBatchOver(
   const localAddresses = new Uint32Array(buffer, offset, count);
   offset += 4 * count;
   const ports = new Uint16Array(buffer, offset, count);
-  const data = new Uint8Array(buffer, 0, count * slotSize);
+  const data = new Uint8Array(buffer, byteOffset, count * slotSize);
   return { count, slotSize, buffer, data, lengths, addresses, localAddresses, ports };
 }
 

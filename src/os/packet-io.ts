@@ -122,13 +122,29 @@ export function refuseNextGsoForTest(gso: UdpGso, count: number): void {
 
 /**
  * readv() from a non-blocking TUN queue into slots 0..n-1 until it would block or `max` packets
- * were read. Slots should hold the interface MTU; a longer packet is reported with length 0.
+ * were read. Slots should hold the interface MTU (64 KiB + 40 with segmentation offloads); a
+ * longer packet is reported with length 0. A queue with a virtio header (tunHasVnetHeader) needs
+ * `headers`, 10 bytes per slot, where each packet's virtio_net_hdr goes.
  */
-export function readTunBatch(fd: number, batch: PacketBatch, max: number = batch.count): number {
-  return native.readTunBatch(fd, batch.data, batch.slotSize, batch.lengths, max);
+export function readTunBatch(
+  fd: number,
+  batch: PacketBatch,
+  max: number = batch.count,
+  headers?: Uint8Array,
+): number {
+  return native.readTunBatch(fd, batch.data, batch.slotSize, batch.lengths, max, headers);
 }
 
-/** write() of slots first..first+count-1 to a TUN queue, one packet each. */
-export function writeTunBatch(fd: number, batch: PacketBatch, first: number, count: number): number {
-  return native.writeTunBatch(fd, batch.data, batch.slotSize, batch.lengths, first, count);
+/**
+ * write() of slots first..first+count-1 to a TUN queue, one packet each; with `vnet` (a queue
+ * with a virtio header), each behind a zero virtio_net_hdr, in the same system call.
+ */
+export function writeTunBatch(
+  fd: number,
+  batch: PacketBatch,
+  first: number,
+  count: number,
+  vnet = false,
+): number {
+  return native.writeTunBatch(fd, batch.data, batch.slotSize, batch.lengths, first, count, vnet);
 }

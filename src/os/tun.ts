@@ -13,6 +13,23 @@ export interface TunDevice {
   readonly ifindex: number;
   /** One non-blocking, close-on-exec descriptor per queue. */
   readonly fds: readonly number[];
+  /** The TUN_F_* offloads the kernel accepted; 0: the queues have no virtio header. */
+  readonly offloads: number;
+}
+
+/** TUNSETOFFLOAD bits (<linux/if_tun.h>). */
+export const TUN_F_CSUM = 0x01;
+export const TUN_F_TSO6 = 0x04;
+export const TUN_F_TSO_ECN = 0x08;
+export const TUN_F_USO6 = 0x40;
+/** Everything the data plane can take (src/teredo/tun-offload.ts). */
+export const TUN_OFFLOADS_WANTED = TUN_F_CSUM | TUN_F_TSO6 | TUN_F_TSO_ECN | TUN_F_USO6;
+
+export interface TunOffloadOptions {
+  /** TUN_F_* bits wanted; 0 (the default) opens the device without a virtio header. */
+  readonly offloads?: number;
+  /** For tests: bits to treat as refused by the kernel (EINVAL), to exercise the fallback. */
+  readonly refuse?: number;
 }
 
 const OPEN_HINTS: ErrnoHints = {
@@ -36,10 +53,25 @@ const CONFIG_HINTS: ErrnoHints = {
  * have fewer than 16 characters; null lets the kernel choose (tun%d). With one queue an
  * interface of that name in use by another process is EBUSY, as with Miredo; with several,
  * any existing interface of that name is EBUSY (IFF_TUN_EXCL), never silently shared.
- * The interface disappears when every descriptor is closed.
+ * The interface disappears when every descriptor is closed. With `options.offloads`, the queues
+ * get IFF_VNET_HDR and as many of those offloads as the kernel accepts (TSO6 at least, USO6 when
+ * it has it); when it refuses them, the device is reopened without a virtio header.
  */
-export function openTun(name: string | null, queues: number): TunDevice {
-  return hinted(OPEN_HINTS, () => native.openTun(name, queues));
+export function openTun(name: string | null, queues: number, options: TunOffloadOptions = {}): TunDevice {
+  return hinted(OPEN_HINTS, () => native.openTun(name, queues, options.offloads ?? 0, options.refuse ?? 0));
+}
+
+/**
+ * Whether a TUN queue's packets carry a virtio_net_hdr (opened with offloads): TUNGETIFF, so a
+ * process handed only the descriptor frames its reads and writes alike.
+ */
+export function tunHasVnetHeader(fd: number): boolean {
+  try {
+    return native.tunHasVnetHeader(fd);
+  } catch {
+    // Not a TUN queue at all (a test's socket pair): plain packets.
+    return false;
+  }
 }
 
 export function ifNameToIndex(name: string): number {

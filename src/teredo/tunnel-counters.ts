@@ -153,6 +153,16 @@ export const TUNNEL_COUNTER_NAMES = Object.freeze([
   'shared-released-unanswered',
   // ... and packets taken from a client it had no entry for (its fleet sent to it first).
   'shared-unknown-client-accepted',
+  // TUN offloads (src/teredo/tun-offload.ts): data-plane queues with a virtio header (one per
+  // worker that has it), TCP/UDP super-packets read and the segments cut from them, checksums
+  // completed on plain packets, and each refusal of a virtio header.
+  'tun-offload-queues',
+  'tun-gso-packets',
+  'tun-gso-segments',
+  'tun-checksums-completed',
+  'drop-offload-type',
+  'drop-offload-layout',
+  'drop-offload-size',
 ] as const);
 
 export type TunnelCounterName = (typeof TUNNEL_COUNTER_NAMES)[number];

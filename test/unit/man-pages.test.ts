@@ -217,7 +217,7 @@ describe('manual pages', () => {
     const roff = await page('man/miredo.8');
     const section = roff.slice(roff.indexOf('\n.SH CLIENT HOOK\n'), roff.indexOf('\n.SH EXIT STATUS\n'));
     for (const name of names) assert.ok(section.includes(name), `CLIENT HOOK lacks ${name}`);
-    for (const variable of ['MIREDO_TS_CLIENT_HOOK', 'MIREDO_TS_FAULT_INJECTION']) {
+    for (const variable of ['MIREDO_TS_CLIENT_HOOK', 'MIREDO_TS_FAULT_INJECTION', 'MIREDO_TS_TUN_OFFLOAD']) {
       assert.ok(roff.includes(variable), `miredo(8) lacks ${variable}`);
     }
   });

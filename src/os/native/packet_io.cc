@@ -18,32 +18,55 @@
 namespace miredo {
 namespace {
 
-// readTunBatch(fd, data, slotSize, lengths, max): one readv() per packet into slots 0..n-1
-// until EAGAIN or max. A packet longer than a slot gets length 0 (slots should be >= MTU).
+constexpr size_t kVnetHeaderBytes = 10;  // struct virtio_net_hdr (tun.cc sets this size)
+// What every packet written to a TUN queue with IFF_VNET_HDR starts with: no offload asked.
+const uint8_t kZeroVnetHeader[kVnetHeaderBytes] = {};
+
+// readTunBatch(fd, data, slotSize, lengths, max, headers?): one readv() per packet into slots
+// 0..n-1 until EAGAIN or max. A packet longer than a slot gets length 0 (slots should be >= MTU,
+// or 64 KiB + 40 for a device with segmentation offload). With `headers` (a Uint8Array of 10
+// bytes per slot), the queue has IFF_VNET_HDR: each packet's virtio_net_hdr goes there.
 Napi::Value ReadTunBatch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd;
   Slots slots;
   size_t max;
   if (!ArgFd(info, 0, &fd) || !ArgSlots(info, 1, &slots) || !ArgMax(info, 4, slots, &max)) return env.Null();
+  uint8_t* headers = nullptr;
+  if (info.Length() > 5 && !info[5].IsUndefined()) {
+    void* cells;
+    size_t bytes;
+    if (!ArgTypedArray(info, 5, "headers", napi_uint8_array, &cells, &bytes)) return env.Null();
+    if (bytes < slots.count * kVnetHeaderBytes) {
+      Napi::RangeError::New(env, "headers must hold 10 bytes per slot").ThrowAsJavaScriptException();
+      return env.Null();
+    }
+    headers = static_cast<uint8_t*>(cells);
+  }
   // A packet reaching the spare byte did not fit: TUN truncates silently otherwise.
   uint8_t spare;
-  struct iovec vectors[2] = {{nullptr, slots.slotSize}, {&spare, 1}};
+  struct iovec vectors[3] = {{nullptr, kVnetHeaderBytes}, {nullptr, slots.slotSize}, {&spare, 1}};
+  struct iovec* first = headers != nullptr ? vectors : vectors + 1;
+  int parts = headers != nullptr ? 3 : 2;
+  size_t skip = headers != nullptr ? kVnetHeaderBytes : 0;
   size_t done = 0;
   while (done < max) {
-    vectors[0].iov_base = slots.Slot(done);
-    ssize_t length = readv(fd, vectors, 2);
+    if (headers != nullptr) vectors[0].iov_base = headers + done * kVnetHeaderBytes;
+    vectors[1].iov_base = slots.Slot(done);
+    ssize_t length = readv(fd, first, parts);
     if (length < 0) {
       if (errno == EINTR) continue;
       return Napi::Number::New(env, static_cast<double>(Stopped(done, errno)));
     }
-    slots.lengths[done] = static_cast<size_t>(length) > slots.slotSize ? 0 : static_cast<uint32_t>(length);
+    size_t bytes = static_cast<size_t>(length) < skip ? 0 : static_cast<size_t>(length) - skip;
+    slots.lengths[done] = bytes > slots.slotSize ? 0 : static_cast<uint32_t>(bytes);
     done++;
   }
   return Napi::Number::New(env, static_cast<double>(done));
 }
 
-// writeTunBatch(fd, data, slotSize, lengths, first, count): one write() per packet.
+// writeTunBatch(fd, data, slotSize, lengths, first, count, vnet = false): one write() per packet;
+// with `vnet` (a queue with IFF_VNET_HDR), a writev() behind a zero virtio_net_hdr.
 Napi::Value WriteTunBatch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd;
@@ -52,10 +75,20 @@ Napi::Value WriteTunBatch(const Napi::CallbackInfo& info) {
   if (!ArgFd(info, 0, &fd) || !ArgSlots(info, 1, &slots) || !ArgRange(info, 4, slots, &first, &count)) {
     return env.Null();
   }
+  bool vnet = info.Length() > 6 && info[6].IsBoolean() && info[6].As<Napi::Boolean>().Value();
+  struct iovec vectors[2] = {{const_cast<uint8_t*>(kZeroVnetHeader), kVnetHeaderBytes}, {nullptr, 0}};
   size_t done = 0;
   while (done < count) {
     size_t slot = first + done;
-    if (write(fd, slots.Slot(slot), slots.lengths[slot]) < 0) {
+    ssize_t written;
+    if (vnet) {
+      vectors[1].iov_base = slots.Slot(slot);
+      vectors[1].iov_len = slots.lengths[slot];
+      written = writev(fd, vectors, 2);
+    } else {
+      written = write(fd, slots.Slot(slot), slots.lengths[slot]);
+    }
+    if (written < 0) {
       if (errno == EINTR) continue;
       return Napi::Number::New(env, static_cast<double>(Stopped(done, errno)));
     }

@@ -63,48 +63,104 @@ int ControlIoctl(unsigned long request, void* argument) {
   return err;
 }
 
-// openTun(name: string | null, queues: number): { name, ifindex, fds }
-// One queue: a plain IFF_TUN device (a second opener gets EBUSY, as with Miredo). More: the
-// first queue is created with IFF_TUN_EXCL, so an existing interface of that name is EBUSY
-// instead of silently gaining queues.
+// The TUNSETOFFLOAD bits this file asks for; <linux/if_tun.h> before 6.2 lacks the USO ones.
+constexpr unsigned kTunCsum = 0x01;
+constexpr unsigned kTunTso6 = 0x04;
+constexpr unsigned kTunTsoEcn = 0x08;
+constexpr unsigned kTunUso6 = 0x40;
+constexpr int kVnetHeaderBytes = 10;  // struct virtio_net_hdr, without num_buffers
+
+// Opens `queues` queues of the device (with IFF_VNET_HDR when `vnet`) into *fds; 0 or errno
+// (then *fds is closed and empty, and *failed names the call).
+int OpenQueues(std::string* name, int64_t queues, bool vnet, std::vector<int>* fds, const char** failed) {
+  bool multi = queues > 1;
+  for (int64_t q = 0; q < queues; q++) {
+    int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+      int err = errno;
+      CloseAll(*fds);
+      fds->clear();
+      *failed = "open";
+      return err;
+    }
+    fds->push_back(fd);
+    struct ifreq ifr;
+    FillIfreqName(&ifr, *name);
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0);
+    if (multi) ifr.ifr_flags |= IFF_MULTI_QUEUE | (q == 0 ? IFF_TUN_EXCL : 0);
+    if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+      int err = errno;
+      CloseAll(*fds);
+      fds->clear();
+      *failed = "ioctl(TUNSETIFF)";
+      return err;
+    }
+    name->assign(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ));
+  }
+  return 0;
+}
+
+// Negotiates offloads on a device opened with IFF_VNET_HDR: checksums and TCP segmentation, with
+// UDP segmentation too when the kernel has it (6.2+). Returns the TUN_F_* bits set, or 0 when the
+// kernel refused even TSO6 (the caller then reopens the device without a virtio header). A bit in
+// `refuse` is refused as the kernel would (EINVAL), for tests of the fallback.
+unsigned NegotiateOffloads(int fd, unsigned wanted, unsigned refuse) {
+  int size = kVnetHeaderBytes;
+  if ((refuse & kTunCsum) != 0 || ioctl(fd, TUNSETVNETHDRSZ, &size) < 0) return 0;
+  const unsigned tries[] = {kTunCsum | kTunTso6 | kTunTsoEcn | kTunUso6, kTunCsum | kTunTso6 | kTunTsoEcn,
+                            kTunCsum | kTunTso6};
+  for (unsigned flags : tries) {
+    if ((flags & ~wanted) != 0 || (flags & refuse) != 0) continue;
+    if (ioctl(fd, TUNSETOFFLOAD, static_cast<unsigned long>(flags)) == 0) return flags;
+  }
+  return 0;
+}
+
+// openTun(name: string | null, queues: number, offloads = 0, refuse = 0): { name, ifindex, fds,
+// offloads }. One queue: a plain IFF_TUN device (a second opener gets EBUSY, as with Miredo).
+// More: the first queue is created with IFF_TUN_EXCL, so an existing interface of that name is
+// EBUSY instead of silently gaining queues. With `offloads` (TUN_F_* bits wanted), the device
+// gets IFF_VNET_HDR and what NegotiateOffloads obtains; when that is nothing, it is reopened
+// without a virtio header, and `offloads` in the result is 0.
 Napi::Value OpenTun(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string name;
   if (info.Length() > 0 && !info[0].IsNull() && !info[0].IsUndefined()) {
     if (!ArgIfname(info, 0, &name)) return env.Null();
   }
-  int64_t queues;
+  int64_t queues, wanted = 0, refuse = 0;
   if (!ArgInteger(info, 1, "queues", 1, kMaxQueues, &queues)) return env.Null();
-  bool multi = queues > 1;
+  if (info.Length() > 2 && !ArgInteger(info, 2, "offloads", 0, 0xff, &wanted)) return env.Null();
+  if (info.Length() > 3 && !ArgInteger(info, 3, "refuse", 0, 0xff, &refuse)) return env.Null();
 
+  std::string requested = name;
   std::vector<int> fds;
-  for (int64_t q = 0; q < queues; q++) {
-    int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) {
-      int err = errno;
-      CloseAll(fds);
-      ThrowErrno(env, err, "open", "/dev/net/tun");
-      return env.Null();
+  const char* failed = "open";
+  unsigned offloads = 0;
+  int err = 0;
+  if (wanted != 0) {
+    err = OpenQueues(&name, queues, true, &fds, &failed);
+    if (err == 0) {
+      offloads = NegotiateOffloads(fds[0], static_cast<unsigned>(wanted), static_cast<unsigned>(refuse));
+      if (offloads == 0) {
+        // Nothing to gain from the header: the device goes, and comes back without it.
+        CloseAll(fds);
+        fds.clear();
+        name = requested;
+      }
     }
-    fds.push_back(fd);
-    struct ifreq ifr;
-    FillIfreqName(&ifr, name);
-    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
-    if (multi) ifr.ifr_flags |= IFF_MULTI_QUEUE | (q == 0 ? IFF_TUN_EXCL : 0);
-    if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-      int err = errno;
-      CloseAll(fds);
-      ThrowErrno(env, err, "ioctl(TUNSETIFF)", name.empty() ? "tun%d" : name);
-      return env.Null();
-    }
-    name.assign(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ));
+  }
+  if (err == 0 && fds.empty()) err = OpenQueues(&name, queues, false, &fds, &failed);
+  if (err != 0) {
+    ThrowErrno(env, err, failed, std::string(failed) == "open" ? "/dev/net/tun" : (name.empty() ? "tun%d" : name));
+    return env.Null();
   }
 
   unsigned ifindex = if_nametoindex(name.c_str());
   if (ifindex == 0) {
-    int err = errno;
+    int lookupErr = errno;
     CloseAll(fds);
-    ThrowErrno(env, err, "if_nametoindex", name);
+    ThrowErrno(env, lookupErr, "if_nametoindex", name);
     return env.Null();
   }
 
@@ -114,7 +170,23 @@ Napi::Value OpenTun(const Napi::CallbackInfo& info) {
   result.Set("name", Napi::String::New(env, name));
   result.Set("ifindex", Napi::Number::New(env, ifindex));
   result.Set("fds", fdArray);
+  result.Set("offloads", Napi::Number::New(env, offloads));
   return result;
+}
+
+// tunHasVnetHeader(fd): whether the TUN queue's packets carry a virtio_net_hdr (IFF_VNET_HDR),
+// so that the engine and its workers, which are handed only the descriptor, frame I/O alike.
+Napi::Value TunHasVnetHeader(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t fd;
+  if (!ArgInteger(info, 0, "fd", 0, INT32_MAX, &fd)) return env.Null();
+  struct ifreq ifr;
+  std::memset(&ifr, 0, sizeof ifr);
+  if (ioctl(static_cast<int>(fd), TUNGETIFF, &ifr) < 0) {
+    ThrowErrno(env, errno, "ioctl(TUNGETIFF)", "fd " + std::to_string(fd));
+    return env.Null();
+  }
+  return Napi::Boolean::New(env, (ifr.ifr_flags & IFF_VNET_HDR) != 0);
 }
 
 // ifNameToIndex(name): number
@@ -288,6 +360,7 @@ Napi::Value NetlinkRouteRequest(const Napi::CallbackInfo& info) {
 
 void RegisterTun(Napi::Env env, Napi::Object exports) {
   exports.Set("openTun", Napi::Function::New(env, OpenTun, "openTun"));
+  exports.Set("tunHasVnetHeader", Napi::Function::New(env, TunHasVnetHeader, "tunHasVnetHeader"));
   exports.Set("ifNameToIndex", Napi::Function::New(env, IfNameToIndex, "ifNameToIndex"));
   exports.Set("getMtu", Napi::Function::New(env, GetMtu, "getMtu"));
   exports.Set("setMtu", Napi::Function::New(env, SetMtu, "setMtu"));
