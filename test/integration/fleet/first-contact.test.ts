@@ -25,137 +25,19 @@ import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { netnsSkip } from '../../support/netns.js';
-import { createLab, FLEET_IPV6HOST_IPV6 } from '../../../scripts/lab/index.js';
-import type { Implementation, Lab, TeredoClient } from '../../../scripts/lab/index.js';
+import { createLab } from '../../../scripts/lab/index.js';
+import type { Implementation, Lab } from '../../../scripts/lab/index.js';
 import { LabStory } from '../lab/lab-test-tools.js';
-import { engineCounters, formatCounters, tcpTransfer } from '../lab/tunnel-tools.js';
+import { freshStarts, startFresh, summary, works } from './fresh-starts.js';
 
-const CLIENTS = ['alice', 'bob', 'carol', 'dave', 'erin'] as const;
 const ROUNDS = Number(process.env['MIREDO_FLEET_ROUNDS'] ?? '4');
 const IMPL: Implementation = process.env['MIREDO_FLEET_CLIENT'] === 'debian' ? 'debian' : 'ours';
 const PACKAGE_ROOT = process.env['MIREDO_FLEET_PACKAGE_ROOT'];
 const ADDRESS_HASH = process.env['MIREDO_FLEET_ROUTER_HASH'] === 'addresses';
 /** Measuring someone else's client (Debian's, or an older build): report, do not assert. */
 const MEASURING = IMPL !== 'ours' || PACKAGE_ROOT !== undefined || ADDRESS_HASH;
-const TCP_BYTES = 64 * 1024;
-const TCP_TIMEOUT_MS = 10_000;
 /** Pings (at 10/s) a flow may lose when the relay carrying it is killed: about 1 s. */
 const KILL_LOSS_BOUND = 10;
-
-interface Trial {
-  readonly client: string;
-  readonly qualified: boolean;
-  /** Echo replies the host got of its first 3 (0 = first contact failed). */
-  readonly pingReplies: number;
-  readonly tcpFromHost: boolean;
-  readonly tcpToHost: boolean;
-  readonly note: string;
-}
-
-let nextPort = 0;
-
-const works = (trial: Trial): boolean => trial.pingReplies > 0 && trial.tcpFromHost && trial.tcpToHost;
-
-async function identicalTransfer(
-  t: TestContext,
-  lab: Lab,
-  options: Parameters<typeof tcpTransfer>[2],
-): Promise<[boolean, string]> {
-  try {
-    const transfer = await tcpTransfer(t, lab, options);
-    return [transfer.receivedSha256 === transfer.sentSha256, ''];
-  } catch (error) {
-    return [false, (error as Error).message.split('\n')[0] ?? ''];
-  }
-}
-
-/** The client under test, started afresh on `node` (a new port, so a new mapping and address). */
-function startFresh(lab: Lab, node: string): Promise<TeredoClient> {
-  return lab.startClient(node, IMPL, {
-    ...(PACKAGE_ROOT === undefined ? {} : { packageRoot: PACKAGE_ROOT }),
-    ...(IMPL === 'ours' ? { extraConfig: ['DataplaneWorkers 1'] } : {}),
-  });
-}
-
-/** One fresh start of `client`: qualify, first contact from the host, TCP from each side, stop. */
-async function trial(t: TestContext, lab: Lab, client: string, port: number): Promise<Trial> {
-  const daemon = await startFresh(lab, client);
-  try {
-    const qualified = await lab.waitQualified(daemon, 20_000).catch(() => null);
-    if (qualified === null) {
-      return {
-        client,
-        qualified: false,
-        pingReplies: 0,
-        tcpFromHost: false,
-        tcpToHost: false,
-        note: 'no address',
-      };
-    }
-    const ping = await lab.ping6('ipv6host', qualified.address, {
-      count: 3,
-      intervalSeconds: 0.2,
-      deadlineSeconds: 4,
-    });
-    const [tcpFromHost, fromNote] = await identicalTransfer(t, lab, {
-      from: 'ipv6host',
-      to: client,
-      address: qualified.address,
-      port: 5002,
-      bytes: TCP_BYTES,
-      timeoutMs: TCP_TIMEOUT_MS,
-    });
-    const [tcpToHost, toNote] = await identicalTransfer(t, lab, {
-      from: client,
-      to: 'ipv6host',
-      address: FLEET_IPV6HOST_IPV6,
-      port,
-      bytes: TCP_BYTES,
-      timeoutMs: TCP_TIMEOUT_MS,
-    });
-    const result = {
-      client,
-      qualified: true,
-      pingReplies: ping.received,
-      tcpFromHost,
-      tcpToHost,
-      note: [fromNote, toNote].filter((note) => note !== '').join('; '),
-    };
-    if (!works(result) && IMPL === 'ours') {
-      const counters = await engineCounters(daemon.daemon).catch(() => ({}));
-      return { ...result, note: `${result.note} counters: ${formatCounters(counters)}` };
-    }
-    return result;
-  } finally {
-    await daemon.stop(2000);
-  }
-}
-
-/** `ROUNDS` rounds of a fresh start of every client at once; every trial, in order. */
-async function freshStarts(t: TestContext, lab: Lab): Promise<Trial[]> {
-  const trials: Trial[] = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    // A port of its own per trial on the host: no listener of an earlier one in the way.
-    const port = (index: number): number => 5100 + (nextPort++ % 800) * CLIENTS.length + index;
-    trials.push(...(await Promise.all(CLIENTS.map((client, index) => trial(t, lab, client, port(index))))));
-  }
-  return trials;
-}
-
-function summary(relays: number, trials: readonly Trial[]): string {
-  const count = (test: (trial: Trial) => boolean): number => trials.filter(test).length;
-  const failed = trials.filter((trial) => !works(trial));
-  return (
-    `${IMPL}${PACKAGE_ROOT === undefined ? '' : ` (${PACKAGE_ROOT})`} client, ${relays} relays` +
-    `${ADDRESS_HASH ? ' hashing addresses only' : ''}: ` +
-    `${count(works)} of ${trials.length} fresh starts worked; first contact ${count((x) => x.pingReplies > 0)}, ` +
-    `TCP from the host ${count((x) => x.tcpFromHost)}, TCP to the host ${count((x) => x.tcpToHost)}, ` +
-    `qualified ${count((x) => x.qualified)}` +
-    (failed.length === 0
-      ? ''
-      : `; failed: ${failed.map((x) => `${x.client} (${x.pingReplies}/3 pings, ${x.note || 'tcp'})`).join(', ')}`)
-  );
-}
 
 /**
  * A fresh client, a ping flow from the host at 10/s, and kill -9 of the relay carrying it after
@@ -163,7 +45,7 @@ function summary(relays: number, trials: readonly Trial[]): string {
  * accepts at once if validated, else after one burst of tests. Returns the pings lost.
  */
 async function lossOnRelayKill(t: TestContext, lab: Lab): Promise<number> {
-  const daemon = await startFresh(lab, 'alice');
+  const daemon = await startFresh(lab, 'alice', IMPL, PACKAGE_ROOT);
   try {
     const qualified = await lab.waitQualified(daemon, 20_000);
     await lab.ping6('ipv6host', qualified.address, { count: 3, deadlineSeconds: 4 });
@@ -216,8 +98,11 @@ describe('anycast fleet: first contact and TCP with a fresh client', { skip: net
           await fleetLab.startRelay('ours', { node, extraConfig: ['DataplaneWorkers 1'] });
         }
         await fleetLab.fleet.waitRouterNexthops(names, 10_000);
-        const trials = await freshStarts(t, fleetLab);
-        const line = summary(relays, trials);
+        const trials = await freshStarts(t, fleetLab, IMPL, ROUNDS, PACKAGE_ROOT);
+        const what =
+          `${IMPL}${PACKAGE_ROOT === undefined ? '' : ` (${PACKAGE_ROOT})`} client, ${relays} relays` +
+          `${ADDRESS_HASH ? ' hashing addresses only' : ''}`;
+        const line = summary(what, trials);
         t.diagnostic(line);
         if (trials.some((x) => !works(x))) failures.push(line);
       }

@@ -19,6 +19,7 @@ import type { Lab, LabDaemon } from '../../../scripts/lab/index.js';
 import { fleetSettings, relayUplink } from '../../../scripts/lab/fleet-plan.js';
 import { FRR_RELAY_DIRECTIVES, relayFrrConfig } from '../../../scripts/lab/frr-config.js';
 import { LabStory } from '../lab/lab-test-tools.js';
+import { enginePid } from './relay-engine.js';
 
 /** The health timeout (1 s), the announcer's tick, zebra, bgpd, BIRD and a loaded machine. */
 const WITHDRAW_BOUND_MS = 4000;
@@ -27,14 +28,6 @@ const BFD_BOUND_MS = 2000;
 const DRAIN_TIME_S = 3;
 const EXAMPLE = join(REPO_ROOT, 'examples', 'frr-relay.conf');
 const NO_FRR = existsSync('/usr/lib/frr/bgpd') ? false : 'FRR is not installed (apt-get install frr)';
-
-/** The engine: the bootstrap's only child. */
-function enginePid(relay: LabDaemon): number {
-  const out = execFileSync('pgrep', ['-P', String(relay.pid)], { encoding: 'utf8' });
-  const pid = Number(out.trim().split('\n')[0]);
-  assert.ok(pid > 1, `the engine of ${relay.node}`);
-  return pid;
-}
 
 /** `relay`'s routes to 2001::/32 in its main table, as "metric 1000" words. */
 function relayMetrics(lab: Lab, relay: string): Promise<string> {

@@ -8,27 +8,16 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { netnsSkip } from '../../support/netns.js';
 import { createLab } from '../../../scripts/lab/index.js';
 import type { Lab, LabDaemon } from '../../../scripts/lab/index.js';
 import { FAULT_INJECTION_ENV } from '../../../src/ipc/engine-launch.js';
 import { LabStory } from '../lab/lab-test-tools.js';
 import { ANNOUNCE_TABLE, startFleetRelay } from './fleet-flow.js';
+import { enginePid } from './relay-engine.js';
 
 /** Health timeout or stall time, the announcer's tick, BGP and a loaded machine. */
 const WITHDRAW_BOUND_MS = 4000;
-
-/** The engine: the bootstrap's only child. */
-function enginePid(relay: LabDaemon): number {
-  const pid = Number(
-    execFileSync('pgrep', ['-P', String(relay.pid)], { encoding: 'utf8' })
-      .trim()
-      .split('\n')[0],
-  );
-  assert.ok(pid > 1, `the engine of ${relay.node}`);
-  return pid;
-}
 
 describe('a relay is announced only while its data plane works', { skip: netnsSkip() }, () => {
   it('withdraws a wedged engine and a wedged worker', async (t) => {

@@ -7,7 +7,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,6 +17,7 @@ import type { Lab, LabDaemon } from '../../../scripts/lab/index.js';
 import type { ControlStatus } from '../../../src/ipc/control-protocol.js';
 import { LabStory } from '../lab/lab-test-tools.js';
 import { ANNOUNCE_TABLE, startFleetRelay } from './fleet-flow.js';
+import { enginePid } from './relay-engine.js';
 
 const execFileAsync = promisify(execFile);
 const CTL_BIN = fileURLToPath(new URL('../../../../bin/miredo-ctl', import.meta.url));
@@ -24,16 +25,6 @@ const CTL_BIN = fileURLToPath(new URL('../../../../bin/miredo-ctl', import.meta.
 const WITHDRAW_BOUND_MS = 4000;
 /** On top of the hold-down: the engine's first reports after SIGCONT, the tick, BGP. */
 const RETURN_SLACK_MS = 4000;
-
-function enginePid(relay: LabDaemon): number {
-  const pid = Number(
-    execFileSync('pgrep', ['-P', String(relay.pid)], { encoding: 'utf8' })
-      .trim()
-      .split('\n')[0],
-  );
-  assert.ok(pid > 1, `the engine of ${relay.node}`);
-  return pid;
-}
 
 async function ctl(relay: LabDaemon, ...args: string[]): Promise<string> {
   const pidFile = relay.configPath.replace(/\.conf$/, '.pid');

@@ -2,7 +2,7 @@
  * Fresh starts of Teredo clients across the anycast fleet (issue 18's acceptance): each start
  * qualifies a client on a new port (so a new NAT mapping, a new Teredo address and an empty peer
  * table), then the IPv6 host pings it (first contact) and a TCP transfer runs from each side.
- * Used by shared-address.test.ts; first-contact.test.ts has the same steps inline.
+ * Used by first-contact.test.ts and shared-address.test.ts.
  */
 import type { TestContext } from 'node:test';
 import { FLEET_IPV6HOST_IPV6 } from '../../../scripts/lab/index.js';
@@ -41,8 +41,18 @@ async function identicalTransfer(
   }
 }
 
-function startFresh(lab: Lab, node: string, impl: Implementation): Promise<TeredoClient> {
-  return lab.startClient(node, impl, impl === 'ours' ? { extraConfig: ['DataplaneWorkers 1'] } : {});
+/** The client under test, started afresh on `node` (a new port, so a new mapping and address). */
+export function startFresh(
+  lab: Lab,
+  node: string,
+  impl: Implementation,
+  /** Our client from another build (e.g. before a change); default this one. */
+  packageRoot?: string,
+): Promise<TeredoClient> {
+  return lab.startClient(node, impl, {
+    ...(packageRoot === undefined ? {} : { packageRoot }),
+    ...(impl === 'ours' ? { extraConfig: ['DataplaneWorkers 1'] } : {}),
+  });
 }
 
 /** One fresh start of `client`: qualify, first contact from the host, TCP from each side, stop. */
@@ -52,8 +62,9 @@ async function trial(
   client: string,
   impl: Implementation,
   port: number,
+  packageRoot: string | undefined,
 ): Promise<Trial> {
-  const daemon = await startFresh(lab, client, impl);
+  const daemon = await startFresh(lab, client, impl, packageRoot);
   try {
     const qualified = await lab.waitQualified(daemon, QUALIFY_TIMEOUT_MS).catch(() => null);
     if (qualified === null) {
@@ -111,13 +122,16 @@ export async function freshStarts(
   lab: Lab,
   impl: Implementation,
   rounds: number,
+  packageRoot?: string,
 ): Promise<Trial[]> {
   const trials: Trial[] = [];
   for (let round = 0; round < rounds; round++) {
     // A port of its own per trial on the host: no listener of an earlier one in the way.
     const port = (index: number): number => 5100 + (nextPort++ % 800) * FRESH_CLIENTS.length + index;
     trials.push(
-      ...(await Promise.all(FRESH_CLIENTS.map((client, index) => trial(t, lab, client, impl, port(index))))),
+      ...(await Promise.all(
+        FRESH_CLIENTS.map((client, index) => trial(t, lab, client, impl, port(index), packageRoot)),
+      )),
     );
   }
   return trials;
